@@ -1,0 +1,1 @@
+"""A reproducible machine-learning lifecycle, one DVC stage per phase."""

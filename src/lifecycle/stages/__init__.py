@@ -1,0 +1,1 @@
+"""Thin stage shells: read declared inputs, call pure functions, write declared outputs."""
