@@ -37,7 +37,7 @@ class CalendarFeatures(TransformerMixin, BaseEstimator):
         moment = pd.to_datetime(X[self.datetime_column], errors="coerce")
         parts = {
             f"{self.datetime_column}_hour": moment.dt.hour,
-            f"{self.datetime_column}_day_of_week": moment.dt.dayofweek,
+            f"{self.datetime_column}_day_of_week": moment.dt.day_of_week,
             f"{self.datetime_column}_month": moment.dt.month,
         }
         for column in self.age_from_year:

@@ -13,7 +13,9 @@ def run() -> None:
         age_from_year=feature_params.age_from_year,
     )
     target = params.problem.target
-    train = io.read_parquet(paths.PREPARED["train"], columns=[*features.input_columns(**columns), target])
+    train = io.read_parquet(
+        paths.PREPARED["train"], columns=[*features.input_columns(**columns), target]
+    )
     transformer = features.build_transformer(
         **columns,
         impute_numeric=feature_params.impute_numeric,

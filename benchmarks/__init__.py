@@ -1,0 +1,1 @@
+"""Benchmarks of the lifecycle: run with `python -m benchmarks` (not part of the test suite)."""

@@ -1,0 +1,85 @@
+import os
+import zipfile
+
+import numpy as np
+import pandas as pd
+import pytest
+import skops.io
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer
+
+from lifecycle import io
+from lifecycle.errors import LifecycleError
+
+
+def fitted_model(seed: int = 0) -> HistGradientBoostingClassifier:
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame({"a": rng.normal(size=300), "b": rng.integers(0, 4, size=300)})
+    y = (X["a"] + X["b"] > 1.5).astype(int)
+    model = HistGradientBoostingClassifier(max_iter=20, categorical_features=["b"],
+                                           random_state=0)
+    return model.fit(X, y), X
+
+
+def test_two_saves_of_one_model_give_identical_bytes_that_load_back(tmp_path):
+    model, X = fitted_model()
+    refit, _ = fitted_model()  # the same model as a new object: other Python ids
+    assert skops.io.dumps(model) != skops.io.dumps(refit)  # why canonical_skops exists
+
+    first, second = tmp_path / "a.skops", tmp_path / "b.skops"
+    io.save_model(model, first)
+    io.save_model(refit, second)
+
+    assert first.read_bytes() == second.read_bytes()
+    loaded = io.load_model(first)
+    np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+    assert {info.date_time for info in zipfile.ZipFile(first).infolist()} == {io.ZIP_EPOCH}
+
+
+def test_a_model_file_with_an_untrusted_type_is_refused(tmp_path):
+    model, _ = fitted_model()
+    hostile = Pipeline([("run", FunctionTransformer(os.system)), ("model", model)])
+    path = tmp_path / "hostile.skops"
+    io.save_model(hostile, path)
+
+    with pytest.raises(LifecycleError, match=r"refused to load.*posix.system"):
+        io.load_model(path)
+
+
+def test_a_file_that_is_not_a_model_is_a_clear_error(tmp_path):
+    path = tmp_path / "model.skops"
+    path.write_text("not a zip")
+
+    with pytest.raises(LifecycleError, match="not a readable skops model"):
+        io.load_model(path)
+
+
+def test_atomic_write_leaves_the_old_file_and_no_temporary_when_interrupted(tmp_path):
+    target = tmp_path / "out.json"
+    io.write_json({"version": 1}, target)
+
+    with pytest.raises(RuntimeError), io.atomic_path(target) as temporary:
+        temporary.write_text("half")
+        raise RuntimeError("killed mid-write")
+
+    assert io.read_json(target) == {"version": 1}
+    assert os.listdir(tmp_path) == ["out.json"]
+    assert oct(target.stat().st_mode & 0o777) != oct(0o600)  # not mkstemp's private mode
+
+
+def test_atomic_directory_replaces_the_whole_directory_on_success(tmp_path):
+    target = tmp_path / "reports"
+    target.mkdir()
+    (target / "stale.json").write_text("{}")
+
+    with io.atomic_directory(target) as folder:
+        (folder / "metrics.json").write_text("{}")
+
+    assert os.listdir(target) == ["metrics.json"]
+    assert os.listdir(tmp_path) == ["reports"]
+
+
+def test_reading_a_missing_file_says_how_to_produce_it(tmp_path):
+    with pytest.raises(LifecycleError, match=r"not found; run `dvc repro`"):
+        io.read_parquet(tmp_path / "nothing.parquet")

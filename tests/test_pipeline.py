@@ -1,0 +1,142 @@
+"""End to end: `dvc repro` on a sample, and the promises about what it declares and produces.
+
+The tests share one reproduced copy of the project and run in file order: read-only checks
+first, then the forced rerun, then the experiment that changes a parameter.
+"""
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from lifecycle import io
+
+from .conftest import bin_path, run
+
+STAGES = ["ingest", "prepare", "featurize", "train", "evaluate"]
+
+
+def declared(repo: Path) -> dict:
+    return yaml.safe_load((repo / "dvc.yaml").read_text())["stages"]
+
+
+def out_paths(stage: dict) -> set[str]:
+    return {next(iter(out)) if isinstance(out, dict) else out for out in stage.get("outs", [])}
+
+
+def stages_run(output: str) -> list[str]:
+    return re.findall(r"Running stage '(\w+)'", output)
+
+
+def test_repro_runs_every_stage_and_produces_every_declared_output(reproduced):
+    repo = reproduced["repo"]
+
+    assert stages_run(reproduced["output"]) == STAGES
+    for name, stage in declared(repo).items():
+        for path in out_paths(stage):
+            assert (repo / path).exists(), f"{name} did not produce {path}"
+    metrics = json.loads((repo / "reports/evaluation/metrics.json").read_text())
+    assert 0.5 < metrics["roc_auc"] <= 1
+    plots = repo / "reports/evaluation/plots"
+    assert {p.name for p in (plots / "sklearn").iterdir()} == {
+        "roc.json", "precision_recall.json", "confusion_matrix.json"}
+    assert (plots / "images/importance.png").read_bytes().startswith(b"\x89PNG")
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_each_stage_declares_exactly_what_it_imports_reads_uses_and_writes(reproduced, stage):
+    repo = reproduced["repo"]
+    trace = json.loads((reproduced["trace_dir"] / f"{stage}.json").read_text())
+    spec = declared(repo)[stage]
+    deps = set(spec["deps"])
+
+    assert set(trace["modules"]) == {d for d in deps if d.startswith("src/")}
+    assert set(trace["reads"]) == {d for d in deps if not d.startswith("src/")}
+    assert set(trace["params"]) == set(spec.get("params", []))
+    assert set(trace["writes"]) == out_paths(spec)
+
+
+def test_the_model_never_sees_a_leaking_column(reproduced):
+    repo = reproduced["repo"]
+    model = io.load_model(repo / "models/model.skops")
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+
+    inputs = set(model.feature_names_in_)
+    assert inputs.isdisjoint(params["problem"]["leakage_columns"])
+    assert params["problem"]["target"] not in inputs
+    assert {"scheduled_departure", "carrier", "temp", "plane_year"} <= inputs
+
+
+def test_metrics_and_plots_commands_read_the_outputs(reproduced):
+    repo, env = reproduced["repo"], reproduced["env"]
+
+    shown = run([bin_path("dvc"), "metrics", "show", "--json"], repo, env).stdout
+    assert "roc_auc" in shown
+    # Against the last commit, which has no metrics yet: every metric is new.
+    assert "roc_auc" in run([bin_path("dvc"), "metrics", "diff"], repo, env).stdout
+    run([bin_path("dvc"), "plots", "show", "-o", "plots-html"], repo, env)
+    page = (repo / "plots-html/index.html").read_text()
+    for title in ("ROC", "Precision-recall", "Confusion matrix", "importance.png"):
+        assert title in page
+
+
+def test_a_second_repro_has_nothing_to_do(reproduced):
+    output = run([bin_path("dvc"), "repro"], reproduced["repo"], reproduced["env"]).stdout
+
+    assert stages_run(output) == []
+    assert "Data and pipelines are up to date." in output
+
+
+def test_a_forced_rerun_gives_an_identical_lock_file(reproduced):
+    repo, env = reproduced["repo"], reproduced["env"]
+    before = (repo / "dvc.lock").read_text()
+
+    output = run([bin_path("dvc"), "repro", "--force"], repo, env).stdout
+
+    assert stages_run(output) == STAGES
+    assert (repo / "dvc.lock").read_text() == before
+
+
+def test_changing_a_train_parameter_reruns_only_train_and_what_follows(reproduced):
+    repo, env = reproduced["repo"], reproduced["env"]
+
+    # The README's command.
+    output = run([bin_path("dvc"), "exp", "run", "-S", "train.hyperparameters.learning_rate=0.1"],
+                 repo, env).stdout
+
+    assert stages_run(output) == ["train", "evaluate"]
+    shown = json.loads(run([bin_path("dvc"), "exp", "show", "--json"], repo, env).stdout)
+    scored = {
+        data["params"]["params.yaml"]["data"]["train"]["hyperparameters"]["learning_rate"]
+        for data in experiment_data(shown)
+        if "roc_auc" in data["metrics"].get("reports/evaluation/metrics.json", {}).get("data", {})
+    }
+    assert 0.1 in scored  # the experiment is listed with its parameter and its metrics
+
+
+def experiment_data(node: object) -> list[dict]:
+    """Every revision's `data` record in `dvc exp show --json` output, however nested."""
+    if isinstance(node, list):
+        return [data for item in node for data in experiment_data(item)]
+    if not isinstance(node, dict):
+        return []
+    data = node.get("data")
+    found = [data] if isinstance(data, dict) and "params" in data else []
+    return found + [data for value in node.values() for data in experiment_data(value)]
+
+
+def test_push_then_pull_restores_the_outputs_from_the_default_remote(reproduced):
+    repo, env = reproduced["repo"], reproduced["env"]
+    run([bin_path("dvc"), "push"], repo, env)
+    for output in ("models/model.skops", "data/raw/dataset.parquet"):
+        (repo / output).unlink()
+    shutil.rmtree(repo / ".dvc/cache")
+
+    run([bin_path("dvc"), "pull"], repo, env)
+
+    assert (repo / "models/model.skops").exists()
+    status = run([bin_path("dvc"), "status", "--json"], repo, env).stdout
+    assert json.loads(status) == {}
