@@ -42,7 +42,7 @@ def test_repro_runs_every_stage_and_produces_every_declared_output(reproduced):
     assert 0.5 < metrics["roc_auc"] <= 1
     plots = repo / "reports/evaluation/plots"
     assert {p.name for p in (plots / "sklearn").iterdir()} == {
-        "roc.json", "precision_recall.json", "confusion_matrix.json"}
+        "roc.json", "precision_recall.json", "confusion_matrix.json", "calibration.json"}
     assert (plots / "images/importance.png").read_bytes().startswith(b"\x89PNG")
 
 

@@ -41,7 +41,7 @@ class Problem(Section):
     key: ClassVar[str] = "problem"
     name: str
     description: str
-    task: Literal["binary"]
+    task: Literal["binary", "multiclass", "regression"]
     target: str
     primary_metric: str
     leakage_columns: list[str]
@@ -91,6 +91,10 @@ class Train(Section):
     key: ClassVar[str] = "train"
     model: str
     hyperparameters: dict[str, Any]
+    cv_folds: int
+
+    def check(self, where: str) -> None:
+        _require(self.cv_folds >= 2, f"{where}.cv_folds", self.cv_folds, "an integer >= 2")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,6 +103,9 @@ class Evaluate(Section):
     decision_threshold: float
     importance_rows: int
     importance_repeats: int
+    bootstrap_resamples: int
+    slice_columns: list[str]
+    slice_min_rows: int
 
     def check(self, where: str) -> None:
         _require(0 < self.decision_threshold < 1, f"{where}.decision_threshold",
@@ -107,6 +114,25 @@ class Evaluate(Section):
                  "an integer >= 1")
         _require(self.importance_repeats >= 1, f"{where}.importance_repeats",
                  self.importance_repeats, "an integer >= 1")
+        _require(self.bootstrap_resamples >= 10, f"{where}.bootstrap_resamples",
+                 self.bootstrap_resamples, "an integer >= 10")
+
+
+@dataclasses.dataclass(frozen=True)
+class Criteria(Section):
+    """Success criteria: evaluate checks each one and writes the verdict to reports/gate.json.
+
+    A None threshold reports the value without judging it.
+    """
+
+    key: ClassVar[str] = "criteria"
+    minimum: dict[str, float]
+    maximum: dict[str, float]
+    min_lift_over_baselines: float | None
+    max_slice_gap: float | None
+    max_single_feature_score: float | None
+    max_shared_test_rows: float | None
+    max_train_test_gap: float | None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -118,6 +144,7 @@ class Params(Section):
     features: Features
     train: Train
     evaluate: Evaluate
+    criteria: Criteria
 
 
 def load(path: str | Path = PARAMS_FILE) -> Params:

@@ -5,8 +5,10 @@ from sklearn.inspection import permutation_importance
 
 
 def permutation_importance_table(model: object, X: pd.DataFrame, y: pd.Series, rows: int,
-                                 repeats: int, seed: int) -> pd.DataFrame:
-    """Mean and spread of the ROC AUC lost when each input column is shuffled.
+                                 repeats: int, seed: int, scoring: str = "roc_auc"
+                                 ) -> pd.DataFrame:
+    """Mean and spread of the score (a scikit-learn scorer name) lost when each input column is
+    shuffled.
 
     Scored on a seeded sample of at most `rows` rows to keep evaluation fast.
     """
@@ -14,7 +16,7 @@ def permutation_importance_table(model: object, X: pd.DataFrame, y: pd.Series, r
         X = X.sample(n=rows, random_state=seed)
         y = y.loc[X.index]
     result = permutation_importance(
-        model, X, y, scoring="roc_auc", n_repeats=repeats, random_state=seed
+        model, X, y, scoring=scoring, n_repeats=repeats, random_state=seed
     )
     table = pd.DataFrame({
         "feature": X.columns,
@@ -24,7 +26,7 @@ def permutation_importance_table(model: object, X: pd.DataFrame, y: pd.Series, r
     return table.sort_values(["importance_mean", "feature"], ascending=[False, True])
 
 
-def importance_figure(table: pd.DataFrame) -> object:
+def importance_figure(table: pd.DataFrame, metric: str = "ROC AUC") -> object:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -34,7 +36,7 @@ def importance_figure(table: pd.DataFrame) -> object:
     figure, axes = plt.subplots(figsize=(7, 0.3 * len(table) + 1.2), dpi=100)
     axes.barh(ordered["feature"], ordered["importance_mean"], xerr=ordered["importance_std"],
               color="#4c72b0")
-    axes.set_xlabel("ROC AUC lost when the column is shuffled (test rows)")
+    axes.set_xlabel(f"{metric} lost when the column is shuffled (test rows)")
     axes.set_title("Permutation importance")
     figure.tight_layout()
     return figure

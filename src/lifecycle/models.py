@@ -1,4 +1,10 @@
-"""The estimator registry: a model is chosen by name in params.yaml (`train.model`)."""
+"""The estimator registry: a model is chosen by name in params.yaml (`train.model`).
+
+Every factory takes the task, the model's hyperparameters from params, the seed and the names of
+the encoded categorical columns (the feature transformer emits them as ordinal codes), and
+returns an unfitted estimator for the encoded features. Adding a model is one factory and one
+line in ESTIMATORS (see the README).
+"""
 
 import difflib
 from collections.abc import Callable
@@ -6,22 +12,67 @@ from typing import Any
 
 from lifecycle.errors import ParamsError
 
+CLASSIFICATION = ("binary", "multiclass")
 
-def _hist_gradient_boosting(hyperparameters: dict, seed: int, categorical: list[str]) -> Any:
-    from sklearn.ensemble import HistGradientBoostingClassifier
 
-    return HistGradientBoostingClassifier(
-        **hyperparameters, categorical_features=categorical or None, random_state=seed
+def _hist_gradient_boosting(task: str, hyperparameters: dict, seed: int,
+                            categorical: list[str]) -> Any:
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+
+    model = (HistGradientBoostingClassifier if task in CLASSIFICATION
+             else HistGradientBoostingRegressor)
+    return model(**hyperparameters, categorical_features=categorical or None, random_state=seed)
+
+
+def _random_forest(task: str, hyperparameters: dict, seed: int, categorical: list[str]) -> Any:
+    from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
+
+    # Trees split ordinal category codes well enough; no one-hot needed.
+    model = RandomForestClassifier if task in CLASSIFICATION else RandomForestRegressor
+    return model(**hyperparameters, random_state=seed)
+
+
+def _linear(task: str, hyperparameters: dict, seed: int, categorical: list[str]) -> Any:
+    """Logistic regression (classification) or ridge (regression) on one-hot categories and
+    standardised numbers: ordinal codes would impose an order a linear model takes literally."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LogisticRegression, Ridge
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    encode = ColumnTransformer(
+        [("one_hot", OneHotEncoder(handle_unknown="ignore", sparse_output=False), categorical)],
+        remainder=StandardScaler(),
     )
+    if task in CLASSIFICATION:
+        model = LogisticRegression(**hyperparameters, random_state=seed)
+    else:
+        model = Ridge(**hyperparameters, random_state=seed)
+    return Pipeline([("encode", encode), ("model", model)])
 
 
-# name -> factory(hyperparameters, seed, categorical column names) -> unfitted estimator
-ESTIMATORS: dict[str, Callable[[dict, int, list[str]], Any]] = {
+def _trivial(task: str, hyperparameters: dict, seed: int, categorical: list[str]) -> Any:
+    """The class prior (classification) or the mean (regression): the floor any model must beat."""
+    from sklearn.dummy import DummyClassifier, DummyRegressor
+
+    if task in CLASSIFICATION:
+        return DummyClassifier(strategy="prior", **hyperparameters)
+    return DummyRegressor(strategy="mean", **hyperparameters)
+
+
+# name -> factory(task, hyperparameters, seed, categorical column names) -> unfitted estimator
+ESTIMATORS: dict[str, Callable[[str, dict, int, list[str]], Any]] = {
     "hist_gradient_boosting": _hist_gradient_boosting,
+    "random_forest": _random_forest,
+    "linear": _linear,
+    "trivial": _trivial,
 }
+# Every run also fits these, so the candidate is always compared with something simple.
+BASELINES = ("trivial", "linear")
 
 
-def build_estimator(name: str, hyperparameters: dict, seed: int, categorical: list[str]) -> Any:
+def build_estimator(name: str, hyperparameters: dict, seed: int, categorical: list[str],
+                    task: str = "binary") -> Any:
     if name not in ESTIMATORS:
         close = difflib.get_close_matches(name, ESTIMATORS, n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
@@ -30,9 +81,21 @@ def build_estimator(name: str, hyperparameters: dict, seed: int, categorical: li
             f"{', '.join(ESTIMATORS)}{hint}"
         )
     try:
-        estimator = ESTIMATORS[name](hyperparameters, seed, categorical)
+        estimator = ESTIMATORS[name](task, hyperparameters, seed, categorical)
         # scikit-learn's own checks of names and values, before any data is read
-        estimator._validate_params()
+        final = estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
+        final._validate_params()
     except (TypeError, ValueError) as error:
         raise ParamsError(f"params.yaml: train.hyperparameters: {error}") from None
     return estimator
+
+
+def hyperparameters_of(name: str, hyperparameters: dict) -> dict:
+    """The hyperparameters params.yaml gives for one model (none: scikit-learn's defaults)."""
+    chosen = hyperparameters.get(name) or {}
+    if not isinstance(chosen, dict):
+        raise ParamsError(
+            f"params.yaml: train.hyperparameters.{name}: expected a mapping of "
+            f"hyperparameter names to values, found {chosen!r}"
+        )
+    return dict(chosen)

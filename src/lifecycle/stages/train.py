@@ -1,29 +1,57 @@
-"""Stage train: fit the estimator on the encoded training split; save one deployable Pipeline."""
+"""Stage train: fit the candidate and the baselines on the encoded training split, cross-validate
+the candidate in time order, and save each as one deployable Pipeline."""
 
-from sklearn.metrics import roc_auc_score
+from dvclive import Live
 from sklearn.pipeline import Pipeline
 
-from lifecycle import config, features, io, models, paths
+from lifecycle import config, features, io, metrics, models, paths, validation
 
 
 def run() -> None:
     params = config.load()
-    target = params.problem.target
+    target, task, train = params.problem.target, params.problem.task, params.train
     transformer = io.load_model(paths.FEATURE_TRANSFORMER)
     encoded = io.read_parquet(paths.TRAIN_FEATURES)
-    y = encoded.pop(target).astype(int)
-    estimator = models.build_estimator(
-        params.train.model, params.train.hyperparameters, params.seed,
-        features.categorical_output_columns(transformer),
+    y = encoded.pop(target)
+    y = y.astype(int) if task == "binary" else y
+    categorical = features.categorical_output_columns(transformer)
+
+    def build(name: str) -> object:
+        hyperparameters = models.hyperparameters_of(name, train.hyperparameters)
+        return models.build_estimator(name, hyperparameters, params.seed, categorical, task)
+
+    candidate = build(train.model)
+    order = io.read_parquet(paths.PREPARED["train"], columns=[params.split.time_column])
+    fold_scores = validation.cross_validate_over_time(
+        candidate, encoded, y, order[params.split.time_column], train.cv_folds, task
     )
-    estimator.fit(encoded, y)
+    candidate.fit(encoded, y)
     # The transformer is already fitted; the pipeline only chains it to the estimator.
-    model = Pipeline([("features", transformer), ("estimator", estimator)])
-    io.save_model(model, paths.MODEL)
-    train_score = roc_auc_score(y, estimator.predict_proba(encoded)[:, 1])
+    io.save_model(Pipeline([("features", transformer), ("estimator", candidate)]), paths.MODEL)
+    for name in models.BASELINES:
+        baseline = build(name).fit(encoded, y)
+        io.save_model(Pipeline([("features", transformer), ("estimator", baseline)]),
+                      paths.BASELINES[name])
+    log_folds(fold_scores)
+    scores = metrics.predict_scores(candidate, encoded, task)
     io.write_json({
         "rows": len(encoded),
         "features": list(encoded.columns),
-        "train_roc_auc": round(float(train_score), 6),
-        "iterations": int(getattr(estimator, "n_iter_", 0)),
+        "model": train.model,
+        "train_metrics": metrics.task_metrics(
+            task, y, scores, None, getattr(candidate, "classes_", None)),
+        "cross_validation": {
+            "folds": fold_scores, "summary": validation.summarize_folds(fold_scores)},
+        "iterations": int(getattr(candidate, "n_iter_", 0)),
     }, paths.TRAIN_REPORT)
+
+
+def log_folds(fold_scores: list[dict[str, float]]) -> None:
+    """One dvclive step per fold: `dvc plots` draws each metric across the folds."""
+    with io.atomic_directory(paths.CV_DIR) as folder, Live(
+        str(folder), save_dvc_exp=False, dvcyaml=None, report=None
+    ) as live:
+        for scores in fold_scores:
+            for name, value in scores.items():
+                live.log_metric(name, value)
+            live.next_step()

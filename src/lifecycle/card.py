@@ -1,0 +1,91 @@
+"""The model card: one Markdown page a reviewer reads before trusting the model."""
+
+from typing import Any
+
+
+def render_model_card(problem: dict[str, str], data: dict, headline: dict, details: dict,
+                      gate: dict) -> str:
+    """Markdown from the evaluation's outputs; every number comes from the files beside it."""
+    primary = problem["primary_metric"]
+    lines = [
+        f"# Model card: {problem['name']}", "",
+        f"**Gate verdict: {gate['verdict']}** (`lifecycle gate` prints the criteria)", "",
+        "## Intended use", "", problem["description"], "",
+        f"Task: {problem['task']}; target `{problem['target']}`; model "
+        f"`{details['model']}`; primary metric `{primary}`.", "",
+        "## Data and split", "",
+        "| split | rows | positive rate / mean target |", "| --- | --- | --- |",
+        *[f"| {name} | {split['rows']} | {split.get('positive_rate', 'n/a')} |"
+          for name, split in data.get("splits", {}).items()],
+        "", f"Rows in the source: {data.get('rows_in', 'n/a')}; dropped: "
+        f"{data.get('rows_dropped', 'n/a')}.", "",
+        "## Test metrics (95% bootstrap interval)", "",
+        "| metric | value | interval |", "| --- | --- | --- |",
+        *[f"| {name} | {headline[name]} | {low} to {high} |"
+          for name, (low, high) in details["intervals"].items()],
+        "", _cross_validation(details["cross_validation"]["summary"]), "",
+        "## Baselines", "",
+        f"| model | {primary} | lift of the candidate |", "| --- | --- | --- |",
+        *[f"| {name} | {baseline['metrics'][primary]} | {baseline['lift']} |"
+          for name, baseline in details["baselines"].items()],
+        "", "## Slices", "", _slices(details["slices"], primary), "",
+        "## Checks", "", *_checks(details["checks"]), "",
+        "## Criteria", "",
+        "| criterion | value | threshold | result |", "| --- | --- | --- | --- |",
+        *[f"| {row['criterion']} | {_show(row['value'])} | "
+          f"{_threshold(row)} | {_result(row['passed'])} |" for row in gate["criteria"]],
+        "", "## Limitations", "", *LIMITATIONS, "",
+    ]
+    return "\n".join(lines)
+
+
+LIMITATIONS = [
+    "- Measured on one out-of-time test period; performance on later periods may decay "
+    "(the monitoring stage watches for drift).",
+    "- Intervals cover resampling of the test rows only, not a change of period or population.",
+    "- Slices smaller than `evaluate.slice_min_rows` are not reported; small slices stay "
+    "unjudged.",
+    "- The single-feature check finds a column that alone gives the answer away, not leakage "
+    "spread over several columns.",
+]
+
+
+def _cross_validation(summary: dict[str, dict[str, float]]) -> str:
+    parts = [f"{name} {values['mean']} ± {values['std']}" for name, values in summary.items()]
+    return "Cross-validation on the training split (time-ordered folds, mean ± std): " + (
+        "; ".join(parts) + ".")
+
+
+def _slices(slices: dict, primary: str) -> str:
+    worst = slices["worst"]
+    if worst is None:
+        return "No slice has enough rows to report."
+    return (f"{len(slices['records'])} slices reported; the worst is `{worst['slice']}` "
+            f"({worst['rows']} rows) with {primary} {worst[primary]}, {worst['gap']} below "
+            f"the overall value.")
+
+
+def _checks(checks: dict) -> list[str]:
+    best = checks["single_feature"][0] if checks["single_feature"] else {}
+    return [
+        f"- Best single-feature score: {_show_record(best)}.",
+        f"- Test rows whose inputs also occur in train: {checks['shared_test_rows']['rows']} "
+        f"({checks['shared_test_rows']['fraction']}).",
+        f"- Train minus test primary metric: {_show(checks['train_test_gap'])}.",
+    ]
+
+
+def _show_record(record: dict[str, Any]) -> str:
+    return ", ".join(f"{key} {value}" for key, value in record.items()) or "n/a"
+
+
+def _show(value: Any) -> str:
+    return "n/a" if value is None else str(value)
+
+
+def _threshold(row: dict) -> str:
+    return "not judged" if row["threshold"] is None else f"{row['comparison']} {row['threshold']}"
+
+
+def _result(passed: bool | None) -> str:
+    return {True: "pass", False: "**FAIL**", None: "-"}[passed]

@@ -1,0 +1,96 @@
+"""The quality gate: success criteria from params.yaml judged against what evaluate measured.
+
+`evaluate` writes the verdict to reports/gate.json and never fails on it (a sweep keeps the
+metrics of every experiment); `lifecycle gate` prints it and exits 1 unless VALIDATED.
+"""
+
+import difflib
+from typing import Any
+
+from lifecycle import io, paths
+from lifecycle.errors import ParamsError
+
+VALIDATED, REJECTED = "VALIDATED", "REJECTED"
+
+
+def criteria_rows(criteria: Any, task_metric_names: tuple[str, ...], primary: str,
+                  test_metrics: dict[str, float], findings: dict[str, Any]) -> list[dict]:
+    """One row per criterion: what is measured, the comparison, the threshold and pass/fail.
+
+    `findings` holds the lifts (`lift_over_<baseline>`), `slice_gap`, `single_feature_score`,
+    `shared_test_rows` and `train_test_gap`. A None threshold is reported but not judged.
+    """
+    rows = []
+    for bound, comparison in ((criteria.minimum, ">="), (criteria.maximum, "<=")):
+        for metric, threshold in sorted(bound.items()):
+            _check_metric_name(metric, task_metric_names, comparison)
+            rows.append(_row(f"test {metric}", test_metrics[metric], comparison, threshold))
+    for name, value in sorted(findings.items()):
+        if name.startswith("lift_over_"):
+            baseline = name.removeprefix("lift_over_")
+            rows.append(_row(f"{primary} lift over the {baseline} baseline", value, ">=",
+                             criteria.min_lift_over_baselines))
+    rows += [
+        _row(f"{primary} gap of the worst slice", findings["slice_gap"], "<=",
+             criteria.max_slice_gap),
+        _row("best single-feature score (leakage)", findings["single_feature_score"], "<=",
+             criteria.max_single_feature_score),
+        _row("fraction of test rows also in train", findings["shared_test_rows"], "<=",
+             criteria.max_shared_test_rows),
+        _row(f"train minus test {primary} (overfitting)", findings["train_test_gap"], "<=",
+             criteria.max_train_test_gap),
+    ]
+    return rows
+
+
+def verdict(rows: list[dict]) -> str:
+    return REJECTED if any(row["passed"] is False for row in rows) else VALIDATED
+
+
+def format_table(gate: dict) -> str:
+    header = ("criterion", "value", "threshold", "result")
+    lines = [header] + [
+        (row["criterion"], _show(row["value"]),
+         f"{row['comparison']} {_show(row['threshold'])}" if row["threshold"] is not None
+         else "(not judged)",
+         {True: "pass", False: "FAIL", None: "-"}[row["passed"]])
+        for row in gate["criteria"]
+    ]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    text = ["  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True))
+            for line in lines]
+    return "\n".join([*text, "", gate["verdict"]])
+
+
+def run() -> int:
+    """`lifecycle gate`: print the table; exit 0 when VALIDATED, 1 when REJECTED."""
+    gate = io.read_json(paths.GATE)
+    print(format_table(gate))
+    return 0 if gate["verdict"] == VALIDATED else 1
+
+
+def _row(criterion: str, value: float | None, comparison: str,
+         threshold: float | None) -> dict:
+    if threshold is None:
+        passed = None
+    elif value is None:  # a threshold on something that could not be measured does not pass
+        passed = False
+    else:
+        passed = value >= threshold if comparison == ">=" else value <= threshold
+    return {"criterion": criterion, "value": value, "comparison": comparison,
+            "threshold": threshold, "passed": passed}
+
+
+def _check_metric_name(metric: str, allowed: tuple[str, ...], comparison: str) -> None:
+    if metric not in allowed:
+        section = "minimum" if comparison == ">=" else "maximum"
+        close = difflib.get_close_matches(metric, allowed, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise ParamsError(
+            f"params.yaml: criteria.{section}.{metric}: not a metric of this task; choose from: "
+            f"{', '.join(allowed)}{hint}"
+        )
+
+
+def _show(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:g}"
