@@ -25,3 +25,71 @@ def test_threshold_moves_precision_and_recall():
 
     assert low["recall"] == 1.0
     assert low["precision"] == pytest.approx(2 / 3, abs=1e-6)
+
+
+def test_multiclass_and_regression_metrics_on_known_examples():
+    classes = np.array(["a", "b", "c"])
+    probability = np.array([[0.8, 0.1, 0.1], [0.1, 0.8, 0.1], [0.1, 0.1, 0.8], [0.6, 0.2, 0.2]])
+    y = np.array(["a", "b", "c", "c"])
+
+    multiclass = metrics.task_metrics("multiclass", y, probability, classes=classes)
+    regression = metrics.task_metrics("regression", np.array([1.0, 2.0, 3.0]),
+                                      np.array([1.0, 2.0, 5.0]))
+
+    assert set(multiclass) == {"macro_f1", "balanced_accuracy", "log_loss"}
+    assert multiclass["balanced_accuracy"] == pytest.approx((1 + 1 + 0.5) / 3, abs=1e-6)
+    assert regression["mae"] == pytest.approx(2 / 3, abs=1e-6)
+    assert regression["rmse"] == pytest.approx((4 / 3) ** 0.5, abs=1e-6)
+
+
+def test_without_a_threshold_binary_metrics_leave_out_those_that_need_one():
+    scores = metrics.binary_metrics(np.array([0, 1]), np.array([0.2, 0.7]), threshold=None)
+
+    assert set(scores).isdisjoint(metrics.THRESHOLD_METRICS)
+
+
+def noisy_binary(rows: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, rows)
+    return y, np.clip(0.3 * y + rng.uniform(0, 0.7, rows), 0, 1)
+
+
+@pytest.mark.parametrize("task", ["binary", "multiclass", "regression"])
+def test_bootstrap_intervals_contain_the_point_estimate_and_narrow_as_rows_grow(task):
+    widths = []
+    for rows in (200, 5000):
+        y, scores, classes = example(task, rows)
+        point = metrics.task_metrics(task, y, scores, 0.5, classes)
+        intervals = metrics.bootstrap_intervals(task, y, scores, threshold=0.5, classes=classes,
+                                                resamples=100, seed=1)
+        assert set(intervals) == set(point)
+        for name, (low, high) in intervals.items():
+            assert low <= point[name] <= high, name
+        widths.append({name: high - low for name, (low, high) in intervals.items()})
+    small, large = widths
+    assert all(large[name] < small[name] / 2 for name in small)  # about 1/sqrt(25) as wide
+
+
+def test_the_bootstrap_is_seeded():
+    y, scores = noisy_binary(300)
+    first = metrics.bootstrap_intervals("binary", y, scores, resamples=20, seed=5)
+
+    assert metrics.bootstrap_intervals("binary", y, scores, resamples=20, seed=5) == first
+
+
+def example(task: str, rows: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    y, probability = noisy_binary(rows)
+    if task == "binary":
+        return y, probability, None
+    if task == "regression":
+        return y + probability, 2 * probability, None
+    classes = np.array([0, 1, 2])
+    labels = y + (probability > 0.6)
+    spread = np.stack([1 - probability, probability, probability * y], axis=1) + 0.1
+    return labels, spread / spread.sum(axis=1, keepdims=True), classes
+
+
+def test_lift_is_positive_when_the_candidate_is_better_whichever_way_the_metric_points():
+    assert metrics.lift("roc_auc", 0.7, 0.5) == 0.2
+    assert metrics.lift("rmse", 1.0, 3.0) == 2.0
+    assert metrics.lift("log_loss", 0.5, 0.4) == pytest.approx(-0.1)

@@ -7,6 +7,7 @@ first, then the forced rerun, then the experiment that changes a parameter.
 import json
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ import yaml
 
 from lifecycle import io
 
-from .conftest import bin_path, run
+from .conftest import bin_path, environment, run, set_param
 
 STAGES = ["ingest", "prepare", "featurize", "train", "evaluate"]
 
@@ -79,8 +80,19 @@ def test_metrics_and_plots_commands_read_the_outputs(reproduced):
     assert "roc_auc" in run([bin_path("dvc"), "metrics", "diff"], repo, env).stdout
     run([bin_path("dvc"), "plots", "show", "-o", "plots-html"], repo, env)
     page = (repo / "plots-html/index.html").read_text()
-    for title in ("ROC", "Precision-recall", "Confusion matrix", "importance.png"):
-        assert title in page
+    drawn = {spec["title"]["text"]: spec["data"]["values"] for spec in vega_specs(page)}
+    for plot in yaml.safe_load((repo / "dvc.yaml").read_text())["plots"]:
+        if isinstance(plot, dict):  # a titled vega plot: drawn, with data
+            assert drawn.get(next(iter(plot))), f"{next(iter(plot))} missing or empty"
+        else:  # a folder of images
+            for image in (repo / plot).iterdir():
+                assert image.name in page
+    assert {"ROC", "Calibration", "CV fold scores", "Slice metrics"} <= set(drawn)
+
+
+def vega_specs(page: str) -> list[dict]:
+    """The vega-lite specs `dvc plots show` embeds in its HTML page."""
+    return [json.loads(spec) for spec in re.findall(r"var spec = (\{.*\});", page)]
 
 
 def test_a_second_repro_has_nothing_to_do(reproduced):
@@ -104,13 +116,15 @@ def test_changing_a_train_parameter_reruns_only_train_and_what_follows(reproduce
     repo, env = reproduced["repo"], reproduced["env"]
 
     # The README's command.
-    output = run([bin_path("dvc"), "exp", "run", "-S", "train.hyperparameters.learning_rate=0.1"],
+    output = run([bin_path("dvc"), "exp", "run", "-S",
+                  "train.hyperparameters.hist_gradient_boosting.learning_rate=0.1"],
                  repo, env).stdout
 
     assert stages_run(output) == ["train", "evaluate"]
     shown = json.loads(run([bin_path("dvc"), "exp", "show", "--json"], repo, env).stdout)
     scored = {
-        data["params"]["params.yaml"]["data"]["train"]["hyperparameters"]["learning_rate"]
+        data["params"]["params.yaml"]["data"]["train"]["hyperparameters"][
+            "hist_gradient_boosting"]["learning_rate"]
         for data in experiment_data(shown)
         if "roc_auc" in data["metrics"].get("reports/evaluation/metrics.json", {}).get("data", {})
     }
@@ -140,3 +154,24 @@ def test_push_then_pull_restores_the_outputs_from_the_default_remote(reproduced)
     assert (repo / "models/model.skops").exists()
     status = run([bin_path("dvc"), "status", "--json"], repo, env).stdout
     assert json.loads(status) == {}
+
+
+def test_the_gate_exits_1_above_what_the_model_reaches_and_0_below(reproduced):
+    repo, env = reproduced["repo"], reproduced["env"]
+    reached = json.loads((repo / "reports/evaluation/metrics.json").read_text())["roc_auc"]
+    for name in ("min_lift_over_baselines", "max_single_feature_score", "max_shared_test_rows"):
+        set_param(repo, f"criteria.{name}", None)
+    set_param(repo, "criteria.maximum", {})
+
+    verdicts = {}
+    for threshold in (round(reached + 0.01, 3), round(reached - 0.01, 3)):
+        set_param(repo, "criteria.minimum", {"roc_auc": threshold})
+        output = run([bin_path("dvc"), "repro"], repo, env).stdout
+        assert stages_run(output) == ["evaluate"]  # criteria never retrain
+        # The README's command.
+        gate = subprocess.run([bin_path("lifecycle"), "gate"], cwd=repo, env=environment(),
+                              capture_output=True, text=True)
+        verdicts[threshold] = (gate.returncode, gate.stdout.strip().splitlines()[-1])
+        assert re.search(rf"test roc_auc +{reached:g} +>= {threshold:g} ", gate.stdout)
+
+    assert list(verdicts.values()) == [(1, "REJECTED"), (0, "VALIDATED")]

@@ -18,6 +18,10 @@ STAGES = {
     "train": "fit the model and save the deployable pipeline under models/",
     "evaluate": "score the model on the test split; write metrics and plots",
 }
+# Tools: modules of the package whose run() returns the exit code.
+TOOLS = {
+    "gate": "print the success criteria and the verdict; exit 1 unless VALIDATED",
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,12 +32,16 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, summary in STAGES.items():
         commands.add_parser(name, help=f"stage: {summary}", description=summary)
+    for name, summary in TOOLS.items():
+        commands.add_parser(name, help=summary, description=summary)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     arguments = build_parser().parse_args(argv)
     try:
+        if arguments.command in TOOLS:
+            return importlib.import_module(f"lifecycle.{arguments.command}").run()
         stage = importlib.import_module(f"lifecycle.stages.{arguments.command}")
         stage.run()
     except LifecycleError as error:

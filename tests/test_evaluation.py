@@ -1,0 +1,200 @@
+"""Baselines, cross-validation, slices, leakage checks, the gate and the card, in memory."""
+
+import json
+import subprocess
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lifecycle import card, checks, gate, metrics, models, slices, validation
+from lifecycle.errors import ParamsError
+
+from .conftest import bin_path, environment
+
+
+def table(task: str, rows: int = 600, seed: int = 0) -> tuple[pd.DataFrame, pd.Series]:
+    """Encoded features: a signal, noise and an ordinal-coded category."""
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame({"signal": rng.normal(size=rows), "noise": rng.normal(size=rows),
+                      "carrier": rng.integers(0, 4, rows).astype(float)})
+    value = X["signal"] + 0.5 * (X["carrier"] == 2) + rng.normal(scale=0.8, size=rows)
+    if task == "regression":
+        return X, value
+    if task == "binary":
+        return X, (value > 0).astype(int)
+    return X, pd.cut(value, [-np.inf, -0.5, 0.5, np.inf], labels=["low", "mid", "high"]
+                     ).astype(str)
+
+
+@pytest.mark.parametrize("task", ["binary", "multiclass", "regression"])
+def test_every_registered_model_fits_and_the_baselines_are_reported_for_each_task(task):
+    X, y = table(task)
+    fit, held_out = slice(0, 400), slice(400, None)
+    scored = {}
+    for name in models.ESTIMATORS:
+        estimator = models.build_estimator(name, {}, 0, ["carrier"], task)
+        estimator.fit(X[fit], y[fit])
+        predicted = metrics.predict_scores(estimator, X[held_out], task)
+        scored[name] = metrics.task_metrics(task, y[held_out], predicted, 0.5,
+                                            getattr(estimator, "classes_", None))
+    primary = metrics.METRIC_NAMES[task][0]
+    for candidate in ("hist_gradient_boosting", "random_forest", "linear"):
+        # every model learns the signal, so each beats the trivial baseline
+        assert metrics.lift(primary, scored[candidate][primary], scored["trivial"][primary]) > 0
+    assert set(models.BASELINES) <= set(models.ESTIMATORS)
+
+
+def test_the_linear_model_one_hot_encodes_the_ordinal_categories():
+    X, y = table("binary")
+    linear = models.build_estimator("linear", {"C": 0.5}, 0, ["carrier"]).fit(X, y)
+
+    assert linear.named_steps["model"].C == 0.5
+    assert linear.named_steps["encode"].transform(X).shape[1] == 4 + 2  # 4 codes + 2 numbers
+
+
+def test_hyperparameters_come_per_model_from_params():
+    given = {"random_forest": {"n_estimators": 5}, "trivial": {}}
+
+    assert models.hyperparameters_of("random_forest", given) == {"n_estimators": 5}
+    assert models.hyperparameters_of("linear", given) == {}
+    with pytest.raises(ParamsError, match=r"train.hyperparameters.trivial"):
+        models.hyperparameters_of("trivial", {"trivial": 3})
+
+
+def test_cross_validation_scores_time_ordered_folds_and_summarizes_them():
+    X, y = table("binary")
+    order = pd.Series(np.arange(len(X))[::-1])  # the rows are stored newest first
+    estimator = models.build_estimator("linear", {}, 0, ["carrier"])
+
+    folds = validation.cross_validate_over_time(estimator, X, y, order, 3, "binary")
+    summary = validation.summarize_folds(folds)
+
+    assert len(folds) == 3 and "roc_auc" in folds[0] and "f1" not in folds[0]
+    assert summary["roc_auc"]["mean"] == pytest.approx(np.mean([f["roc_auc"] for f in folds]),
+                                                       abs=1e-6)
+    assert summary["roc_auc"]["std"] > 0
+
+
+def test_slices_find_the_worst_value_and_its_gap():
+    frame = pd.DataFrame({"origin": ["EWR"] * 100 + ["JFK"] * 100 + ["LGA"] * 5})
+    y = np.tile([0, 1], 103)[:205]
+    good = np.where(y == 1, 0.9, 0.1)
+    scores = np.concatenate([good[:100], 0.5 - 0.01 * y[100:200], good[200:]])  # JFK: reversed
+
+    records = slices.slice_metrics(frame, y, scores, ["origin"], "binary", min_rows=20)
+    worst = slices.worst_slice(records, "roc_auc", overall=0.9)
+
+    assert [r["slice"] for r in records] == ["origin=EWR", "origin=JFK"]  # LGA is too small
+    assert worst["slice"] == "origin=JFK"
+    assert worst["gap"] == pytest.approx(0.9 - worst["roc_auc"])
+
+
+def test_a_leaking_column_is_flagged_by_its_single_feature_score():
+    X, y = table("binary", rows=2000)
+    X["arrival_delay"] = np.where(y == 1, 30.0, 0.0) + np.random.default_rng(1).uniform(0, 10, 2000)
+    X["carrier_name"] = X["carrier"].map({0: "AA", 1: "B6", 2: "DL", 3: "UA"})
+    fit, held_out = slice(0, 1500), slice(1500, None)
+
+    scores = checks.single_feature_scores(X[fit], y[fit], X[held_out], y[held_out], "binary", 0)
+
+    assert scores[0]["feature"] == "arrival_delay" and scores[0]["roc_auc"] > 0.99
+    assert all(record["roc_auc"] < 0.95 for record in scores[1:])  # a real signal is no leak
+
+
+def test_shared_rows_counts_test_rows_that_also_occur_in_train():
+    train = pd.DataFrame({"a": [1, 2, 3], "b": ["x", "y", "z"]})
+    test = pd.DataFrame({"a": [1, 2, 9, 9], "b": ["x", "q", "z", "z"]})
+
+    assert checks.shared_rows(train, test) == {"rows": 1, "fraction": 0.25}
+
+
+def criteria(**overrides: object) -> SimpleNamespace:
+    values = dict(minimum={"roc_auc": 0.6}, maximum={"brier": 0.2}, min_lift_over_baselines=0.0,
+                  max_slice_gap=None, max_single_feature_score=0.95, max_shared_test_rows=None,
+                  max_train_test_gap=None)
+    return SimpleNamespace(**{**values, **overrides})
+
+
+FINDINGS = {"lift_over_trivial": 0.2, "lift_over_linear": 0.01, "slice_gap": 0.1,
+            "single_feature_score": 0.6, "shared_test_rows": 0.0, "train_test_gap": 0.05}
+TEST_METRICS = {"roc_auc": 0.7, "brier": 0.13}
+
+
+@pytest.mark.parametrize("threshold, verdict", [(0.65, "VALIDATED"), (0.75, "REJECTED")])
+def test_the_verdict_follows_the_thresholds(threshold, verdict):
+    rows = gate.criteria_rows(criteria(minimum={"roc_auc": threshold}),
+                              metrics.METRIC_NAMES["binary"], "roc_auc", TEST_METRICS, FINDINGS)
+
+    assert gate.verdict(rows) == verdict
+    assert rows[0] == {"criterion": "test roc_auc", "value": 0.7, "comparison": ">=",
+                       "threshold": threshold, "passed": verdict == "VALIDATED"}
+    unjudged = [row for row in rows if row["threshold"] is None]
+    assert unjudged and all(row["passed"] is None for row in unjudged)
+
+
+def test_a_leak_or_a_weak_lift_rejects():
+    leaking = {**FINDINGS, "single_feature_score": 0.99}
+    names = metrics.METRIC_NAMES["binary"]
+
+    assert gate.verdict(gate.criteria_rows(criteria(), names, "roc_auc", TEST_METRICS,
+                                           leaking)) == "REJECTED"
+    assert gate.verdict(gate.criteria_rows(criteria(min_lift_over_baselines=0.05), names,
+                                           "roc_auc", TEST_METRICS, FINDINGS)) == "REJECTED"
+
+
+def test_a_criterion_on_a_metric_the_task_lacks_is_a_params_error():
+    with pytest.raises(ParamsError, match=r"criteria.minimum.roc_aux.*did you mean 'roc_auc'"):
+        gate.criteria_rows(criteria(minimum={"roc_aux": 0.5}), metrics.METRIC_NAMES["binary"],
+                           "roc_auc", TEST_METRICS, FINDINGS)
+
+
+@pytest.mark.parametrize("verdict, code", [("VALIDATED", 0), ("REJECTED", 1)])
+def test_lifecycle_gate_prints_the_table_and_exits_by_the_verdict(tmp_path, verdict, code):
+    rows = gate.criteria_rows(criteria(), metrics.METRIC_NAMES["binary"], "roc_auc",
+                              TEST_METRICS, FINDINGS)
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "reports/gate.json").write_text(json.dumps({"verdict": verdict,
+                                                             "criteria": rows}))
+
+    result = subprocess.run([bin_path("lifecycle"), "gate"], cwd=tmp_path, env=environment(),
+                            capture_output=True, text=True)
+
+    assert result.returncode == code
+    assert "test roc_auc" in result.stdout and result.stdout.strip().endswith(verdict)
+
+
+def test_lifecycle_gate_without_a_gate_file_says_how_to_produce_it(tmp_path):
+    result = subprocess.run([bin_path("lifecycle"), "gate"], cwd=tmp_path, env=environment(),
+                            capture_output=True, text=True)
+
+    assert result.returncode == 1
+    assert "reports/gate.json: not found; run `dvc repro`" in result.stderr
+
+
+def test_the_model_card_holds_every_section_and_the_verdict():
+    rows = gate.criteria_rows(criteria(), metrics.METRIC_NAMES["binary"], "roc_auc",
+                              TEST_METRICS, FINDINGS)
+    details = {
+        "model": "hist_gradient_boosting",
+        "intervals": {"roc_auc": [0.68, 0.72], "brier": [0.12, 0.14]},
+        "cross_validation": {"summary": {"roc_auc": {"mean": 0.7, "std": 0.01}}},
+        "baselines": {"trivial": {"metrics": {"roc_auc": 0.5}, "lift": 0.2}},
+        "slices": {"records": [{}], "worst": {"slice": "origin=JFK", "rows": 50, "roc_auc": 0.6,
+                                             "gap": 0.1}},
+        "checks": {"single_feature": [{"feature": "distance", "roc_auc": 0.55}],
+                   "shared_test_rows": {"rows": 0, "fraction": 0.0}, "train_test_gap": 0.05},
+    }
+    problem = {"name": "flight-delay", "description": "Will it be late?", "task": "binary",
+               "target": "late", "primary_metric": "roc_auc"}
+    data = {"splits": {"train": {"rows": 10, "positive_rate": 0.2}}}
+
+    text = card.render_model_card(problem, data, TEST_METRICS, details,
+                                  {"verdict": gate.verdict(rows), "criteria": rows})
+
+    for heading in ("Intended use", "Data and split", "Test metrics", "Baselines", "Slices",
+                    "Checks", "Criteria", "Limitations"):
+        assert f"## {heading}" in text
+    assert "Will it be late?" in text and "Gate verdict: VALIDATED" in text
+    assert "| roc_auc | 0.7 | 0.68 to 0.72 |" in text and "origin=JFK" in text
