@@ -26,68 +26,32 @@ def run() -> None:
     check_primary_metric(task, primary)
     model = io.load_model(paths.MODEL)
     test = io.read_parquet(paths.PREPARED["test"])
+    check_columns(evaluation.slice_columns, test.columns)
     y = labels(test.pop(target), task)
     threshold = evaluation.decision_threshold if task == "binary" else None
     classes = getattr(model, "classes_", None)
     scores = metrics.predict_scores(model, test, task)
     test_metrics = metrics.task_metrics(task, y, scores, threshold, classes)
-
-    baselines = {}
-    for name, path in paths.BASELINES.items():
-        baseline_scores = metrics.predict_scores(io.load_model(path), test, task)
-        scored = metrics.task_metrics(task, y, baseline_scores, threshold, classes)
-        baselines[name] = {"metrics": scored,
-                           "lift": metrics.lift(primary, test_metrics[primary], scored[primary])}
-
-    check_columns(evaluation.slice_columns, test)
     slice_records = slices.slice_metrics(test, y, scores, evaluation.slice_columns, task,
                                          evaluation.slice_min_rows, threshold, classes)
-    worst = slices.worst_slice(slice_records, primary, test_metrics[primary])
-
-    inputs = list(model.feature_names_in_)
-    train = io.read_parquet(paths.PREPARED["train"], columns=[*inputs, target])
-    y_train = labels(train.pop(target), task)
     train_report = io.read_json(paths.TRAIN_REPORT)
-    train_score = train_report["train_metrics"].get(primary)
-    leakage = {
-        "single_feature": checks.single_feature_scores(train, y_train, test[inputs], y, task,
-                                                       params.seed),
-        "shared_test_rows": checks.shared_rows(train, test[inputs]),
-        "train_test_gap": (None if train_score is None
-                           else metrics.lift(primary, train_score, test_metrics[primary])),
-    }
-    cv = train_report["cross_validation"]
     details = {
         "model": train_report["model"],
         "intervals": metrics.bootstrap_intervals(
             task, y, scores, threshold=threshold, classes=classes,
             resamples=evaluation.bootstrap_resamples, seed=params.seed),
-        "cross_validation": cv,
-        "baselines": baselines,
-        "slices": {"records": slice_records, "worst": worst},
-        "checks": leakage,
+        "cross_validation": train_report["cross_validation"],
+        "baselines": score_baselines(test, y, task, primary, threshold, classes, test_metrics),
+        "slices": {"records": slice_records,
+                   "worst": slices.worst_slice(slice_records, primary, test_metrics[primary])},
+        "checks": run_checks(model, test, y, task, target, params.seed,
+                             train_report["train_metrics"].get(primary), test_metrics[primary],
+                             primary),
     }
-    headline = {**test_metrics, "test_rows": len(test)}
-    if primary in cv["summary"]:
-        headline[f"cv_{primary}_mean"] = cv["summary"][primary]["mean"]
-        headline[f"cv_{primary}_std"] = cv["summary"][primary]["std"]
-    headline.update({f"lift_over_{name}": entry["lift"] for name, entry in baselines.items()})
-    if worst is not None:
-        headline["worst_slice_gap"] = worst["gap"]
-
-    findings = {f"lift_over_{name}": entry["lift"] for name, entry in baselines.items()}
-    single = leakage["single_feature"]
-    findings.update({
-        "slice_gap": worst["gap"] if worst else None,
-        "single_feature_score": single[0][checks.SINGLE_FEATURE_METRIC[task]] if single
-        else None,
-        "shared_test_rows": leakage["shared_test_rows"]["fraction"],
-        "train_test_gap": leakage["train_test_gap"],
-    })
+    headline = headline_metrics(test_metrics, len(test), primary, details)
     rows = gate.criteria_rows(params.criteria, metrics.METRIC_NAMES[task], primary,
-                              test_metrics, findings)
+                              test_metrics, gate_findings(details, task))
     verdict = {"verdict": gate.verdict(rows), "criteria": rows}
-
     ranking = importance.permutation_importance_table(
         model, test, y, evaluation.importance_rows, evaluation.importance_repeats, params.seed,
         scoring=metrics.SCORERS[primary],
@@ -103,14 +67,71 @@ def run() -> None:
                                      for r in slice_records],
                           x=primary, y="slice", template="bar_horizontal")
         live.log_image("importance.png", importance.importance_figure(ranking, primary))
+        # Inside the directory being written, so it lands atomically with the metrics.
         (folder / "details.json").write_text(json.dumps(details, indent=2, sort_keys=True) + "\n")
     io.write_json(ranking.to_dict(orient="records"), paths.IMPORTANCE)
     io.write_json(verdict, paths.GATE)
-    data = io.read_json(paths.DATA_REPORT)
     problem_summary = {"name": problem.name, "description": problem.description, "task": task,
                        "target": target, "primary_metric": primary}
-    io.write_bytes(card.render_model_card(problem_summary, data, headline, details,
-                                          verdict).encode(), paths.MODEL_CARD)
+    model_card = card.render_model_card(problem_summary, io.read_json(paths.DATA_REPORT),
+                                        headline, details, verdict)
+    io.write_bytes(model_card.encode(), paths.MODEL_CARD)
+
+
+def score_baselines(test: pd.DataFrame, y: pd.Series, task: str, primary: str,
+                    threshold: float | None, classes: np.ndarray | None,
+                    candidate: dict[str, float]) -> dict[str, dict]:
+    """Each baseline's test metrics and the candidate's lift over it on the primary metric."""
+    baselines = {}
+    for name, path in paths.BASELINES.items():
+        scores = metrics.predict_scores(io.load_model(path), test, task)
+        scored = metrics.task_metrics(task, y, scores, threshold, classes)
+        baselines[name] = {"metrics": scored,
+                           "lift": metrics.lift(primary, candidate[primary], scored[primary])}
+    return baselines
+
+
+def run_checks(model: object, test: pd.DataFrame, y: pd.Series, task: str, target: str,
+               seed: int, train_score: float | None, test_score: float, primary: str) -> dict:
+    """Leakage and split checks on the model's input columns."""
+    inputs = list(model.feature_names_in_)
+    train = io.read_parquet(paths.PREPARED["train"], columns=[*inputs, target])
+    y_train = labels(train.pop(target), task)
+    return {
+        "single_feature": checks.single_feature_scores(train, y_train, test[inputs], y, task,
+                                                       seed),
+        "shared_test_rows": checks.shared_rows(train, test[inputs]),
+        # the primary metric on the rows the model was fitted on, minus on the test rows
+        "train_test_gap": (None if train_score is None
+                           else metrics.lift(primary, train_score, test_score)),
+    }
+
+
+def headline_metrics(test_metrics: dict, test_rows: int, primary: str, details: dict) -> dict:
+    """The few numbers `dvc exp show` lists; the rest stays in details.json."""
+    headline = {**test_metrics, "test_rows": test_rows}
+    summary = details["cross_validation"]["summary"]
+    if primary in summary:
+        headline[f"cv_{primary}_mean"] = summary[primary]["mean"]
+        headline[f"cv_{primary}_std"] = summary[primary]["std"]
+    for name, baseline in details["baselines"].items():
+        headline[f"lift_over_{name}"] = baseline["lift"]
+    if details["slices"]["worst"] is not None:
+        headline["worst_slice_gap"] = details["slices"]["worst"]["gap"]
+    return headline
+
+
+def gate_findings(details: dict, task: str) -> dict:
+    single = details["checks"]["single_feature"]
+    worst = details["slices"]["worst"]
+    return {
+        **{f"lift_over_{name}": entry["lift"] for name, entry in details["baselines"].items()},
+        "slice_gap": worst["gap"] if worst else None,
+        "single_feature_score": single[0][checks.SINGLE_FEATURE_METRIC[task]] if single
+        else None,
+        "shared_test_rows": details["checks"]["shared_test_rows"]["fraction"],
+        "train_test_gap": details["checks"]["train_test_gap"],
+    }
 
 
 def log_plots(live: Live, task: str, y: pd.Series, scores: np.ndarray,
@@ -147,8 +168,8 @@ def check_primary_metric(task: str, primary: str) -> None:
                           f"metric; choose one of: {', '.join(allowed)}")
 
 
-def check_columns(columns: list[str], frame: pd.DataFrame) -> None:
-    missing = [column for column in columns if column not in frame.columns]
+def check_columns(columns: list[str], available: pd.Index) -> None:
+    missing = [column for column in columns if column not in available]
     if missing:
         raise ParamsError(f"params.yaml: evaluate.slice_columns: {', '.join(missing)} not in the "
-                          f"test split; choose from its columns: {', '.join(frame.columns)}")
+                          f"test split; choose from its columns: {', '.join(available)}")
