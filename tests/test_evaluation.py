@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lifecycle import card, checks, gate, metrics, models, slices, validation
+from lifecycle import card, checks, gate, io, metrics, models, slices, validation
 from lifecycle.errors import ParamsError
 
 from .conftest import bin_path, environment
@@ -44,6 +44,20 @@ def test_every_registered_model_fits_and_the_baselines_are_reported_for_each_tas
         # every model learns the signal, so each beats the trivial baseline
         assert metrics.lift(primary, scored[candidate][primary], scored["trivial"][primary]) > 0
     assert set(models.BASELINES) <= set(models.ESTIMATORS)
+
+
+@pytest.mark.parametrize("task", ["binary", "multiclass", "regression"])
+def test_every_registered_model_saves_and_loads_with_the_trusted_types(tmp_path, task):
+    X, y = table(task, rows=200)
+    for name in models.ESTIMATORS:
+        small = {"n_estimators": 3} if name == "random_forest" else {}
+        estimator = models.build_estimator(name, small, 0, ["carrier"], task).fit(X, y)
+        io.save_model(estimator, tmp_path / f"{name}.skops")
+
+        loaded = io.load_model(tmp_path / f"{name}.skops")
+
+        assert np.allclose(metrics.predict_scores(loaded, X, task),
+                           metrics.predict_scores(estimator, X, task))
 
 
 def test_the_linear_model_one_hot_encodes_the_ordinal_categories():

@@ -115,6 +115,7 @@ TRUSTED_TYPES = [
     "sklearn._loss.loss.HalfBinomialLoss",
     "sklearn.ensemble._hist_gradient_boosting.binning._BinMapper",
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+    "sklearn.tree._tree.Tree",  # the trees of random_forest
     "sklearn.utils._bunch.Bunch",
     "sklearn.utils.validation.check_array",
 ]
