@@ -18,7 +18,7 @@ def render_model_card(problem: dict[str, str], data: dict, headline: dict, detai
         *[f"| {name} | {split['rows']} | {split.get('positive_rate', 'n/a')} |"
           for name, split in data.get("splits", {}).items()],
         "", f"Rows in the source: {data.get('rows_in', 'n/a')}; dropped: "
-        f"{data.get('rows_dropped', 'n/a')}.", "",
+        f"{_show_record(data.get('rows_dropped', {}))}.", "",
         "## Test metrics (95% bootstrap interval)", "",
         "| metric | value | interval |", "| --- | --- | --- |",
         *[f"| {name} | {headline[name]} | {low} to {high} |"
@@ -40,8 +40,8 @@ def render_model_card(problem: dict[str, str], data: dict, headline: dict, detai
 
 
 LIMITATIONS = [
-    "- Measured on one out-of-time test period; performance on later periods may decay "
-    "(the monitoring stage watches for drift).",
+    "- Measured on one out-of-time test period; performance on later periods may decay, so "
+    "watch for drift before relying on these numbers.",
     "- Intervals cover resampling of the test rows only, not a change of period or population.",
     "- Slices smaller than `evaluate.slice_min_rows` are not reported; small slices stay "
     "unjudged.",
