@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lifecycle import card, checks, gate, io, metrics, models, slices, validation
+from lifecycle import card, checks, cross_validation, gate, io, metrics, models, slices
 from lifecycle.errors import ParamsError
 
 from .conftest import bin_path, environment
@@ -82,8 +82,8 @@ def test_cross_validation_scores_time_ordered_folds_and_summarizes_them():
     order = pd.Series(np.arange(len(X))[::-1])  # the rows are stored newest first
     estimator = models.build_estimator("linear", {}, 0, ["carrier"])
 
-    folds = validation.cross_validate_over_time(estimator, X, y, order, 3, "binary")
-    summary = validation.summarize_folds(folds)
+    folds = cross_validation.cross_validate_over_time(estimator, X, y, order, 3, "binary")
+    summary = cross_validation.summarize_folds(folds)
 
     assert len(folds) == 3 and "roc_auc" in folds[0] and "f1" not in folds[0]
     assert summary["roc_auc"]["mean"] == pytest.approx(np.mean([f["roc_auc"] for f in folds]),

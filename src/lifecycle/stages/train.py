@@ -4,7 +4,7 @@ the candidate in time order, and save each as one deployable Pipeline."""
 from dvclive import Live
 from sklearn.pipeline import Pipeline
 
-from lifecycle import config, features, io, metrics, models, paths, validation
+from lifecycle import config, cross_validation, features, io, metrics, models, paths
 
 
 def run() -> None:
@@ -22,7 +22,7 @@ def run() -> None:
 
     candidate = build(train.model)
     order = io.read_parquet(paths.PREPARED["train"], columns=[params.split.time_column])
-    fold_scores = validation.cross_validate_over_time(
+    fold_scores = cross_validation.cross_validate_over_time(
         candidate, encoded, y, order[params.split.time_column], train.cv_folds, task
     )
     candidate.fit(encoded, y)
@@ -41,7 +41,7 @@ def run() -> None:
         "train_metrics": metrics.task_metrics(
             task, y, scores, None, getattr(candidate, "classes_", None)),
         "cross_validation": {
-            "folds": fold_scores, "summary": validation.summarize_folds(fold_scores)},
+            "folds": fold_scores, "summary": cross_validation.summarize_folds(fold_scores)},
         "iterations": int(getattr(candidate, "n_iter_", 0)),
     }, paths.TRAIN_REPORT)
 
