@@ -28,12 +28,33 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, summary in STAGES.items():
         commands.add_parser(name, help=f"stage: {summary}", description=summary)
+    add_init_parser(commands)
     return parser
+
+
+def add_init_parser(commands: argparse._SubParsersAction) -> None:
+    summary = ("point the template at your own table: infer data/contract.yaml and write the "
+               "problem and source of params.yaml")
+    init = commands.add_parser("init", help=summary, description=summary)
+    init.add_argument("--data", metavar="PATH", help="a CSV or parquet file")
+    init.add_argument("--sql-url", metavar="URL", help="a SQLAlchemy URL, e.g. sqlite:///x.db")
+    init.add_argument("--query", metavar="SQL", help="with --sql-url: the SELECT to run")
+    init.add_argument("--target", metavar="COLUMN", required=True, help="the column to predict")
+    init.add_argument("--task", choices=["classification", "regression"],
+                      help="default: inferred from the target")
+    init.add_argument("--time-column", metavar="COLUMN",
+                      help="split out of time on this column (default: a random split)")
 
 
 def main(argv: list[str] | None = None) -> int:
     arguments = build_parser().parse_args(argv)
     try:
+        if arguments.command == "init":
+            from lifecycle import init
+
+            init.run(arguments.data, arguments.target, arguments.task, arguments.time_column,
+                     arguments.sql_url, arguments.query)
+            return 0
         stage = importlib.import_module(f"lifecycle.stages.{arguments.command}")
         stage.run()
     except LifecycleError as error:
