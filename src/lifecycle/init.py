@@ -71,8 +71,9 @@ def identifier_reason(values: pd.Series, type_: str) -> str | None:
     if type_ == "text":
         return "free text with a different value in most rows"
     integer_like = pd.api.types.is_integer_dtype(values) or type_ == "categorical"
-    if integer_like and len(present) == len(values) > 10 and present.is_unique:
-        return "a different value in every row"
+    # Almost: exact duplicate rows repeat an identifier too.
+    if integer_like and len(values) > 10 and present.nunique() >= 0.95 * len(values):
+        return "a different value in (almost) every row"
     return None
 
 
@@ -130,7 +131,15 @@ def infer_contract(table: pd.DataFrame, target: str, task: str,
         if note:
             comments[name] = f"{note}; excluded from the features (edit role to change)"
         columns[name] = _column_rule(name, values, type_, role, task)
-    return Contract(columns), comments
+    # An identifier that is unique once exact duplicate rows are gone is the row's key.
+    distinct_rows = table.drop_duplicates()
+    keys = [name for name in rules_with_role(columns, "identifier")
+            if distinct_rows[name].notna().all() and distinct_rows[name].is_unique][:1]
+    return Contract(columns, keys), comments
+
+
+def rules_with_role(columns: dict[str, Column], role: str) -> list[str]:
+    return [name for name, column in columns.items() if column.role == role]
 
 
 def _column_rule(name: str, values: pd.Series, type_: str, role: str, task: str) -> Column:
