@@ -112,6 +112,7 @@ def infer_contract(table: pd.DataFrame, target: str, task: str,
                    time_column: str | None) -> tuple[Contract, dict[str, str]]:
     """A contract for `table` and the comments explaining each flagged column."""
     columns, comments = {}, {}
+    calendar_taken = time_column is not None  # only one datetime column becomes calendar parts
     for name in table.columns:
         values = table[name]
         type_ = "datetime" if name == time_column else infer_type(values)
@@ -122,6 +123,8 @@ def infer_contract(table: pd.DataFrame, target: str, task: str,
             role = "timestamp"
         elif reason := identifier_reason(values, type_):
             role, note = "identifier", f"looks like an identifier: {reason}"
+        elif type_ == "datetime" and not calendar_taken:
+            calendar_taken = True
         elif type_ == "datetime":
             role, note = "excluded", ("a second datetime column: only features.datetime "
                                       "becomes calendar features")

@@ -116,8 +116,10 @@ def read_sql(url: str, query: str) -> pd.DataFrame:
         engine = sqlalchemy.create_engine(read_only_url(url))
         with engine.connect() as connection:
             table = pd.read_sql_query(sqlalchemy.text(query), connection)
-    except (sqlalchemy.exc.SQLAlchemyError, ValueError) as error:
-        reason = str(getattr(error, "orig", None) or error).splitlines()[0]
+    except (sqlalchemy.exc.SQLAlchemyError, pd.errors.DatabaseError, ValueError) as error:
+        # pandas wraps the driver's error; its own message is the useful line
+        cause = error.__cause__ or error
+        reason = str(getattr(cause, "orig", None) or cause).splitlines()[0]
         raise LifecycleError(f"source {url}: the query failed: {reason}; check source.url and "
                              f"source.query in params.yaml") from None
     finally:
