@@ -232,7 +232,10 @@ def test_init_on_a_sqlite_query_infers_regression_and_featurizes(regression_repo
     assert_no_key_in_two_splits(repo, "customer_id")
 
 
-@NEEDS_GENERIC_TRAIN
+# Not run until then: a binary-only train fits a classifier with one class per distinct value of
+# a continuous target, which takes many minutes before it fails.
+@pytest.mark.xfail(reason="needs task-generic train/evaluate from the evaluation work",
+                   strict=False, run=False)
 def test_regression_from_sqlite_runs_to_evaluation(regression_repo):
     output, _ = reproduce(regression_repo["repo"], regression_repo["tmp_path"])
 
