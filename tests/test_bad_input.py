@@ -98,3 +98,31 @@ def test_a_column_contradicting_the_contract_stops_prepare_and_names_it(project)
 def write_csv(project: Path, table: pd.DataFrame) -> str:
     table.to_csv(project / "good.csv", index=False)
     return "good.csv"
+
+
+def test_sqlite_is_opened_read_only(tmp_path, monkeypatch):
+    from lifecycle import sources
+    from lifecycle.errors import LifecycleError
+
+    monkeypatch.chdir(tmp_path)
+    with sqlite3.connect("shop.db") as connection:
+        good_table().to_sql("customers", connection, index=False)
+
+    assert len(sources.read_sql("sqlite:///shop.db", "select * from customers")) == 20
+    with pytest.raises(LifecycleError, match="readonly database"):
+        sources.read_sql("sqlite:///shop.db", "delete from customers returning x")
+    with pytest.raises(LifecycleError, match=r"database file missing\.db not found"):
+        sources.read_sql("sqlite:///missing.db", "select 1")
+    assert not Path("missing.db").exists()
+
+
+def test_init_copies_a_file_from_outside_the_project_into_data_source(project, tmp_path_factory):
+    outside = tmp_path_factory.mktemp("elsewhere") / "table.csv"
+    good_table().to_csv(outside, index=False)
+
+    result = lifecycle("init", "--data", str(outside), "--target", "y", cwd=project)
+
+    assert result.returncode == 0, result.stderr
+    assert (project / "data/source/table.csv").read_bytes() == outside.read_bytes()
+    assert "path: data/source/table.csv" in (project / "params.yaml").read_text()
+    assert "- data/source/table.csv" in (project / "dvc.yaml").read_text()

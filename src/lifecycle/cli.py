@@ -13,7 +13,7 @@ from lifecycle.errors import LifecycleError
 
 STAGES = {
     "ingest": "snapshot the configured source into data/raw/",
-    "prepare": "curate rows and split out of time into data/prepared/",
+    "prepare": "validate against the data contract, curate rows, split, profile the data",
     "featurize": "fit the feature transformer on the training split",
     "train": "fit the model and save the deployable pipeline under models/",
     "evaluate": "score the model on the test split; write metrics and plots",
