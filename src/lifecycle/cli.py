@@ -13,7 +13,7 @@ from lifecycle.errors import LifecycleError
 
 STAGES = {
     "ingest": "snapshot the configured source into data/raw/",
-    "prepare": "curate rows and split out of time into data/prepared/",
+    "prepare": "validate against the data contract, curate rows, split, profile the data",
     "featurize": "fit the feature transformer on the training split",
     "train": "fit the model and save the deployable pipeline under models/",
     "evaluate": "score the model on the test split; write metrics and plots",
@@ -34,7 +34,22 @@ def build_parser() -> argparse.ArgumentParser:
         commands.add_parser(name, help=f"stage: {summary}", description=summary)
     for name, summary in TOOLS.items():
         commands.add_parser(name, help=summary, description=summary)
+    add_init_parser(commands)
     return parser
+
+
+def add_init_parser(commands: argparse._SubParsersAction) -> None:
+    summary = ("point the template at your own table: infer data/contract.yaml and write the "
+               "problem and source of params.yaml")
+    init = commands.add_parser("init", help=summary, description=summary)
+    init.add_argument("--data", metavar="PATH", help="a CSV or parquet file")
+    init.add_argument("--sql-url", metavar="URL", help="a SQLAlchemy URL, e.g. sqlite:///x.db")
+    init.add_argument("--query", metavar="SQL", help="with --sql-url: the SELECT to run")
+    init.add_argument("--target", metavar="COLUMN", required=True, help="the column to predict")
+    init.add_argument("--task", choices=["classification", "regression"],
+                      help="default: inferred from the target")
+    init.add_argument("--time-column", metavar="COLUMN",
+                      help="split out of time on this column (default: a random split)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,6 +57,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if arguments.command in TOOLS:
             return importlib.import_module(f"lifecycle.{arguments.command}").run()
+        if arguments.command == "init":
+            from lifecycle import init
+
+            init.run(arguments.data, arguments.target, arguments.task, arguments.time_column,
+                     arguments.sql_url, arguments.query)
+            return 0
         stage = importlib.import_module(f"lifecycle.stages.{arguments.command}")
         stage.run()
     except LifecycleError as error:

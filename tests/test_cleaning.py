@@ -1,0 +1,44 @@
+"""Value cleaning transformers: fitted on train, applied the same way to new rows."""
+
+import numpy as np
+import pandas as pd
+
+from lifecycle import features, io
+
+
+def test_category_normaliser_strips_folds_case_and_maps_aliases_keeping_missing():
+    normaliser = features.CategoryNormaliser("lower", True, {"n.y.": "new york"})
+    frame = pd.DataFrame({"city": ["  New  York ", "N.Y.", "boston", None]})
+
+    out = normaliser.fit(frame).transform(frame)
+
+    assert out["city"].tolist()[:3] == ["new york", "new york", "boston"]
+    assert pd.isna(out["city"].iloc[3])
+    assert normaliser.count_changed(frame) == {"city": 2}
+
+
+def test_outlier_fences_are_learned_on_train_and_clip_or_flag_new_rows():
+    train = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0, 5.0]})  # Q1 2, Q3 4: fences 0 and 6
+    new = pd.DataFrame({"x": [-10.0, 3.0, 100.0, np.nan]})
+
+    clipped = features.OutlierFences("clip", 1.0).fit(train).transform(new)
+    flagged = features.OutlierFences("flag", 1.0).fit(train).transform(new)
+
+    assert clipped["x"].tolist()[:3] == [0.0, 3.0, 6.0] and np.isnan(clipped["x"].iloc[3])
+    assert flagged["x_outlier"].tolist() == [1.0, 0.0, 1.0, 0.0]
+    assert flagged["x"].tolist()[:3] == [-10.0, 3.0, 100.0]
+
+
+def test_the_transformer_with_cleaning_survives_a_skops_round_trip(tmp_path):
+    cleaning = {"outliers": "flag", "outlier_iqr_factor": 3.0, "category_case": "lower",
+                "strip_whitespace": True, "category_aliases": {}}
+    transformer = features.build_transformer(
+        ["x"], ["city"], None, [], "median", 1, cleaning, impute_categorical="most_frequent")
+    train = pd.DataFrame({"x": [1.0, 2.0, None, 50.0], "city": ["A", " a", None, "b"]})
+    expected = transformer.fit_transform(train)
+
+    io.save_model(transformer, tmp_path / "t.skops")
+    loaded = io.load_model(tmp_path / "t.skops")
+
+    pd.testing.assert_frame_equal(loaded.transform(train), expected)
+    assert expected["city"].nunique() == 2  # "A" and " a" are one category; missing imputed

@@ -1,0 +1,195 @@
+"""The data contract, its validation, inference and the quality profile, on in-memory frames."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lifecycle import contract, curation, init, profiling, validation
+from lifecycle.errors import LifecycleError, ParamsError
+
+from .conftest import ROOT
+
+POLICIES = {"missing_column": "fail", "wrong_type": "fail", "missing_value": "drop",
+            "out_of_range": "drop", "unknown_category": "warn"}
+
+
+def rules() -> contract.Contract:
+    return contract.parse({"keys": ["id"], "columns": {
+        "id": {"type": "categorical", "role": "identifier", "nullable": False},
+        "age": {"type": "numeric", "role": "feature", "nullable": False, "min": 0, "max": 120},
+        "city": {"type": "categorical", "role": "feature", "categories": ["Oslo", "Rome"]},
+        "seen": {"type": "datetime", "role": "timestamp"},
+        "y": {"type": "numeric", "role": "target"},
+    }})
+
+
+def people() -> pd.DataFrame:
+    return pd.DataFrame({
+        "id": ["a", "b", "c", "d", "e"],
+        "age": ["34", "x", None, "150", "20"],
+        "city": ["Oslo", "Rome", "Paris", "Oslo", None],
+        "seen": ["2024-01-01", "2024-01-02", "soon", "2024-01-04", "2024-01-05"],
+        "y": [1, 0, 1, 0, 1],
+    })
+
+
+def test_the_default_contract_lists_the_features_and_leakage_of_the_example():
+    default = contract.load(ROOT / "data/contract.yaml")
+
+    numeric, categorical = default.feature_lists(["plane_year"])
+    assert numeric[:2] == ["sched_arr_time", "distance"] and len(numeric) == 13
+    assert categorical == ["carrier", "origin", "dest", "plane_manufacturer"]
+    assert default.with_role("leakage") == ["dep_time", "dep_delay", "arr_time", "arr_delay",
+                                            "air_time"]
+    assert default.target() == "late"
+
+
+@pytest.mark.parametrize("edit, words", [
+    (lambda c: c["columns"]["age"].update(typ="numeric"), r"columns.age.typ: unknown key.*'type'"),
+    (lambda c: c["columns"]["age"].update(role="featur"), r"'featur' is not allowed.*'feature'"),
+    (lambda c: c.update(keys=["nope"]), r"keys: 'nope' is not a column"),
+])
+def test_a_broken_contract_names_the_key_and_what_is_allowed(edit, words):
+    data = {"keys": [], "columns": {"age": {"type": "numeric", "role": "feature"}}}
+    edit(data)
+
+    with pytest.raises(ParamsError, match=words):
+        contract.parse(data)
+
+
+def test_dump_reads_back_to_the_same_contract_with_comments():
+    text = contract.dump(rules(), {"id": "looks like an identifier"})
+
+    assert "  # looks like an identifier\n  id: {type: categorical" in text
+    assert contract.parse(__import__("yaml").safe_load(text)) == rules()
+
+
+def test_validation_collects_every_failure_before_deciding():
+    typed, failures = validation.coerce_types(people(), rules())
+    failures += validation.check_rules(typed, rules())
+
+    found = {(f.rule, f.column): int(f.rows.sum()) for f in failures}
+    assert found == {("wrong_type", "age"): 1, ("wrong_type", "seen"): 1,
+                     ("missing_value", "age"): 2, ("out_of_range", "age"): 1,
+                     ("unknown_category", "city"): 1}
+    with pytest.raises(LifecycleError) as error:
+        validation.apply_policies(typed, failures, POLICIES, "data/raw/dataset.parquet")
+    message = str(error.value)
+    assert message.startswith("data/raw/dataset.parquet: 2 data contract rule(s) failed")
+    assert "column 'age': wrong_type: 1 values are not numeric (e.g. 'x')" in message
+    assert "column 'seen': wrong_type" in message
+
+
+def test_drop_policy_counts_each_dropped_row_once_by_its_first_reason():
+    typed, failures = validation.coerce_types(people(), rules())
+    failures += validation.check_rules(typed, rules())
+    policies = {**POLICIES, "wrong_type": "drop"}
+
+    outcome = validation.apply_policies(typed, failures, policies, "raw")
+
+    # b: age 'x' (wrong type, then missing); c: seen 'soon' (and age missing); d: age 150
+    assert outcome.dropped == {"wrong_type:age": 1, "wrong_type:seen": 1,
+                               "missing_value:age": 0, "out_of_range:age": 1}
+    assert outcome.table["id"].tolist() == ["a", "e"]
+    assert outcome.warnings == [
+        "column 'city': unknown_category: 1 values outside the contract's categories "
+        "(e.g. 'Paris')"]
+    assert sum(outcome.dropped.values()) == len(people()) - len(outcome.table)
+
+
+def test_a_missing_column_fails_or_becomes_empty_when_tolerated():
+    table = people().drop(columns="city")
+    failures = validation.check_rules(table, rules())
+
+    with pytest.raises(LifecycleError, match="column 'city': missing_column"):
+        validation.apply_policies(table, failures, POLICIES, "raw")
+    tolerant = {**POLICIES, "missing_column": "warn", "missing_value": "warn",
+                "out_of_range": "warn"}
+    outcome = validation.apply_policies(table, failures, tolerant, "raw")
+    assert outcome.table["city"].isna().all()
+
+
+def test_curate_drops_key_duplicates_after_exact_duplicates():
+    table = pd.DataFrame({"id": [1, 1, 2, 2, 3], "x": [5, 5, 6, 7, 8], "y": [0, 0, 1, 1, None]})
+
+    curated, dropped = curation.curate(table, "y", ["id"])
+
+    assert dropped == {"missing_target": 1, "duplicate_row": 1, "duplicate_key": 1}
+    assert curated["id"].tolist() == [1, 2]
+
+
+@pytest.mark.parametrize("values, task, words", [
+    ([None, None], "binary", "missing in every row"),
+    ([1, 1, None], "binary", "single class"),
+    ([1, 2, 3], "binary", "set problem.task to multiclass"),
+])
+def test_check_target_refuses_what_a_task_cannot_learn(values, task, words):
+    with pytest.raises(LifecycleError, match=words):
+        curation.check_target(pd.DataFrame({"y": values}), "y", task, "t.csv")
+
+
+def test_check_target_names_a_missing_target_and_a_near_match():
+    with pytest.raises(LifecycleError, match=r"t.csv: target column 'y' not found \(did you "
+                                             r"mean 'Y'\?\)"):
+        curation.check_target(pd.DataFrame({"Y": [1, 0]}), "y", "binary", "t.csv")
+
+
+def test_random_split_is_stratified_seeded_and_puts_each_row_in_one_split():
+    table = pd.DataFrame({"id": range(200), "y": [0] * 150 + [1] * 50})
+
+    splits = curation.split_random(table, "y", 0.2, 0.1, seed=3, stratify=True)
+
+    ids = [set(frame["id"]) for frame in splits.values()]
+    assert sum(map(len, ids)) == 200 and set.union(*ids) == set(range(200))
+    assert not (ids[0] & ids[1] or ids[0] & ids[2] or ids[1] & ids[2])
+    assert [len(frame) for frame in splits.values()] == [140, 40, 20]
+    assert splits["test"]["y"].mean() == 0.25  # the class balance of the whole table
+    again = curation.split_random(table, "y", 0.2, 0.1, seed=3, stratify=True)
+    assert all(again[name].equals(frame) for name, frame in splits.items())
+
+
+def test_out_of_time_split_without_current_start_has_an_empty_current_batch():
+    table = pd.DataFrame({"when": pd.date_range("2024-01-01", periods=10, tz="UTC"), "y": 1})
+
+    splits = curation.split_out_of_time(table, "when", pd.Timestamp("2024-01-08").date(), None)
+
+    assert [len(frame) for frame in splits.values()] == [7, 3, 0]
+
+
+def test_profile_counts_equal_pandas():
+    table = pd.DataFrame({"x": [1.0, None, 3.0, 3.0], "c": ["a", "a", None, "b"],
+                          "d": pd.to_datetime(["2024-01-01", None, "2024-03-01", "2024-02-01"])})
+    rules = contract.parse({"columns": {"x": {"type": "numeric", "role": "feature"},
+                                        "c": {"type": "categorical", "role": "feature"},
+                                        "d": {"type": "datetime", "role": "timestamp"}}})
+
+    profile = profiling.profile_columns(table, rules)
+
+    assert profile["x"] == {"type": "numeric", "role": "feature", "missing": 1,
+                            "missing_share": 0.25, "distinct": 2, "min": 1.0, "q25": 2.0,
+                            "median": 3.0, "q75": 3.0, "max": 3.0}
+    assert profile["c"]["top"] == {"a": 2, "b": 1}
+    assert profile["d"]["min"] == "2024-01-01 00:00:00"
+    assert profiling.target_distribution(table, "c", "binary") == {
+        "rows": 3, "classes": {"a": 2, "b": 1}}
+
+
+def test_infer_task_type_identifier_and_leakage():
+    rng = np.random.default_rng(0)
+    y = pd.Series(rng.integers(0, 2, 300), name="y")
+    table = pd.DataFrame({
+        "id": [f"u{i}" for i in range(300)], "copy": y.map({0: "no", 1: "yes"}),
+        "noise": rng.normal(size=300), "when": [f"2024-01-0{i % 9 + 1}" for i in range(300)],
+        "y": y,
+    })
+
+    assert init.infer_task(y) == "binary"
+    assert init.infer_task(pd.Series(rng.normal(size=50))) == "regression"
+    assert init.infer_task(pd.Series(list("abcab")), "classification") == "multiclass"
+    rules, comments = init.infer_contract(table, "y", "binary", None)
+    roles = {name: column.role for name, column in rules.columns.items()}
+    assert roles == {"id": "identifier", "copy": "leakage", "noise": "feature",
+                     "when": "feature", "y": "target"}
+    assert rules.columns["when"].type == "datetime"
+    assert rules.keys == ["id"]
+    assert "looks like leakage" in comments["copy"] and "identifier" in comments["id"]
