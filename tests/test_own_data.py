@@ -20,8 +20,6 @@ from .conftest import ROOT, bin_path, copy_project, environment, run
 from .test_pipeline import STAGES, declared, out_paths, stages_run
 
 ROWS = 300
-NEEDS_GENERIC_TRAIN = pytest.mark.xfail(
-    reason="needs task-generic train/evaluate from the evaluation work", strict=False)
 
 
 def customers(task: str, rows: int = ROWS, seed: int = 0) -> pd.DataFrame:
@@ -195,11 +193,23 @@ def test_init_on_multiclass_parquet_splits_out_of_time_and_featurizes(multiclass
     assert set(report["splits"]["train"]["classes"]) == {"leaving", "loyal", "wavering"}
 
 
-@NEEDS_GENERIC_TRAIN
 def test_multiclass_parquet_runs_to_evaluation(multiclass_repo):
-    output, _ = reproduce(multiclass_repo["repo"], multiclass_repo["tmp_path"])
+    repo = multiclass_repo["repo"]
+    output, trace_dir = reproduce(repo, multiclass_repo["tmp_path"])
 
+    assert_trained_and_evaluated(repo, output, trace_dir, {"macro_f1", "balanced_accuracy",
+                                                           "log_loss"})
+
+
+def assert_trained_and_evaluated(repo: Path, output: str, trace_dir: Path,
+                                 headline: set[str]) -> None:
+    """train and evaluate ran as declared, with the task's metrics, baselines and a verdict."""
     assert stages_run(output) == ["train", "evaluate"]
+    assert_declarations_match_traces(repo, trace_dir, ["train", "evaluate"])
+    metrics = json.loads((repo / "reports/evaluation/metrics.json").read_text())
+    assert headline <= set(metrics)
+    gate = json.loads((repo / "reports/gate.json").read_text())
+    assert gate["verdict"] in ("VALIDATED", "REJECTED")
 
 
 @pytest.fixture(scope="module")
@@ -232,11 +242,10 @@ def test_init_on_a_sqlite_query_infers_regression_and_featurizes(regression_repo
     assert_no_key_in_two_splits(repo, "customer_id")
 
 
-# Not run until then: a binary-only train fits a classifier with one class per distinct value of
-# a continuous target, which takes many minutes before it fails.
-@pytest.mark.xfail(reason="needs task-generic train/evaluate from the evaluation work",
-                   strict=False, run=False)
 def test_regression_from_sqlite_runs_to_evaluation(regression_repo):
-    output, _ = reproduce(regression_repo["repo"], regression_repo["tmp_path"])
+    repo = regression_repo["repo"]
+    output, trace_dir = reproduce(repo, regression_repo["tmp_path"])
 
-    assert stages_run(output) == ["train", "evaluate"]
+    assert_trained_and_evaluated(repo, output, trace_dir, {"rmse", "mae", "r2"})
+    details = json.loads((repo / "reports/evaluation/details.json").read_text())
+    assert set(details["baselines"]) == {"trivial", "linear"}

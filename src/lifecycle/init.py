@@ -17,7 +17,7 @@ from lifecycle import contract, curation, io, paths, sources
 from lifecycle.contract import Column, Contract
 from lifecycle.errors import LifecycleError
 
-PRIMARY_METRIC = {"binary": "roc_auc", "multiclass": "f1_macro", "regression": "rmse"}
+PRIMARY_METRIC = {"binary": "roc_auc", "multiclass": "macro_f1", "regression": "rmse"}
 MAX_LISTED_CATEGORIES = 20
 LEAKAGE_SCORE = 0.98  # one column that predicts the target this well is too good to be true
 CHECK_ROWS = 5000     # rows sampled for the leakage check
