@@ -17,6 +17,7 @@ STAGES = {
     "featurize": "fit the feature transformer on the training split",
     "train": "fit the model and save the deployable pipeline under models/",
     "evaluate": "score the model on the test split; write metrics and plots",
+    "monitor": "drift of the current batch against the training data; retrain or not",
 }
 
 
@@ -26,16 +27,28 @@ def build_parser() -> argparse.ArgumentParser:
         description="Reproducible ML lifecycle. `dvc repro` runs the stages in order.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name, summary in STAGES.items():
-        commands.add_parser(name, help=f"stage: {summary}", description=summary)
+    parsers = {
+        name: commands.add_parser(name, help=f"stage: {summary}", description=summary)
+        for name, summary in STAGES.items()
+    }
+    parsers["monitor"].add_argument(
+        "--current", metavar="PATH",
+        help="a new batch (.csv or .parquet) to check instead of the held-out current split",
+    )
+    parsers["monitor"].add_argument(
+        "--output", metavar="DIR",
+        help="where to write the report (default: reports/monitor, or reports/monitor-<name> "
+             "for --current)",
+    )
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     arguments = build_parser().parse_args(argv)
+    options = {key: value for key, value in vars(arguments).items() if key != "command"}
     try:
         stage = importlib.import_module(f"lifecycle.stages.{arguments.command}")
-        stage.run()
+        stage.run(**options)
     except LifecycleError as error:
         print(f"lifecycle {arguments.command}: error: {error}", file=sys.stderr)
         return error.exit_code

@@ -1,0 +1,88 @@
+"""Stage monitor: drift of the current batch against the training data, and a retrain verdict.
+
+As a DVC stage it compares the "current" split held out by prepare; `lifecycle monitor
+--current PATH` runs the same checks on any new batch (CSV or parquet).
+"""
+
+from pathlib import Path
+
+from lifecycle import config, drift, features, io, metrics, paths
+from lifecycle.errors import LifecycleError
+
+
+def run(current: str | None = None, output: str | None = None) -> dict:
+    params = config.load()
+    feature_params, target = params.features, params.problem.target
+    numeric = [*feature_params.numeric, *feature_params.age_from_year]
+    categorical = feature_params.categorical
+    inputs = features.input_columns(
+        feature_params.numeric, categorical, feature_params.datetime, feature_params.age_from_year
+    )
+    current_path = current or paths.PREPARED["current"]
+    batch = io.read_table(current_path)
+    _require_columns(batch, inputs, current_path)
+    reference = io.read_parquet(paths.PREPARED["train"], columns=[*numeric, *categorical])
+    thresholds = drift.Thresholds(**{
+        name: getattr(params.monitor, name) for name in drift.Thresholds.__dataclass_fields__
+    })
+    feature_report = drift.feature_drift(reference, batch, numeric, categorical, thresholds)
+
+    # Scores on the test split are the reference for prediction drift: out of sample, like the
+    # scores on a new batch (in-sample training scores would be sharper and flag false drift).
+    model = io.load_model(paths.MODEL)
+    test = io.read_parquet(paths.PREPARED["test"], columns=[*inputs, target])
+    current_scores = model.predict_proba(batch[inputs])[:, 1]
+    prediction_psi = drift.psi(model.predict_proba(test[inputs])[:, 1], current_scores)
+    performance = _performance(params, batch, current_scores)
+    report = {
+        "reference": {"name": paths.PREPARED["train"], "rows": len(reference)},
+        "current": {"name": Path(current_path).as_posix(), "rows": len(batch)},
+        "features": feature_report,
+        "predictions": {"psi": round(prediction_psi, drift.DIGITS)},
+        "performance": performance,
+        "decision": drift.retrain_decision(
+            feature_report, prediction_psi, performance["decay"] if performance else None,
+            thresholds,
+        ),
+    }
+    _write(report, output or _default_output(current))
+    return report
+
+
+def _performance(params: config.Params, batch, scores) -> dict | None:
+    """Primary metric on the batch against the test split, when the batch has labels."""
+    target = params.problem.target
+    if target not in batch or batch[target].isna().all():
+        return None
+    labelled = batch[target].notna().to_numpy()
+    name = params.problem.primary_metric
+    current = metrics.binary_metrics(
+        batch[target][labelled].astype(int).to_numpy(), scores[labelled],
+        params.evaluate.decision_threshold,
+    )[name]
+    test = io.read_json(paths.EVALUATION_METRICS)[name]
+    return {"metric": name, "test": test, "current": current,
+            "decay": round(test - current, drift.DIGITS)}
+
+
+def _require_columns(batch, columns: list[str], where: str) -> None:
+    missing = [column for column in columns if column not in batch]
+    if missing:
+        raise LifecycleError(
+            f"{where}: missing column(s) the model needs: {', '.join(missing)}"
+        )
+
+
+def _default_output(current: str | None) -> str:
+    # A batch given on the command line gets its own folder, never the DVC-tracked one.
+    return paths.MONITOR_DIR if current is None else f"{paths.MONITOR_DIR}-{Path(current).stem}"
+
+
+def _write(report: dict, output: str) -> None:
+    # The folder is replaced as a whole, so plain writes inside it are already atomic.
+    with io.atomic_directory(output) as folder:
+        (folder / "drift.json").write_text(io.json_text(report))
+        (folder / "drift.md").write_text(drift.render_markdown(report))
+        psi_rows = [{"feature": name, "psi": record["psi"]}
+                    for name, record in report["features"].items()]
+        (folder / "psi.json").write_text(io.json_text(psi_rows))
