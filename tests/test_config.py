@@ -33,7 +33,8 @@ def test_the_shipped_params_file_is_valid():
     (lambda p: p["features"].update(impute_numeric="medain"),
      r"features.impute_numeric: 'medain' is not allowed.*did you mean 'median'"),
     (lambda p: p.pop("seed"), r"seed: missing"),
-    (lambda p: p["features"].update(numeric="distance"), r"features.numeric: expected a list"),
+    (lambda p: p["features"].update(age_from_year="plane_year"),
+     r"features.age_from_year: expected a list"),
     (lambda p: p["evaluate"].update(decision_threshold=True),
      r"evaluate.decision_threshold: expected float, found True"),
 ])

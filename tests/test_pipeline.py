@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from lifecycle import io
+from lifecycle import contract, io
 
 from .conftest import bin_path, run
 
@@ -62,11 +62,12 @@ def test_each_stage_declares_exactly_what_it_imports_reads_uses_and_writes(repro
 def test_the_model_never_sees_a_leaking_column(reproduced):
     repo = reproduced["repo"]
     model = io.load_model(repo / "models/model.skops")
-    params = yaml.safe_load((repo / "params.yaml").read_text())
+    rules = contract.load(repo / "data/contract.yaml")
 
     inputs = set(model.feature_names_in_)
-    assert inputs.isdisjoint(params["problem"]["leakage_columns"])
-    assert params["problem"]["target"] not in inputs
+    assert rules.with_role("leakage") == ["dep_time", "dep_delay", "arr_time", "arr_delay",
+                                          "air_time"]
+    assert inputs.isdisjoint(rules.with_role("leakage", "identifier", "excluded", "target"))
     assert {"scheduled_departure", "carrier", "temp", "plane_year"} <= inputs
 
 

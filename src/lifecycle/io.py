@@ -131,6 +131,8 @@ TRUSTED_TYPES = [
     # HistGradientBoosting's internal preprocessor holds partial(check_array, ...).
     "functools.partial",
     "lifecycle.features.CalendarFeatures",
+    "lifecycle.features.CategoryNormaliser",
+    "lifecycle.features.OutlierFences",
     "numpy.dtype",
     "sklearn._loss.link.Interval",
     "sklearn._loss.link.LogitLink",

@@ -2,7 +2,9 @@
 
 RAW = "data/raw/dataset.parquet"
 PREPARED = {split: f"data/prepared/{split}.parquet" for split in ("train", "test", "current")}
-DATA_REPORT = "reports/data.json"
+DATA_REPORT = "reports/data_quality.json"
+DATA_REPORT_MARKDOWN = "reports/data_quality.md"
+CONTRACT = "data/contract.yaml"
 TRAIN_FEATURES = "data/features/train.parquet"
 FEATURE_TRANSFORMER = "models/features.skops"
 MODEL = "models/model.skops"

@@ -68,3 +68,80 @@ def sample_rows(table: pd.DataFrame, fraction: float, seed: int) -> pd.DataFrame
     if fraction >= 1:
         return table
     return table.sample(frac=fraction, random_state=seed).sort_index()
+
+
+# --- your own data --------------------------------------------------------------------------
+
+
+def read_file(path: str | Path, kind: str) -> pd.DataFrame:
+    """A CSV or parquet file as one table; a file that cannot be read is a clear error."""
+    from lifecycle import tracking
+
+    path = Path(path)
+    tracking.record_read(path)
+    if not path.is_file():
+        raise LifecycleError(f"source {path}: file not found; check source.path in params.yaml "
+                             f"(paths are relative to the project root)")
+    if path.stat().st_size == 0:
+        raise LifecycleError(f"source {path}: the file is empty; export the table again")
+    try:
+        table = pd.read_parquet(path) if kind == "parquet" else pd.read_csv(path)
+    except UnicodeDecodeError as error:
+        raise LifecycleError(
+            f"source {path}: not UTF-8 text ({error.reason} at byte {error.start}); save the "
+            f"file as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)") from None
+    except pd.errors.EmptyDataError:
+        raise LifecycleError(f"source {path}: the file has no columns; export the table "
+                             f"again with a header row") from None
+    except (pd.errors.ParserError, ValueError, OSError) as error:
+        raise LifecycleError(f"source {path}: cannot be read as {kind}: {error}") from None
+    return check_table(table, str(path))
+
+
+def check_table(table: pd.DataFrame, where: str) -> pd.DataFrame:
+    if table.empty:
+        raise LifecycleError(f"source {where}: no rows; check the file or the query")
+    if table.shape[1] == 1 and any(sep in str(table.columns[0]) for sep in ";\t|"):
+        raise LifecycleError(
+            f"source {where}: one column {table.columns[0]!r}: the delimiter looks wrong; "
+            f"save the file comma-separated")
+    return table
+
+
+def read_sql(url: str, query: str) -> pd.DataFrame:
+    """The rows of one query; SQLite files are opened read-only so ingest never changes them."""
+    import sqlalchemy
+
+    try:
+        engine = sqlalchemy.create_engine(read_only_url(url))
+        with engine.connect() as connection:
+            table = pd.read_sql_query(sqlalchemy.text(query), connection)
+    except (sqlalchemy.exc.SQLAlchemyError, ValueError) as error:
+        reason = str(getattr(error, "orig", None) or error).splitlines()[0]
+        raise LifecycleError(f"source {url}: the query failed: {reason}; check source.url and "
+                             f"source.query in params.yaml") from None
+    finally:
+        if "engine" in locals():
+            engine.dispose()
+    return check_table(table, url)
+
+
+def sqlite_file(url: str) -> str | None:
+    """The database file of a sqlite:/// URL (a DVC dependency of ingest), else None."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix):
+        return None
+    return url.removeprefix(prefix).split("?")[0] or None
+
+
+def read_only_url(url: str) -> str:
+    path = sqlite_file(url)
+    if path is None:
+        return url
+    from lifecycle import tracking
+
+    tracking.record_read(path)
+    if not Path(path).is_file():
+        raise LifecycleError(f"source {url}: database file {path} not found; check source.url")
+    # SQLite's URI form opens the file read-only; a missing file is not silently created.
+    return f"sqlite:///file:{path}?mode=ro&uri=true"

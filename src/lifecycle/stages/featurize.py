@@ -1,14 +1,18 @@
 """Stage featurize: fit the feature transformer on the training split only."""
 
-from lifecycle import config, features, io, paths
+import dataclasses
+
+from lifecycle import config, contract, features, io, paths
 
 
 def run() -> None:
     params = config.load()
     feature_params = params.features
+    numeric, categorical = contract.load(paths.CONTRACT).feature_lists(
+        feature_params.age_from_year)
     columns = dict(
-        numeric=feature_params.numeric,
-        categorical=feature_params.categorical,
+        numeric=numeric,
+        categorical=categorical,
         datetime=feature_params.datetime,
         age_from_year=feature_params.age_from_year,
     )
@@ -20,6 +24,8 @@ def run() -> None:
         **columns,
         impute_numeric=feature_params.impute_numeric,
         min_category_count=feature_params.min_category_count,
+        cleaning=dataclasses.asdict(params.cleaning),
+        impute_categorical=feature_params.impute_categorical,
     )
     encoded = transformer.fit_transform(train.drop(columns=target))
     encoded[target] = train[target].to_numpy()

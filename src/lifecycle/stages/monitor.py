@@ -6,18 +6,17 @@ As a DVC stage it compares the "current" split held out by prepare; `lifecycle m
 
 from pathlib import Path
 
-from lifecycle import config, drift, features, io, metrics, paths
+from lifecycle import config, contract, drift, io, metrics, paths
 from lifecycle.errors import LifecycleError
 
 
 def run(current: str | None = None, output: str | None = None) -> dict:
     params = config.load()
-    feature_params, target = params.features, params.problem.target
-    numeric = [*feature_params.numeric, *feature_params.age_from_year]
-    categorical = feature_params.categorical
-    inputs = features.input_columns(
-        feature_params.numeric, categorical, feature_params.datetime, feature_params.age_from_year
-    )
+    target = params.problem.target
+    columns = contract.load(paths.CONTRACT)
+    numeric, categorical = columns.features("numeric"), columns.features("categorical")
+    model = io.load_model(paths.MODEL)
+    inputs = list(model.feature_names_in_)
     current_path = current or paths.PREPARED["current"]
     batch = io.read_table(current_path)
     _require_columns(batch, inputs, current_path)
@@ -29,7 +28,6 @@ def run(current: str | None = None, output: str | None = None) -> dict:
 
     # Scores on the test split are the reference for prediction drift: out of sample, like the
     # scores on a new batch (in-sample training scores would be sharper and flag false drift).
-    model = io.load_model(paths.MODEL)
     test = io.read_parquet(paths.PREPARED["test"], columns=[*inputs, target])
     current_scores = model.predict_proba(batch[inputs])[:, 1]
     prediction_psi = drift.psi(model.predict_proba(test[inputs])[:, 1], current_scores)

@@ -1,32 +1,80 @@
-"""Stage prepare: keep the columns the problem needs, curate rows, split out of time."""
+"""Stage prepare: validate against the data contract, curate rows, split, profile.
 
-from lifecycle import config, curation, features, io, paths
+Only row curation happens here; value cleaning is fitted on train in the model pipeline.
+"""
+
+import dataclasses
+import sys
+
+from lifecycle import config, contract, curation, features, io, paths, profiling, validation
 from lifecycle.errors import ParamsError
 
 
 def run() -> None:
     params = config.load()
-    target, time_column = params.problem.target, params.split.time_column
-    inputs = features.input_columns(
-        params.features.numeric, params.features.categorical, params.features.datetime,
-        params.features.age_from_year,
-    )
-    check_no_leakage(inputs, target, params.problem.leakage_columns)
+    rules = contract.load(paths.CONTRACT)
+    target, task = params.problem.target, params.problem.task
+    check_contract_target(rules, target)
+    numeric, categorical = rules.feature_lists(params.features.age_from_year)
+    inputs = features.input_columns(numeric, categorical, params.features.datetime,
+                                    params.features.age_from_year)
+    check_no_leakage(inputs, target, rules.with_role("leakage", "identifier"))
     table = io.read_parquet(paths.RAW)
+    curation.check_target(table, target, task, paths.RAW)
+
+    typed, failures = validation.coerce_types(table, rules)
+    failures += validation.check_rules(typed, rules)
+    outcome = validation.apply_policies(typed, failures, policies(params.validation), paths.RAW)
+    for warning in outcome.warnings:
+        print(f"lifecycle prepare: warning: {warning}", file=sys.stderr)
     # Duplicates are judged on whole source rows: two flights may share every feature value.
-    curated, dropped = curation.curate(table, target)
-    curated = curated[list(dict.fromkeys([*inputs, time_column, target]))]
-    splits = curation.split_out_of_time(
-        curated, time_column, params.split.test_start, params.split.current_start
-    )
+    curated, dropped = curation.curate(outcome.table, target, rules.keys)
+    curation.check_target(curated, target, task, paths.RAW)
+    time_column = params.split.time_column
+    keep = [*inputs, time_column, *rules.keys, target]
+    curated = curated[list(dict.fromkeys(c for c in keep if c))]
+    splits = split(curated, params, target, task)
     for name, frame in splits.items():
         io.write_parquet(frame, paths.PREPARED[name])
-    io.write_json({
+
+    report = {
         "rows_in": len(table),
-        "rows_dropped": dropped,
+        "rows_dropped": {**outcome.dropped, **dropped},
         "rows_out": len(curated),
-        "splits": curation.split_summary(splits, target),
-    }, paths.DATA_REPORT)
+        "duplicates_found": {"rows": int(typed.duplicated().sum()),
+                             "keys": int(typed.duplicated(rules.keys).sum()) if rules.keys else 0},
+        "validation": outcome.failures,
+        "columns": profiling.profile_columns(typed, rules),
+        "cleaning": profiling.cleaning_summary(
+            splits, numeric, categorical, dataclasses.asdict(params.cleaning),
+            params.features.min_category_count),
+        "splits": {name: profiling.target_distribution(frame, target, task)
+                   for name, frame in splits.items()},
+    }
+    io.write_json(report, paths.DATA_REPORT)
+    io.write_bytes(profiling.markdown(report).encode(), paths.DATA_REPORT_MARKDOWN)
+
+
+def policies(section: config.Validation) -> dict[str, str]:
+    return {rule: getattr(section, rule) for rule in validation.RULES}
+
+
+def split(table, params: config.Params, target: str, task: str) -> dict:
+    # Every split key is read whichever the method, so dvc.yaml declares one fixed list.
+    settings, seed = dataclasses.asdict(params.split), params.seed
+    if settings["method"] == "out_of_time":
+        return curation.split_out_of_time(
+            table, settings["time_column"], settings["test_start"], settings["current_start"])
+    return curation.split_random(table, target, settings["test_fraction"],
+                                 settings["current_fraction"], seed,
+                                 stratify=task != "regression")
+
+
+def check_contract_target(rules: contract.Contract, target: str) -> None:
+    if rules.target() != target:
+        raise ParamsError(f"{paths.CONTRACT}: the column with role target is "
+                          f"{rules.target()!r} but params.yaml problem.target is {target!r}; "
+                          f"make them agree")
 
 
 def check_no_leakage(inputs: list[str], target: str, leakage_columns: list[str]) -> None:
@@ -35,5 +83,5 @@ def check_no_leakage(inputs: list[str], target: str, leakage_columns: list[str])
     if leaking:
         raise ParamsError(
             f"params.yaml: features: {', '.join(leaking)} may not be features: the target and "
-            f"problem.leakage_columns are known only after the outcome; remove them"
+            f"the contract's leakage and identifier columns are never model inputs; remove them"
         )

@@ -1,0 +1,146 @@
+"""The data contract: what each column of the source is, and the rules its values obey.
+
+`data/contract.yaml` says per column its type (numeric, categorical, datetime, text), its role
+(target, feature, identifier, timestamp, leakage, excluded), whether it may be missing and its
+allowed range or categories. The features are the columns with role `feature`, so the contract is
+the one place that says which columns the model may see.
+"""
+
+import dataclasses
+import difflib
+from pathlib import Path
+from typing import Any
+
+from lifecycle import tracking
+from lifecycle.errors import ParamsError
+
+CONTRACT_FILE = "data/contract.yaml"
+TYPES = ("numeric", "categorical", "datetime", "text")
+ROLES = ("target", "feature", "identifier", "timestamp", "leakage", "excluded")
+
+
+@dataclasses.dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    role: str
+    nullable: bool = True
+    min: float | None = None
+    max: float | None = None
+    categories: list | None = None
+    note: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Contract:
+    columns: dict[str, Column]
+    keys: list[str] = dataclasses.field(default_factory=list)
+
+    def with_role(self, *roles: str) -> list[str]:
+        return [name for name, column in self.columns.items() if column.role in roles]
+
+    def features(self, type_: str) -> list[str]:
+        return [name for name, column in self.columns.items()
+                if column.role == "feature" and column.type == type_]
+
+    def feature_lists(self, age_from_year: list[str]) -> tuple[list[str], list[str]]:
+        """Numeric and categorical model inputs; `age_from_year` columns become ages instead."""
+        numeric = [c for c in self.features("numeric") if c not in age_from_year]
+        return numeric, self.features("categorical")
+
+    def target(self) -> str:
+        targets = self.with_role("target")
+        if len(targets) != 1:
+            raise ParamsError(f"{CONTRACT_FILE}: expected exactly one column with role target, "
+                              f"found {targets or 'none'}")
+        return targets[0]
+
+
+def load(path: str | Path = CONTRACT_FILE) -> Contract:
+    import yaml
+
+    path = Path(path)
+    tracking.record_read(path)
+    if not path.exists():
+        raise ParamsError(f"{path}: not found; write one with `lifecycle init` (see the README)")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as error:
+        raise ParamsError(f"{path}: not valid YAML: {error}") from None
+    try:
+        return parse(data)
+    except ParamsError as error:
+        raise ParamsError(f"{path}: {error}") from None
+
+
+def parse(data: Any) -> Contract:
+    if not isinstance(data, dict) or not isinstance(data.get("columns"), dict):
+        raise ParamsError("expected a mapping with a `columns:` mapping")
+    _check_keys("top level", data, ["columns", "keys"])
+    columns = {str(name): _parse_column(str(name), spec)
+               for name, spec in data["columns"].items()}
+    keys = list(data.get("keys") or [])
+    for key in keys:
+        if key not in columns:
+            raise ParamsError(f"keys: {key!r} is not a column of the contract")
+    return Contract(columns, keys)
+
+
+def _parse_column(name: str, spec: Any) -> Column:
+    where = f"columns.{name}"
+    if not isinstance(spec, dict):
+        raise ParamsError(f"{where}: expected a mapping, found {spec!r}")
+    fields = [field.name for field in dataclasses.fields(Column) if field.name != "name"]
+    _check_keys(where, spec, fields)
+    for field, allowed in (("type", TYPES), ("role", ROLES)):
+        if spec.get(field) not in allowed:
+            close = difflib.get_close_matches(str(spec.get(field)), allowed, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise ParamsError(f"{where}.{field}: {spec.get(field)!r} is not allowed; choose one "
+                              f"of: {', '.join(allowed)}{hint}")
+    return Column(name=name, **spec)
+
+
+def _check_keys(where: str, data: dict, allowed: list[str]) -> None:
+    for key in data:
+        if key not in allowed:
+            close = difflib.get_close_matches(str(key), allowed, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise ParamsError(f"{where}.{key}: unknown key; allowed here: "
+                              f"{', '.join(allowed)}{hint}")
+
+
+HEADER = """\
+# Data contract: what each column of the source is and the rules its values obey.
+# Edit it by hand; `prepare` checks every rule (params.yaml `validation:` says what a failure does)
+# and the model sees only the columns with role `feature`.
+#   type:       numeric | categorical | datetime | text
+#   role:       target | feature | identifier | timestamp | leakage | excluded
+#   nullable:   may the value be missing?
+#   min / max:  allowed range (numeric); categories: allowed values (categorical)
+#   keys:       columns that identify a row: rows repeating a key are dropped as duplicates
+"""
+
+
+def dump(contract: Contract, comments: dict[str, str] | None = None) -> str:
+    """The contract as YAML a person can edit, with a comment line above flagged columns."""
+    import yaml
+
+    comments = comments or {}
+    lines = [HEADER, f"keys: {_flow(contract.keys)}", "columns:"]
+    for name, column in contract.columns.items():
+        if name in comments:
+            lines.append(f"  # {comments[name]}")
+        spec = {field.name: getattr(column, field.name) for field in dataclasses.fields(Column)
+                if field.name != "name" and getattr(column, field.name) is not None}
+        lines.append(f"  {_flow(name)}: {_flow(spec)}")
+    text = "\n".join(lines) + "\n"
+    yaml.safe_load(text)  # what we write must read back
+    return text
+
+
+def _flow(value: Any) -> str:
+    import yaml
+
+    text = yaml.safe_dump(value, default_flow_style=True, width=10_000, sort_keys=False)
+    return text.removesuffix("\n...\n").strip()  # a bare scalar ends with a document marker

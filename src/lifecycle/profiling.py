@@ -1,0 +1,127 @@
+"""The data-quality report: a profile of every column and what curation and cleaning did.
+
+One dictionary, written as JSON (for diffs and tests) and rendered as Markdown (for people).
+"""
+
+from typing import Any
+
+import pandas as pd
+
+from lifecycle.contract import Contract
+
+TOP_CATEGORIES = 5
+DIGITS = 6
+
+
+def profile_columns(table: pd.DataFrame, contract: Contract) -> dict[str, dict[str, Any]]:
+    """Per column: contract type and role, missing count and share, distinct values, range and
+    quartiles (numeric, datetime) or the most frequent values (categorical, text)."""
+    profiles = {}
+    for name in table.columns:
+        values = table[name]
+        column = contract.columns.get(name)
+        missing = int(values.isna().sum())
+        profile: dict[str, Any] = {
+            "type": column.type if column else "not in contract",
+            "role": column.role if column else "not in contract",
+            "missing": missing,
+            "missing_share": _round(missing / len(values)) if len(values) else 0.0,
+            "distinct": int(values.nunique()),
+        }
+        present = values.dropna()
+        if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+            points = present.quantile([0.0, 0.25, 0.5, 0.75, 1.0]) if len(present) else []
+            profile.update(dict(zip(["min", "q25", "median", "q75", "max"],
+                                    [_round(q) for q in points], strict=False)))
+        elif pd.api.types.is_datetime64_any_dtype(values) and len(present):
+            profile.update(min=str(present.min()), max=str(present.max()))
+        else:
+            top = present.astype(str).value_counts().head(TOP_CATEGORIES)
+            profile["top"] = {str(key): int(count) for key, count in top.items()}
+        profiles[str(name)] = profile
+    return profiles
+
+
+def target_distribution(frame: pd.DataFrame, target: str, task: str) -> dict[str, Any]:
+    """Class counts for classification; mean, spread and range for regression."""
+    values = frame[target].dropna()
+    if task == "regression":
+        if values.empty:
+            return {"rows": 0}
+        return {"rows": len(values), "mean": _round(values.mean()), "std": _round(values.std()),
+                "min": _round(values.min()), "max": _round(values.max())}
+    counts = values.astype(str).value_counts().sort_index()
+    return {"rows": len(values), "classes": {str(k): int(v) for k, v in counts.items()}}
+
+
+def rare_levels(train: pd.DataFrame, categorical: list[str], min_count: int) -> dict[str, dict]:
+    """Levels seen fewer than `min_count` times in train, which the encoder groups together."""
+    grouped = {}
+    for name in categorical:
+        counts = train[name].value_counts()
+        rare = counts[counts < min_count]
+        grouped[name] = {"levels": len(rare), "rows": int(rare.sum())}
+    return grouped
+
+
+def _round(value: float) -> float:
+    return round(float(value), DIGITS)
+
+
+def markdown(report: dict[str, Any]) -> str:
+    """The report for people: totals, drops by reason, rule failures, cleaning, columns."""
+    lines = ["# Data quality", "",
+             f"Rows in: {report['rows_in']}; rows out: {report['rows_out']}.", "",
+             "## Rows dropped", "", "| reason | rows |", "| --- | --- |"]
+    lines += [f"| {reason} | {count} |" for reason, count in report["rows_dropped"].items()]
+    lines += ["", "## Contract rules that failed", ""]
+    failures = report["validation"]
+    if failures:
+        lines += ["| rule | column | rows | policy |", "| --- | --- | --- | --- |"]
+        lines += [f"| {f['rule']} | {f['column']} | {f['rows']} | {f['policy']} |"
+                  for f in failures]
+    else:
+        lines.append("None: every row obeys the contract.")
+    lines += ["", "## Cleaning (fitted on train, applied in the model pipeline)", "",
+              "```json", _json(report["cleaning"]), "```", "",
+              "## Target per split", "", "```json", _json(report["splits"]), "```", "",
+              "## Columns", "",
+              "| column | type | role | missing | missing share | distinct | range / top |",
+              "| --- | --- | --- | --- | --- | --- | --- |"]
+    for name, p in report["columns"].items():
+        spread = (f"{p.get('min')} … {p.get('max')}" if "min" in p
+                  else ", ".join(f"{k} ({v})" for k, v in p.get("top", {}).items()))
+        lines.append(f"| {name} | {p['type']} | {p['role']} | {p['missing']} | "
+                     f"{p['missing_share']:.2%} | {p['distinct']} | {spread} |")
+    return "\n".join(lines) + "\n"
+
+
+def _json(data: Any) -> str:
+    import json
+
+    return json.dumps(data, indent=2, sort_keys=True)
+
+
+def cleaning_summary(splits: dict[str, pd.DataFrame], numeric: list[str],
+                     categorical: list[str], cleaning: dict, min_count: int) -> dict[str, Any]:
+    """What the model pipeline's cleaning does to each split, fitted on train as it is there."""
+    from lifecycle import features
+
+    train = splits["train"]
+    summary: dict[str, Any] = {"outliers": cleaning["outliers"]}
+    if cleaning["outliers"] != "none" and numeric:
+        fences = features.OutlierFences(cleaning["outliers"], cleaning["outlier_iqr_factor"])
+        fences.fit(train[numeric])
+        summary["outlier_fences"] = {
+            name: [_round(low), _round(high)]
+            for name, low, high in zip(numeric, fences.lower_, fences.upper_, strict=True)}
+        summary["outliers_by_split"] = {
+            split: {k: int(v) for k, v in fences.outside(frame[numeric]).sum().items()}
+            for split, frame in splits.items()}
+    if categorical:
+        normaliser = features.category_normaliser(cleaning).fit(train[categorical])
+        summary["categories_normalised_by_split"] = {
+            split: normaliser.count_changed(frame[categorical]) for split, frame in splits.items()}
+        summary["rare_levels_grouped_in_train"] = rare_levels(
+            normaliser.transform(train[categorical]), categorical, min_count)
+    return summary

@@ -1,0 +1,125 @@
+"""Check a table against the data contract: every rule, every failure, then one decision each.
+
+All failures are collected first, so one run tells the user everything that is wrong. A policy
+per rule (params.yaml `validation:`) then decides: fail the stage, drop the offending rows, or
+warn. Dropped rows are counted by the first rule they broke, so the counts add up to the rows lost.
+"""
+
+import dataclasses
+
+import pandas as pd
+
+from lifecycle.contract import Contract
+from lifecycle.errors import LifecycleError
+
+RULES = ("missing_column", "wrong_type", "missing_value", "out_of_range", "unknown_category")
+
+
+@dataclasses.dataclass
+class Failure:
+    rule: str
+    column: str
+    rows: pd.Series  # boolean mask of offending rows (all False for a missing column)
+    detail: str
+
+    def message(self) -> str:
+        return f"column {self.column!r}: {self.rule}: {self.detail}"
+
+
+@dataclasses.dataclass
+class Outcome:
+    table: pd.DataFrame
+    dropped: dict[str, int]
+    warnings: list[str]
+    failures: list[dict]
+
+
+def coerce_types(table: pd.DataFrame, contract: Contract) -> tuple[pd.DataFrame, list[Failure]]:
+    """Parse numeric and datetime columns; a value that does not parse is a `wrong_type`."""
+    table = table.copy()
+    failures = []
+    for name, column in contract.columns.items():
+        if name not in table or column.type not in ("numeric", "datetime"):
+            continue
+        original = table[name]
+        parsed = _parse(original, column.type)
+        bad = original.notna() & parsed.isna()
+        if bad.any():
+            examples = ", ".join(repr(v) for v in original[bad].astype(str).unique()[:3])
+            failures.append(Failure(
+                "wrong_type", name, bad,
+                f"{int(bad.sum())} values are not {column.type} (e.g. {examples}); fix the data "
+                f"or change the column's type in the contract"))
+        table[name] = parsed
+    return table, failures
+
+
+def _parse(values: pd.Series, type_: str) -> pd.Series:
+    if type_ == "numeric":
+        if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+            return values
+        return pd.to_numeric(values, errors="coerce")
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return values
+    return pd.to_datetime(values, errors="coerce", format="mixed")
+
+
+def check_rules(table: pd.DataFrame, contract: Contract) -> list[Failure]:
+    """Missing columns, missing values where not allowed, out-of-range and unknown values."""
+    failures = []
+    nothing = pd.Series(False, index=table.index)
+    for name, column in contract.columns.items():
+        if name not in table:
+            failures.append(Failure("missing_column", name, nothing,
+                                    "in the contract but not in the data; add it to the source "
+                                    "or remove it from the contract"))
+            continue
+        values = table[name]
+        if not column.nullable and values.isna().any():
+            failures.append(Failure("missing_value", name, values.isna(),
+                                    f"{int(values.isna().sum())} missing values; the contract "
+                                    f"says nullable: false"))
+        if column.type == "numeric" and pd.api.types.is_numeric_dtype(values):
+            low = values < column.min if column.min is not None else nothing
+            high = values > column.max if column.max is not None else nothing
+            outside = low | high
+            if outside.any():
+                failures.append(Failure("out_of_range", name, outside,
+                                        f"{int(outside.sum())} values outside "
+                                        f"[{column.min}, {column.max}]"))
+        if column.categories is not None:
+            allowed = {str(category) for category in column.categories}
+            unknown = values.notna() & ~values.astype(str).isin(allowed)
+            if unknown.any():
+                examples = ", ".join(repr(v) for v in values[unknown].astype(str).unique()[:3])
+                failures.append(Failure("unknown_category", name, unknown,
+                                        f"{int(unknown.sum())} values outside the contract's "
+                                        f"categories (e.g. {examples})"))
+    return failures
+
+
+def apply_policies(table: pd.DataFrame, failures: list[Failure],
+                   policies: dict[str, str], source: str) -> Outcome:
+    """Fail with every `fail` failure at once, drop rows of `drop` ones, report `warn` ones."""
+    fatal = [f for f in failures if policies[f.rule] == "fail"]
+    if fatal:
+        lines = "\n  ".join(f.message() for f in fatal)
+        raise LifecycleError(
+            f"{source}: {len(fatal)} data contract rule(s) failed:\n  {lines}\n"
+            f"Fix the data, edit data/contract.yaml, or set the rule's policy in params.yaml "
+            f"`validation:` to drop or warn")
+    keep = pd.Series(True, index=table.index)
+    dropped: dict[str, int] = {}
+    for failure in failures:
+        if policies[failure.rule] == "drop":
+            newly = failure.rows & keep
+            dropped[f"{failure.rule}:{failure.column}"] = int(newly.sum())
+            keep &= ~failure.rows
+    warnings = [f.message() for f in failures if policies[f.rule] == "warn"]
+    table = table[keep].reset_index(drop=True)
+    for failure in failures:  # a tolerated missing column is an all-missing one
+        if failure.rule == "missing_column" and failure.column not in table:
+            table[failure.column] = pd.NA
+    report = [{"rule": f.rule, "column": f.column, "rows": int(f.rows.sum()),
+               "policy": policies[f.rule], "detail": f.detail} for f in failures]
+    return Outcome(table, dropped, warnings, report)
