@@ -41,7 +41,25 @@ def build_parser() -> argparse.ArgumentParser:
              "for --current)",
     )
     add_init_parser(commands)
+    add_deployment_parsers(commands)
     return parser
+
+
+def add_deployment_parsers(commands: argparse._SubParsersAction) -> None:
+    summary = "score a batch file with the model; rows failing the contract go to a rejects file"
+    predict = commands.add_parser("predict", help=summary, description=summary)
+    predict.add_argument("--input", metavar="PATH", required=True, help="a .csv or .parquet file")
+    predict.add_argument("--output", metavar="PATH", required=True,
+                         help="where to write predictions (.csv or .parquet)")
+    predict.add_argument("--rejects", metavar="PATH",
+                         help="rejected rows with their reasons (default: OUTPUT.rejects.csv)")
+    predict.add_argument("--chunk-rows", type=int, default=50_000, metavar="N",
+                         help="rows read and scored at a time (default: 50000)")
+    summary = "serve the model over HTTP: POST /predict, GET /health, GET /metadata"
+    serve = commands.add_parser("serve", help=summary, description=summary)
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to bind (default: 127.0.0.1, this machine only)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
 
 
 def add_init_parser(commands: argparse._SubParsersAction) -> None:
@@ -67,6 +85,9 @@ def main(argv: list[str] | None = None) -> int:
 
             init.run(arguments.data, arguments.target, arguments.task, arguments.time_column,
                      arguments.sql_url, arguments.query)
+            return 0
+        if arguments.command in ("predict", "serve"):
+            importlib.import_module(f"lifecycle.{arguments.command}").run(**options)
             return 0
         stage = importlib.import_module(f"lifecycle.stages.{arguments.command}")
         stage.run(**options)
