@@ -17,7 +17,7 @@ from lifecycle import contract, io
 
 from .conftest import bin_path, environment, run, set_param
 
-STAGES = ["ingest", "prepare", "featurize", "train", "evaluate"]
+STAGES = ["ingest", "prepare", "featurize", "train", "evaluate", "monitor"]
 
 
 def declared(repo: Path) -> dict:
@@ -121,7 +121,7 @@ def test_changing_a_train_parameter_reruns_only_train_and_what_follows(reproduce
                   "train.hyperparameters.hist_gradient_boosting.learning_rate=0.1"],
                  repo, env).stdout
 
-    assert stages_run(output) == ["train", "evaluate"]
+    assert stages_run(output) == ["train", "evaluate", "monitor"]
     shown = json.loads(run([bin_path("dvc"), "exp", "show", "--json"], repo, env).stdout)
     scored = {
         data["params"]["params.yaml"]["data"]["train"]["hyperparameters"][
@@ -176,3 +176,34 @@ def test_the_gate_exits_1_above_what_the_model_reaches_and_0_below(reproduced):
         assert re.search(rf"test roc_auc +{reached:g} +>= {threshold:g} ", gate.stdout)
 
     assert list(verdicts.values()) == [(1, "REJECTED"), (0, "VALIDATED")]
+
+
+def test_the_monitor_stage_ends_its_report_with_the_retrain_verdict(reproduced):
+    repo = reproduced["repo"]
+    report = json.loads((repo / "reports/monitor/drift.json").read_text())
+
+    assert report["current"]["rows"] > 0
+    assert set(report["features"]) >= {"temp", "carrier", "plane_year"}
+    assert isinstance(report["decision"]["retrain"], bool)
+    markdown = (repo / "reports/monitor/drift.md").read_text()
+    assert re.search(r"## Decision\n\nretrain: (true|false)\n\n- ", markdown)
+
+
+def test_monitor_on_a_new_batch_flags_the_shifted_features_only(reproduced, tmp_path):
+    repo, env = reproduced["repo"], reproduced["env"]
+    batch = io.read_parquet(repo / "data/prepared/train.parquet").sample(800, random_state=0)
+    batch.drop(columns="late").to_csv(tmp_path / "fresh.csv", index=False)
+    shifted = batch.assign(temp=batch["temp"] + 40, humid=batch["humid"] / 3,
+                           pressure=batch["pressure"] + 30)
+    shifted.drop(columns="late").to_csv(tmp_path / "shifted.csv", index=False)
+
+    for name in ("fresh", "shifted"):
+        run([bin_path("lifecycle"), "monitor", "--current", str(tmp_path / f"{name}.csv"),
+             "--output", f"adhoc/{name}"], repo, env)
+    fresh = json.loads((repo / "adhoc/fresh/drift.json").read_text())
+    moved = json.loads((repo / "adhoc/shifted/drift.json").read_text())
+
+    assert fresh["performance"] is None  # no labels in the batch
+    assert fresh["decision"]["drifted_features"] == []
+    assert fresh["decision"]["retrain"] is False
+    assert set(moved["decision"]["drifted_features"]) == {"temp", "humid", "pressure"}

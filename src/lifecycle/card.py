@@ -14,8 +14,8 @@ def render_model_card(problem: dict[str, str], data: dict, headline: dict, detai
         f"Task: {problem['task']}; target `{problem['target']}`; model "
         f"`{details['model']}`; primary metric `{primary}`.", "",
         "## Data and split", "",
-        "| split | rows | positive rate / mean target |", "| --- | --- | --- |",
-        *[f"| {name} | {split['rows']} | {split.get('positive_rate', 'n/a')} |"
+        "| split | rows | target |", "| --- | --- | --- |",
+        *[f"| {name} | {split['rows']} | {_target_summary(split)} |"
           for name, split in data.get("splits", {}).items()],
         "", f"Rows in the source: {data.get('rows_in', 'n/a')}; dropped: "
         f"{_show_record(data.get('rows_dropped', {}))}.", "",
@@ -48,6 +48,15 @@ LIMITATIONS = [
     "- The single-feature check finds a column that alone gives the answer away, not leakage "
     "spread over several columns.",
 ]
+
+
+def _target_summary(split: dict) -> str:
+    """Class counts (classification) or mean and spread (regression) of one split's target."""
+    if "classes" in split:
+        return ", ".join(f"{label}: {count}" for label, count in split["classes"].items())
+    if "mean" in split:
+        return f"mean {split['mean']}, std {split['std']}"
+    return "n/a"
 
 
 def _cross_validation(summary: dict[str, dict[str, float]]) -> str:

@@ -17,10 +17,16 @@ STAGES = {
     "featurize": "fit the feature transformer on the training split",
     "train": "fit the model and save the deployable pipeline under models/",
     "evaluate": "score the model on the test split; write metrics and plots",
+    "monitor": "drift of the current batch against the training data; retrain or not",
 }
-# Tools: modules of the package whose run() returns the exit code.
+# Commands beside the stages: modules of the package whose run() may return an exit code.
 TOOLS = {
+    "init": "point the template at your own table: infer data/contract.yaml and write the "
+            "problem and source of params.yaml",
     "gate": "print the success criteria and the verdict; exit 1 unless VALIDATED",
+    "predict": "score a batch file with the model; rows failing the contract go to a rejects "
+               "file",
+    "serve": "serve the model over HTTP: POST /predict, GET /health, GET /metadata",
 }
 
 
@@ -30,18 +36,34 @@ def build_parser() -> argparse.ArgumentParser:
         description="Reproducible ML lifecycle. `dvc repro` runs the stages in order.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name, summary in STAGES.items():
-        commands.add_parser(name, help=f"stage: {summary}", description=summary)
-    for name, summary in TOOLS.items():
-        commands.add_parser(name, help=summary, description=summary)
-    add_init_parser(commands)
+    parsers = {
+        name: commands.add_parser(name, help=f"stage: {summary}", description=summary)
+        for name, summary in STAGES.items()
+    }
+    parsers.update({
+        name: commands.add_parser(name, help=summary, description=summary)
+        for name, summary in TOOLS.items()
+    })
+    add_monitor_arguments(parsers["monitor"])
+    add_init_arguments(parsers["init"])
+    add_predict_arguments(parsers["predict"])
+    add_serve_arguments(parsers["serve"])
     return parser
 
 
-def add_init_parser(commands: argparse._SubParsersAction) -> None:
-    summary = ("point the template at your own table: infer data/contract.yaml and write the "
-               "problem and source of params.yaml")
-    init = commands.add_parser("init", help=summary, description=summary)
+def add_monitor_arguments(monitor: argparse.ArgumentParser) -> None:
+    monitor.add_argument(
+        "--current", metavar="PATH",
+        help="a new batch (.csv or .parquet) to check instead of the held-out current split",
+    )
+    monitor.add_argument(
+        "--output", metavar="DIR",
+        help="where to write the report (default: reports/monitor, or reports/monitor-<name> "
+             "for --current)",
+    )
+
+
+def add_init_arguments(init: argparse.ArgumentParser) -> None:
     init.add_argument("--data", metavar="PATH", help="a CSV or parquet file")
     init.add_argument("--sql-url", metavar="URL", help="a SQLAlchemy URL, e.g. sqlite:///x.db")
     init.add_argument("--query", metavar="SQL", help="with --sql-url: the SELECT to run")
@@ -52,23 +74,34 @@ def add_init_parser(commands: argparse._SubParsersAction) -> None:
                       help="split out of time on this column (default: a random split)")
 
 
+def add_predict_arguments(predict: argparse.ArgumentParser) -> None:
+    predict.add_argument("--input", metavar="PATH", required=True, help="a .csv or .parquet file")
+    predict.add_argument("--output", metavar="PATH", required=True,
+                         help="where to write predictions (.csv or .parquet)")
+    predict.add_argument("--rejects", metavar="PATH",
+                         help="rejected rows with their reasons (default: OUTPUT.rejects.csv)")
+    predict.add_argument("--chunk-rows", type=int, default=50_000, metavar="N",
+                         help="rows read and scored at a time (default: 50000)")
+
+
+def add_serve_arguments(serve: argparse.ArgumentParser) -> None:
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to bind (default: 127.0.0.1, this machine only)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+
+
 def main(argv: list[str] | None = None) -> int:
     arguments = build_parser().parse_args(argv)
+    command = arguments.command
+    options = {key: value for key, value in vars(arguments).items() if key != "command"}
     try:
-        if arguments.command in TOOLS:
-            return importlib.import_module(f"lifecycle.{arguments.command}").run()
-        if arguments.command == "init":
-            from lifecycle import init
-
-            init.run(arguments.data, arguments.target, arguments.task, arguments.time_column,
-                     arguments.sql_url, arguments.query)
-            return 0
-        stage = importlib.import_module(f"lifecycle.stages.{arguments.command}")
-        stage.run()
+        if command in TOOLS:
+            return importlib.import_module(f"lifecycle.{command}").run(**options) or 0
+        importlib.import_module(f"lifecycle.stages.{command}").run(**options)
     except LifecycleError as error:
-        print(f"lifecycle {arguments.command}: error: {error}", file=sys.stderr)
+        print(f"lifecycle {command}: error: {error}", file=sys.stderr)
         return error.exit_code
-    tracking.write_trace(arguments.command)
+    tracking.write_trace(command)
     return 0
 
 

@@ -187,6 +187,31 @@ class Criteria(Section):
 
 
 @dataclasses.dataclass(frozen=True)
+class Monitor(Section):
+    """When the current batch counts as drifted; see `drift.Thresholds` for the meaning."""
+
+    key: ClassVar[str] = "monitor"
+    small_sample_rows: int
+    p_value: float
+    wasserstein: float
+    jensen_shannon: float
+    psi: float
+    missing_share: float
+    drifted_feature_share: float
+    decay: float
+
+    def check(self, where: str) -> None:
+        for name in ("p_value", "jensen_shannon", "missing_share", "drifted_feature_share"):
+            value = getattr(self, name)
+            _require(0 < value <= 1, f"{where}.{name}", value, "a number in (0, 1]")
+        for name in ("wasserstein", "psi", "decay"):
+            value = getattr(self, name)
+            _require(value > 0, f"{where}.{name}", value, "a number > 0")
+        _require(self.small_sample_rows >= 1, f"{where}.small_sample_rows",
+                 self.small_sample_rows, "an integer >= 1")
+
+
+@dataclasses.dataclass(frozen=True)
 class Params(Section):
     seed: int
     problem: Problem
@@ -198,6 +223,7 @@ class Params(Section):
     criteria: Criteria
     cleaning: Cleaning
     validation: Validation
+    monitor: Monitor
 
 
 def load(path: str | Path = PARAMS_FILE) -> Params:

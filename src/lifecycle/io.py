@@ -71,8 +71,13 @@ def write_bytes(data: bytes, path: str | os.PathLike) -> None:
         temporary.write_bytes(data)
 
 
+def json_text(data: Any) -> str:
+    """Stable JSON: sorted keys and a trailing newline, so files diff cleanly."""
+    return json.dumps(data, indent=2, sort_keys=True) + "\n"
+
+
 def write_json(data: Any, path: str | os.PathLike) -> None:
-    write_bytes((json.dumps(data, indent=2, sort_keys=True) + "\n").encode(), path)
+    write_bytes(json_text(data).encode(), path)
 
 
 def read_json(path: str | os.PathLike) -> Any:
@@ -90,6 +95,23 @@ def read_parquet(path: str | os.PathLike, columns: list[str] | None = None) -> A
 
     tracking.record_read(path)
     return pd.read_parquet(_existing(path), columns=columns)
+
+
+def read_table(path: str | os.PathLike, columns: list[str] | None = None) -> Any:
+    """A CSV or parquet file, by extension; for batches a user brings."""
+    import pandas as pd
+
+    path = _existing(path)
+    suffix = path.suffix.lower()
+    tracking.record_read(path)
+    try:
+        if suffix == ".parquet":
+            return pd.read_parquet(path, columns=columns)
+        if suffix == ".csv":
+            return pd.read_csv(path, usecols=columns)
+    except (ValueError, OSError, pd.errors.ParserError) as error:
+        raise LifecycleError(f"{path}: could not be read as {suffix[1:]}: {error}") from None
+    raise LifecycleError(f"{path}: unsupported file type {suffix!r}; use .csv or .parquet")
 
 
 def _existing(path: str | os.PathLike) -> Path:

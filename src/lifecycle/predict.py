@@ -1,0 +1,170 @@
+"""Batch scoring: `lifecycle predict --input PATH --output PATH`.
+
+Rows are checked against the data contract with the same rules `prepare` applies; a row that
+breaks one goes to a rejects file with its reasons instead of being scored. The input is read and
+scored in chunks, so memory stays flat as the file grows, and both outputs are written atomically.
+"""
+
+import dataclasses
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from lifecycle import config, contract, io, paths, validation
+from lifecycle.errors import LifecycleError
+
+CHUNK_ROWS = 50_000
+ROW = "row"  # position of the row in the input file, 0-based
+
+
+def input_contract(full: contract.Contract, inputs: list[str]) -> contract.Contract:
+    """The contract's rules for the model's input columns only."""
+    missing = [name for name in inputs if name not in full.columns]
+    if missing:
+        raise LifecycleError(f"{paths.CONTRACT}: the model needs columns the contract does not "
+                             f"describe: {', '.join(missing)}; retrain or update the contract")
+    return dataclasses.replace(full, columns={name: full.columns[name] for name in inputs},
+                               keys=[])
+
+
+def check_rows(frame: pd.DataFrame, rules: contract.Contract,
+               source: str) -> tuple[pd.DataFrame, pd.Series]:
+    """Values parsed per the contract, and per row the rules it breaks ('' when none)."""
+    absent = [name for name in rules.columns if name not in frame]
+    if absent:
+        raise LifecycleError(f"{source}: missing column(s) the model needs: {', '.join(absent)}")
+    parsed, failures = validation.coerce_types(frame[list(rules.columns)], rules)
+    failures += validation.check_rules(parsed, rules)
+    reasons = pd.Series("", index=frame.index, dtype=object)
+    flagged: dict[str, pd.Series] = {}
+    for failure in failures:
+        # One reason per value: a value that did not parse is not also "missing".
+        rows = failure.rows & ~flagged.get(failure.column, False)
+        flagged[failure.column] = rows | flagged.get(failure.column, False)
+        reasons[rows] += f"{failure.column}: {failure.rule.replace('_', ' ')}; "
+    return parsed, reasons.str.removesuffix("; ")
+
+
+def predict_frame(model: object, frame: pd.DataFrame, threshold: float) -> pd.DataFrame:
+    """Predictions, and class probabilities for a classifier, one row per input row.
+
+    A binary classifier's label uses the decision threshold from params.yaml, as evaluation does.
+    """
+    inputs = frame[list(model.feature_names_in_)]
+    if not hasattr(model, "predict_proba"):
+        return pd.DataFrame({"prediction": model.predict(inputs)}, index=frame.index)
+    probability = model.predict_proba(inputs)
+    classes = model.classes_
+    if len(classes) == 2:
+        label = np.where(probability[:, 1] >= threshold, classes[1], classes[0])
+    else:
+        label = classes[probability.argmax(axis=1)]
+    columns = {f"probability_{c}": probability[:, i] for i, c in enumerate(classes)}
+    return pd.DataFrame({"prediction": label, **columns}, index=frame.index)
+
+
+def score_chunk(model: object, chunk: pd.DataFrame, rules: contract.Contract,
+                identifiers: list[str], threshold: float,
+                source: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Scored rows keyed by position (and identifiers), and rejected rows with their reasons."""
+    parsed, reasons = check_rows(chunk, rules, source)
+    ok = reasons == ""
+    present = [name for name in identifiers if name in chunk]
+    # Identifiers as text: a chunk where one is all missing must not change the column's type.
+    keys = chunk[[ROW, *present]].astype(dict.fromkeys(present, "string"))
+    scored = pd.concat([keys[ok], predict_frame(model, parsed[ok], threshold)], axis=1)
+    rejected = chunk[~ok].assign(reason=reasons[~ok])
+    return scored, rejected
+
+
+def read_chunks(path: Path, rows: int) -> Iterator[pd.DataFrame]:
+    """The input in chunks of at most `rows` rows, each with its 0-based position column."""
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        chunks = pd.read_csv(path, chunksize=rows)
+    elif suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        chunks = (batch.to_pandas() for batch in pq.ParquetFile(path).iter_batches(rows))
+    else:
+        raise LifecycleError(f"{path}: unsupported file type {suffix!r}; use .csv or .parquet")
+    start = 0
+    try:
+        for chunk in chunks:
+            chunk.index = pd.RangeIndex(start, start + len(chunk))
+            yield chunk.assign(**{ROW: chunk.index})
+            start += len(chunk)
+    except (ValueError, OSError, pd.errors.ParserError) as error:
+        raise LifecycleError(f"{path}: could not be read as {suffix[1:]}: {error}") from None
+
+
+class TableWriter:
+    """Append chunks to a CSV or parquet file; the first chunk fixes the columns and types."""
+
+    def __init__(self, path: Path, kind: str):
+        if kind not in (".csv", ".parquet"):
+            raise LifecycleError(f"unsupported output type {kind!r}; use .csv or .parquet")
+        self.path, self.kind, self.rows, self.started = path, kind, 0, False
+        self.schema, self.parquet = None, None
+
+    def write(self, frame: pd.DataFrame) -> None:
+        if self.kind == ".csv":
+            frame.to_csv(self.path, mode="a" if self.started else "w", header=not self.started,
+                          index=False)
+        else:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            table = pa.Table.from_pandas(frame, schema=self.schema, preserve_index=False)
+            if self.parquet is None:
+                self.schema = table.schema
+                self.parquet = pq.ParquetWriter(self.path, self.schema)
+            self.parquet.write_table(table)
+        self.started = True
+        self.rows += len(frame)
+
+    def close(self) -> None:
+        if self.parquet is not None:
+            self.parquet.close()
+
+
+def score_file(model: object, rules: contract.Contract, identifiers: list[str],
+               threshold: float, source: Path, output: Path, rejects: Path,
+               chunk_rows: int = CHUNK_ROWS) -> dict[str, int]:
+    """Score `source` into `output` and `rejects`, chunk by chunk; return the row counts."""
+    with io.atomic_path(output) as scored_file, io.atomic_path(rejects) as rejects_file:
+        scored_writer = TableWriter(scored_file, output.suffix.lower())
+        rejects_writer = TableWriter(rejects_file, rejects.suffix.lower())
+        try:
+            for chunk in read_chunks(source, chunk_rows):
+                scored, rejected = score_chunk(model, chunk, rules, identifiers, threshold,
+                                               str(source))
+                scored_writer.write(scored)
+                rejects_writer.write(rejected)
+        finally:
+            scored_writer.close()
+            rejects_writer.close()
+    return {"rows_in": scored_writer.rows + rejects_writer.rows,
+            "rows_scored": scored_writer.rows, "rows_rejected": rejects_writer.rows}
+
+
+def run(input: str, output: str, rejects: str | None = None,
+        chunk_rows: int = CHUNK_ROWS) -> None:
+    params = config.load()
+    source, target = Path(input), Path(output)
+    rejects_path = Path(rejects) if rejects else target.with_name(f"{target.stem}.rejects.csv")
+    if not source.exists():
+        raise LifecycleError(f"{source}: not found; give the path of a .csv or .parquet file")
+    if rejects_path.suffix.lower() != ".csv":
+        raise LifecycleError(f"{rejects_path}: the rejects file is CSV; give a path ending .csv")
+    full = contract.load(paths.CONTRACT)
+    model = io.load_model(paths.MODEL)
+    counts = score_file(
+        model, input_contract(full, list(model.feature_names_in_)),
+        full.with_role("identifier"), params.evaluate.decision_threshold,
+        source, target, rejects_path, chunk_rows,
+    )
+    print(f"{counts['rows_in']} rows read from {source}: {counts['rows_scored']} scored into "
+          f"{target}, {counts['rows_rejected']} rejected into {rejects_path} (reason per row)")

@@ -1,0 +1,159 @@
+"""Real-time API: `lifecycle serve` runs a FastAPI app under uvicorn, on loopback by default.
+
+The request model is generated from the data contract, so a wrong type, a missing required field,
+a value out of range or an unknown category is refused with 422 naming the field. Predictions
+come from the same `predict_frame` as batch scoring, so both agree row for row.
+"""
+
+import datetime
+import hashlib
+import subprocess
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, create_model
+from threadpoolctl import ThreadpoolController
+
+from lifecycle import contract, predict
+
+MAX_INSTANCES = 1000
+MAX_BODY_BYTES = 1_000_000
+PYTHON_TYPES = {"numeric": float, "datetime": datetime.datetime, "text": str, "categorical": str}
+
+
+def instance_model(rules: contract.Contract) -> type[BaseModel]:
+    """A pydantic model of one input row: a field per contract column, with its rules."""
+    fields: dict[str, Any] = {}
+    for name, column in rules.columns.items():
+        kind: Any = PYTHON_TYPES[column.type]
+        constraints: dict[str, Any] = {}
+        if column.type == "numeric":
+            constraints = {"ge": column.min, "le": column.max, "allow_inf_nan": False}
+        if column.type == "categorical" and column.categories:
+            kind = Literal[tuple(str(category) for category in column.categories)]
+        if column.nullable:
+            fields[name] = (kind | None, Field(None, **constraints))
+        else:
+            fields[name] = (kind, Field(..., **constraints))
+    # Unknown fields are refused: a misspelt optional field would otherwise pass as missing.
+    return create_model("Instance", __config__=ConfigDict(extra="forbid"), **fields)
+
+
+def describe_inputs(rules: contract.Contract) -> list[dict]:
+    return [{"name": name, "type": column.type, "required": not column.nullable,
+             **({"min": column.min} if column.min is not None else {}),
+             **({"max": column.max} if column.max is not None else {}),
+             **({"categories": [str(c) for c in column.categories]} if column.categories else {})}
+            for name, column in rules.columns.items()]
+
+
+def model_identity(model_path: Path) -> dict:
+    """The model file's MD5 (the hash DVC records for it) and the git revision checked out."""
+    md5 = hashlib.md5(model_path.read_bytes()).hexdigest()
+    try:
+        revision = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                                  check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        revision = None
+    return {"path": model_path.as_posix(), "md5": md5, "git_revision": revision}
+
+
+def build_app(model: object, rules: contract.Contract, threshold: float, metadata: dict,
+              max_instances: int = MAX_INSTANCES,
+              max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
+    Instance = instance_model(rules)
+    PredictRequest = create_model(
+        "PredictRequest", __config__=ConfigDict(extra="forbid"),
+        instances=(list[Instance], Field(..., min_length=1)),
+    )
+    app = FastAPI(title="lifecycle model API", version="1")
+    threads = ThreadpoolController()
+
+    @app.middleware("http")
+    async def limit_body_size(request: Request, call_next: Any) -> Any:
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > max_body_bytes:
+            return _too_large(f"request body over {max_body_bytes} bytes")
+        body = await request.body()  # also bounds bodies sent without a length
+        if len(body) > max_body_bytes:
+            return _too_large(f"request body over {max_body_bytes} bytes")
+        return await call_next(request)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
+        # Field, message and type only: echoing the input back could hold NaN, which JSON
+        # cannot encode, or a very long string.
+        detail = [{"loc": list(item["loc"]), "msg": item["msg"], "type": item["type"]}
+                  for item in error.errors()]
+        return JSONResponse({"detail": detail}, status_code=422)
+
+    @app.exception_handler(Exception)
+    async def internal_error(request: Request, error: Exception) -> JSONResponse:
+        # Never a stack trace to the client; the server log keeps the details.
+        return JSONResponse({"detail": "internal error"}, status_code=500)
+
+    @app.get("/health")
+    def health() -> dict:
+        return {"status": "ok"}
+
+    @app.get("/metadata")
+    def describe() -> dict:
+        return metadata
+
+    @app.post("/predict")
+    def predict_endpoint(request: PredictRequest) -> Any:  # type: ignore[valid-type]
+        if len(request.instances) > max_instances:
+            return _too_large(f"{len(request.instances)} instances; at most {max_instances} "
+                              f"per request")
+        frame = pd.DataFrame([row.model_dump() for row in request.instances],
+                             columns=list(rules.columns))
+        parsed, _ = predict.check_rows(frame, rules, "request")
+        # One OpenMP thread per request: concurrent requests already run in parallel, and
+        # spinning up threads for a few rows made single-row latency 10-20 times worse.
+        with threads.limit(limits=1, user_api="openmp"):
+            result = predict.predict_frame(model, parsed, threshold)
+        body: dict[str, Any] = {"predictions": result["prediction"].tolist()}
+        probability_columns = [c for c in result if c.startswith("probability_")]
+        if probability_columns:
+            body["probabilities"] = [
+                {column.removeprefix("probability_"): float(value)
+                 for column, value in row.items()}
+                for row in result[probability_columns].to_dict(orient="records")
+            ]
+        return body
+
+    return app
+
+
+def _too_large(detail: str) -> JSONResponse:
+    return JSONResponse({"detail": detail}, status_code=413)
+
+
+def create_app() -> FastAPI:
+    """The app for the model and contract of the project in the working directory."""
+    from lifecycle import config, io, paths
+
+    params = config.load()
+    model = io.load_model(paths.MODEL)
+    rules = predict.input_contract(contract.load(paths.CONTRACT), list(model.feature_names_in_))
+    gate = Path(paths.GATE)
+    metadata = {
+        "model": model_identity(Path(paths.MODEL)),
+        "problem": {"name": params.problem.name, "task": params.problem.task,
+                    "target": params.problem.target},
+        "inputs": describe_inputs(rules),
+        "gate": io.read_json(gate).get("verdict") if gate.exists() else None,
+    }
+    return build_app(model, rules, params.evaluate.decision_threshold, metadata)
+
+
+def run(host: str, port: int) -> None:
+    import uvicorn
+
+    app = create_app()
+    print(f"serving the model on http://{host}:{port} (POST /predict, GET /health, /metadata)")
+    uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -1,0 +1,89 @@
+"""Stage monitor: drift of the current batch against the training data, and a retrain verdict.
+
+As a DVC stage it compares the "current" split held out by prepare; `lifecycle monitor
+--current PATH` runs the same checks on any new batch (CSV or parquet).
+"""
+
+from pathlib import Path
+
+from lifecycle import config, contract, drift, io, metrics, paths
+from lifecycle.errors import LifecycleError
+
+
+def run(current: str | None = None, output: str | None = None) -> None:
+    params = config.load()
+    columns = contract.load(paths.CONTRACT)
+    numeric, categorical = columns.features("numeric"), columns.features("categorical")
+    model = io.load_model(paths.MODEL)
+    inputs = list(model.feature_names_in_)
+    current_path = current or paths.PREPARED["current"]
+    batch = io.read_table(current_path)
+    _require_columns(batch, inputs, current_path)
+    reference = io.read_parquet(paths.PREPARED["train"], columns=[*numeric, *categorical])
+    thresholds = drift.Thresholds(**{
+        name: getattr(params.monitor, name) for name in drift.Thresholds.__dataclass_fields__
+    })
+    feature_report = drift.feature_drift(reference, batch, numeric, categorical, thresholds)
+
+    # Scores on the test split are the reference for prediction drift: out of sample, like the
+    # scores on a new batch (in-sample training scores would be sharper and flag false drift).
+    task = params.problem.task
+    test = io.read_parquet(paths.PREPARED["test"], columns=inputs)
+    current_scores = metrics.predict_scores(model, batch[inputs], task)
+    prediction_psi = drift.prediction_psi(
+        metrics.predict_scores(model, test, task), current_scores
+    )
+    performance = _performance(params, model, batch, current_scores)
+    report = {
+        "reference": {"name": paths.PREPARED["train"], "rows": len(reference)},
+        "current": {"name": Path(current_path).as_posix(), "rows": len(batch)},
+        "features": feature_report,
+        "predictions": {"psi": round(prediction_psi, drift.DIGITS)},
+        "performance": performance,
+        "decision": drift.retrain_decision(
+            feature_report, prediction_psi, performance["decay"] if performance else None,
+            thresholds,
+        ),
+    }
+    _write(report, output or _default_output(current))
+
+
+def _performance(params: config.Params, model, batch, scores) -> dict | None:
+    """Primary metric on the batch against the test split, when the batch has labels."""
+    target, task = params.problem.target, params.problem.task
+    if target not in batch or batch[target].isna().all():
+        return None
+    labelled = batch[target].notna().to_numpy()
+    y = batch[target][labelled]
+    name = params.problem.primary_metric
+    current = metrics.task_metrics(
+        task, (y.astype(int) if task == "binary" else y).to_numpy(), scores[labelled],
+        params.evaluate.decision_threshold, getattr(model, "classes_", None),
+    )[name]
+    test = io.read_json(paths.EVALUATION_METRICS)[name]
+    # Positive decay: the metric got worse, whichever direction is better for it.
+    return {"metric": name, "test": test, "current": current,
+            "decay": metrics.lift(name, test, current)}
+
+
+def _require_columns(batch, columns: list[str], where: str) -> None:
+    missing = [column for column in columns if column not in batch]
+    if missing:
+        raise LifecycleError(
+            f"{where}: missing column(s) the model needs: {', '.join(missing)}"
+        )
+
+
+def _default_output(current: str | None) -> str:
+    # A batch given on the command line gets its own folder, never the DVC-tracked one.
+    return paths.MONITOR_DIR if current is None else f"{paths.MONITOR_DIR}-{Path(current).stem}"
+
+
+def _write(report: dict, output: str) -> None:
+    # The folder is replaced as a whole, so plain writes inside it are already atomic.
+    with io.atomic_directory(output) as folder:
+        (folder / "drift.json").write_text(io.json_text(report))
+        (folder / "drift.md").write_text(drift.render_markdown(report))
+        psi_rows = [{"feature": name, "psi": record["psi"]}
+                    for name, record in report["features"].items()]
+        (folder / "psi.json").write_text(io.json_text(psi_rows))

@@ -1,0 +1,182 @@
+"""Batch scoring and the HTTP API, on the model of a reproduced copy of the project."""
+
+import json
+import socket
+import threading
+import time
+
+import httpx
+import numpy as np
+import pandas as pd
+import pytest
+import uvicorn
+
+from lifecycle import contract, io, predict, serve
+
+from .conftest import bin_path, run
+
+RULES = contract.parse({"columns": {
+    "when": {"type": "datetime", "role": "feature", "nullable": False},
+    "size": {"type": "numeric", "role": "feature", "nullable": False, "min": 0, "max": 10},
+    "kind": {"type": "categorical", "role": "feature", "nullable": True,
+             "categories": ["a", "b"]},
+}})
+
+
+def test_check_rows_gives_every_broken_rule_per_row():
+    frame = pd.DataFrame({"when": ["2013-01-01", "soon", "2013-01-02", "2013-01-03"],
+                          "size": ["1", "2", "11", None], "kind": ["a", "c", None, "b"]})
+
+    parsed, reasons = predict.check_rows(frame, RULES, "batch.csv")
+
+    assert reasons.tolist() == [
+        "", "when: wrong type; kind: unknown category", "size: out of range",
+        "size: missing value"]
+    assert parsed["size"].iloc[0] == 1.0
+
+
+def test_a_batch_without_a_needed_column_is_refused_as_a_whole():
+    with pytest.raises(predict.LifecycleError, match=r"batch.csv: missing column.*kind"):
+        predict.check_rows(pd.DataFrame({"when": [], "size": []}), RULES, "batch.csv")
+
+
+@pytest.fixture(scope="module")
+def deployed(reproduced, tmp_path_factory):
+    """The reproduced project's model and a batch of its test rows with four broken ones."""
+    repo = reproduced["repo"]
+    folder = tmp_path_factory.mktemp("batch")
+    rows = io.read_parquet(repo / "data/prepared/test.parquet").drop(columns="late").head(500)
+    batch = rows.astype({"carrier": object, "temp": object, "distance": object})
+    batch.loc[10, "carrier"] = "ZZ"
+    batch.loc[20, "temp"] = "hot"
+    batch.loc[30, "distance"] = None
+    batch.loc[40, "distance"] = -5
+    batch.to_csv(folder / "batch.csv", index=False)
+    return {"repo": repo, "env": reproduced["env"], "folder": folder, "rows": rows,
+            "bad": {10: "carrier: unknown category", 20: "temp: wrong type",
+                    30: "distance: missing value", 40: "distance: out of range"}}
+
+
+def test_batch_scoring_writes_predictions_and_a_rejects_file_with_each_reason(deployed):
+    repo, folder = deployed["repo"], deployed["folder"]
+
+    output = run([bin_path("lifecycle"), "predict", "--input", str(folder / "batch.csv"),
+                  "--output", str(folder / "scored.parquet"), "--chunk-rows", "64"],
+                 repo, deployed["env"]).stdout
+
+    assert "500 rows read" in output and "496 scored" in output and "4 rejected" in output
+    scored = pd.read_parquet(folder / "scored.parquet")
+    rejects = pd.read_csv(folder / "scored.rejects.csv")
+    assert dict(zip(rejects["row"], rejects["reason"], strict=True)) == deployed["bad"]
+    assert sorted([*scored["row"], *rejects["row"]]) == list(range(500))
+    assert np.allclose(scored[["probability_0", "probability_1"]].sum(axis=1), 1)
+    assert [p.name for p in folder.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_chunk_size_does_not_change_the_predictions(deployed):
+    repo, folder = deployed["repo"], deployed["folder"]
+    for rows in (37, 100_000):
+        run([bin_path("lifecycle"), "predict", "--input", str(folder / "batch.csv"), "--output",
+             str(folder / f"chunks{rows}.csv"), "--chunk-rows", str(rows)], repo, deployed["env"])
+
+    small, whole = (pd.read_csv(folder / f"chunks{rows}.csv") for rows in (37, 100_000))
+    pd.testing.assert_frame_equal(small, whole)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def api(deployed):
+    """The app of the reproduced project, served by uvicorn on loopback in a thread."""
+    repo = deployed["repo"]
+    previous = pytest.MonkeyPatch()
+    previous.chdir(repo)
+    app = serve.create_app()
+    previous.undo()
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+        yield {"client": client, "port": port, **deployed}
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def instances(rows: pd.DataFrame) -> list[dict]:
+    return json.loads(rows.to_json(orient="records", date_format="iso"))
+
+
+def test_api_predictions_equal_batch_predictions_for_the_same_rows(api):
+    good = api["rows"].drop(index=list(api["bad"])).head(200)
+    scored = pd.read_parquet(api["folder"] / "scored.parquet").set_index("row")
+
+    response = api["client"].post("/predict", json={"instances": instances(good)})
+
+    assert response.status_code == 200
+    body = response.json()
+    expected = scored.loc[good.index]
+    assert body["predictions"] == expected["prediction"].tolist()
+    assert [p["1"] for p in body["probabilities"]] == expected["probability_1"].tolist()
+
+
+@pytest.mark.parametrize("change, field", [
+    ({"carrier": "ZZ"}, "carrier"),          # unknown category
+    ({"temp": "hot"}, "temp"),               # wrong type
+    ({"distance": None}, "distance"),        # required, missing
+    ({"distance": -5}, "distance"),          # out of range
+    ({"carier": "AA"}, "carier"),            # unknown field
+])
+def test_a_bad_instance_gets_422_naming_the_field_and_the_server_keeps_serving(api, change,
+                                                                             field):
+    row = {**instances(api["rows"].head(1))[0], **change}
+
+    response = api["client"].post("/predict", json={"instances": [row]})
+
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"][-1] == field
+    assert api["client"].get("/health").json() == {"status": "ok"}
+
+
+def test_a_nan_value_gets_422_not_500(api):
+    row = instances(api["rows"].head(1))[0]
+    text = json.dumps({"instances": [{**row, "temp": 0.5}]}).replace("0.5", "NaN")
+
+    response = api["client"].post("/predict", content=text,
+                                  headers={"content-type": "application/json"})
+
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"][-1] == "temp"
+
+
+def test_oversized_requests_get_413(api):
+    row = instances(api["rows"].head(1))[0]
+
+    too_many = api["client"].post("/predict", json={"instances": [row] * 1001})
+    assert too_many.status_code == 413
+    assert "at most 1000" in too_many.json()["detail"]
+
+    # A declared body over the limit is refused before the body is read.
+    with socket.create_connection(("127.0.0.1", api["port"])) as raw:
+        raw.sendall(b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                    b"Content-Length: 5000000\r\n\r\n")
+        assert raw.recv(200).startswith(b"HTTP/1.1 413")
+
+
+def test_metadata_names_the_model_its_inputs_and_the_gate(api):
+    metadata = api["client"].get("/metadata").json()
+
+    digest = __import__("hashlib").md5((api["repo"] / "models/model.skops").read_bytes())
+    assert metadata["model"]["md5"] == digest.hexdigest()
+    assert len(metadata["model"]["git_revision"]) == 40
+    names = [field["name"] for field in metadata["inputs"]]
+    assert {"scheduled_departure", "carrier", "temp"} <= set(names)
+    carrier = next(field for field in metadata["inputs"] if field["name"] == "carrier")
+    assert "AA" in carrier["categories"]
