@@ -63,8 +63,22 @@ def integrate_flights(flights: pd.DataFrame, weather: pd.DataFrame, planes: pd.D
     return table
 
 
+# Numbers the rows of a resample (fraction above 1), so that repeated draws of one flight are
+# distinct rows, not duplicates that prepare would drop.
+DRAW_COLUMN = "resample_draw"
+
+
 def sample_rows(table: pd.DataFrame, fraction: float, seed: int) -> pd.DataFrame:
-    """A seeded random sample, in the original row order (all rows when fraction is 1)."""
-    if fraction >= 1:
+    """A seeded random sample, in the original row order (all rows when fraction is 1).
+
+    Above 1, a seeded resample with replacement of `fraction` times the rows (to run the pipeline
+    at scale), with each draw numbered in `DRAW_COLUMN`.
+    """
+    if fraction == 1:
         return table
-    return table.sample(frac=fraction, random_state=seed).sort_index()
+    if fraction < 1:
+        return table.sample(frac=fraction, random_state=seed).sort_index()
+    drawn = table.sample(frac=fraction, replace=True, random_state=seed)
+    drawn = drawn.sort_index(kind="stable").reset_index(drop=True)
+    drawn[DRAW_COLUMN] = drawn.index
+    return drawn
