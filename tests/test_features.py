@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -60,3 +62,13 @@ def test_input_columns_lists_each_raw_column_once():
                                      ["plane_year"])
 
     assert columns == ["departure", "plane_year", "distance", "carrier"]
+
+
+def test_the_params_list_the_same_input_columns_without_scikit_learn():
+    from lifecycle import config
+
+    params = config.load(Path(__file__).resolve().parent.parent / "params.yaml").features
+    expected = features.input_columns(params.numeric, params.categorical, params.datetime,
+                                      params.age_from_year)
+
+    assert params.input_columns() == expected

@@ -89,6 +89,15 @@ class Features(Section):
         _require(self.min_category_count >= 1, f"{where}.min_category_count",
                  self.min_category_count, "an integer >= 1")
 
+    def input_columns(self) -> list[str]:
+        """The raw columns the feature transformer consumes, as `features.input_columns`.
+
+        Here too so that prepare, which needs only these names, does not import scikit-learn
+        (a second or more of each prepare run); a test keeps the two in agreement.
+        """
+        calendar = [self.datetime, *self.age_from_year] if self.datetime else []
+        return list(dict.fromkeys([*calendar, *self.numeric, *self.categorical]))
+
 
 @dataclasses.dataclass(frozen=True)
 class Train(Section):

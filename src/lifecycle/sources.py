@@ -8,6 +8,7 @@ downloaded at run time.
 import importlib.util
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from lifecycle.errors import LifecycleError
@@ -78,7 +79,8 @@ def sample_rows(table: pd.DataFrame, fraction: float, seed: int) -> pd.DataFrame
         return table
     if fraction < 1:
         return table.sample(frac=fraction, random_state=seed).sort_index()
-    drawn = table.sample(frac=fraction, replace=True, random_state=seed)
-    drawn = drawn.sort_index(kind="stable").reset_index(drop=True)
-    drawn[DRAW_COLUMN] = drawn.index
+    # Sorted positions, taken once: one copy of the large result, already in row order.
+    positions = np.random.default_rng(seed).integers(0, len(table), round(len(table) * fraction))
+    drawn = table.take(np.sort(positions)).reset_index(drop=True)
+    drawn[DRAW_COLUMN] = np.arange(len(drawn))
     return drawn

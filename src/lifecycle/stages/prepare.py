@@ -1,16 +1,13 @@
 """Stage prepare: keep the columns the problem needs, curate rows, split out of time."""
 
-from lifecycle import config, curation, features, io, paths
+from lifecycle import config, curation, io, paths
 from lifecycle.errors import ParamsError
 
 
 def run() -> None:
     params = config.load()
     target, time_column = params.problem.target, params.split.time_column
-    inputs = features.input_columns(
-        params.features.numeric, params.features.categorical, params.features.datetime,
-        params.features.age_from_year,
-    )
+    inputs = params.features.input_columns()
     check_no_leakage(inputs, target, params.problem.leakage_columns)
     table = io.read_parquet(paths.RAW)
     # Duplicates are judged on whole source rows: two flights may share every feature value.
