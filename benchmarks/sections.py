@@ -192,6 +192,8 @@ def scale(context: Context) -> list[Row]:
             run = measured([str(Path(sys.executable).parent / "lifecycle"), stage], repo,
                            context.env)
             results[factor][stage] = (run.seconds, run.peak_bytes)
+            print(f"  scale {factor:g}x {stage}: {run.seconds:.1f} s, "
+                  f"{run.peak_bytes / 2**20:.0f} MiB", file=sys.stderr, flush=True)
         shutil.rmtree(repo)
     context.details.append(scale_table(results))
     return scale_rows(results)
