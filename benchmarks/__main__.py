@@ -1,7 +1,8 @@
 """Measure the pipeline side by side in one run and write a Markdown table.
 
     python -m benchmarks [--only pipeline,noop,change,sweep,scale,api] [--rounds N]
-                         [--fraction F] [--scales 1,3,10] [--jobs 2] [--note TEXT]
+                         [--fraction F] [--scales 1,3,10] [--jobs 2] [--sweep-size 8]
+                         [--note TEXT]
                          [--output benchmarks/results.md]
 
 Comparisons alternate their two commands round by round in the same copy of the project and
@@ -28,6 +29,8 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
                         help="source.sample_fraction of the runs: 1 is the default data")
     parser.add_argument("--scales", default="1,3,10", help="row multiples for the scale section")
     parser.add_argument("--jobs", type=int, default=2, help="workers for the queued sweep")
+    parser.add_argument("--sweep-size", type=int, default=8,
+                        help="experiments per sweep (8 for the target; fewer for a quick check)")
     parser.add_argument("--note", default="", help="a sentence printed above the table")
     parser.add_argument("--output", default="benchmarks/results.md")
     arguments = parser.parse_args(argv)
@@ -46,13 +49,14 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="lifecycle-benchmark-") as folder:
         context = Context(Path(folder), arguments.rounds, arguments.fraction,
                           [float(factor) for factor in arguments.scales.split(",")],
-                          arguments.jobs)
+                          arguments.jobs, arguments.sweep_size)
         for name in chosen:
             print(f"benchmark: {name} ...", file=sys.stderr, flush=True)
             rows.extend(SECTIONS[name](context))
-        text = render(header, rows, context.details)
+            # Written after every section, so a long run that is stopped keeps what it measured.
+            text = render(header, rows, context.details)
+            Path(arguments.output).write_text(text)
     print(text)
-    Path(arguments.output).write_text(text)
     return 0
 
 
@@ -63,7 +67,8 @@ def header_lines(arguments: argparse.Namespace) -> list[str]:
         f"Machine: {machine()}. Load average at the start: {load_average()}.",
         "",
         f"Command: `python -m benchmarks --rounds {arguments.rounds} --fraction "
-        f"{arguments.fraction:g} --scales {arguments.scales} --jobs {arguments.jobs}` "
+        f"{arguments.fraction:g} --scales {arguments.scales} --jobs {arguments.jobs} "
+        f"--sweep-size {arguments.sweep_size}` "
         f"({data}; medians of {arguments.rounds} alternating rounds where two commands are "
         f"compared).",
     ]

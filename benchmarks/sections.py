@@ -42,6 +42,7 @@ class Context:
     fraction: float
     scales: list[float]
     jobs: int
+    sweep_size: int = 8
     env: dict = dataclasses.field(default_factory=environment)
     details: list[str] = dataclasses.field(default_factory=list)
     _repo: Path | None = None
@@ -124,11 +125,12 @@ def change(context: Context) -> list[Row]:
 
 def sweep(context: Context) -> list[Row]:
     reference = context.train_evaluate
-    sequential = sweep_one_after_another(context) / len(SWEEP_VALUES)
-    queued = sweep_queued(context) / len(SWEEP_VALUES)
+    values = sweep_values(context.sweep_size)
+    sequential = sweep_one_after_another(context, values) / len(values)
+    queued = sweep_queued(context, values) / len(values)
     best = min(sequential, queued)
     return [
-        ratio_row(f"sweep of {len(SWEEP_VALUES)} `{SWEEP_PARAM}` values, `dvc exp run` one after "
+        ratio_row(f"sweep of {len(values)} `{SWEEP_PARAM}` values, `dvc exp run` one after "
                   f"another: wall time per experiment vs one workspace train + evaluate",
                   sequential, reference, 1.25),
         ratio_row(f"the same sweep queued, `dvc queue start -j {context.jobs}`: wall time per "
@@ -138,6 +140,14 @@ def sweep(context: Context) -> list[Row]:
     ]
 
 
+def sweep_values(size: int) -> list[float]:
+    """`size` of the sweep's values, spread over its range (all eight by default)."""
+    if size >= len(SWEEP_VALUES):
+        return SWEEP_VALUES
+    step = (len(SWEEP_VALUES) - 1) / max(size - 1, 1)
+    return [SWEEP_VALUES[round(index * step)] for index in range(size)]
+
+
 def _fresh_sweep_start(context: Context) -> None:
     """Back to the committed workspace, with no run cache to restore a sweep value from."""
     context.git(context.repo, "checkout", "--", ".")
@@ -145,10 +155,10 @@ def _fresh_sweep_start(context: Context) -> None:
     shutil.rmtree(context.repo / ".dvc/cache/runs", ignore_errors=True)
 
 
-def sweep_one_after_another(context: Context) -> float:
+def sweep_one_after_another(context: Context, values: list[float]) -> float:
     _fresh_sweep_start(context)
     total = 0.0
-    for value in SWEEP_VALUES:
+    for value in values:
         result = measured(context.dvc("exp", "run", "-S", f"{SWEEP_PARAM}={value}"),
                           context.repo, context.env)
         if stages_run(result.output) != ["train", "evaluate"]:
@@ -157,11 +167,11 @@ def sweep_one_after_another(context: Context) -> float:
     return total
 
 
-def sweep_queued(context: Context, poll_seconds: float = 2.0) -> float:
+def sweep_queued(context: Context, values: list[float], poll_seconds: float = 2.0) -> float:
     _fresh_sweep_start(context)
     repo = context.repo
     start = time.perf_counter()
-    for value in SWEEP_VALUES:
+    for value in values:
         context.run(context.dvc("exp", "run", "--queue", "-S", f"{SWEEP_PARAM}={value}"), repo)
     context.run(context.dvc("queue", "start", "-j", str(context.jobs)), repo)
     try:
@@ -175,8 +185,8 @@ def sweep_queued(context: Context, poll_seconds: float = 2.0) -> float:
         subprocess.run(context.dvc("queue", "stop"), cwd=repo, env=context.env,
                        capture_output=True)
     succeeded = status.count("Success")
-    if succeeded != len(SWEEP_VALUES):
-        raise RuntimeError(f"{succeeded} of {len(SWEEP_VALUES)} queued experiments succeeded:\n"
+    if succeeded != len(values):
+        raise RuntimeError(f"{succeeded} of {len(values)} queued experiments succeeded:\n"
                            f"{status}")
     return seconds
 
