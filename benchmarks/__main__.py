@@ -1,93 +1,93 @@
 """Measure the pipeline side by side in one run and write a Markdown table.
 
-    python -m benchmarks [--rounds N] [--output benchmarks/results.md]
+    python -m benchmarks [--only pipeline,noop,change,sweep,scale,api] [--rounds N]
+                         [--fraction F] [--scales 1,3,10] [--jobs 2] [--sweep-size 8]
+                         [--note TEXT]
+                         [--output benchmarks/results.md]
 
-Each comparison alternates its two commands round by round in the same copy of the project and
-reports medians, so both sides see the same machine state.
+Comparisons alternate their two commands round by round in the same copy of the project and
+report medians, so both sides see the same machine state. `--fraction` runs everything on a
+sample of the rows (the scale section multiplies it) for a quick check of the machinery.
 """
 
 import argparse
-import os
-import platform
-import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from tests.conftest import copy_project, environment
-
-STAGES = ["ingest", "prepare", "featurize", "train", "evaluate"]
-# The reference: the same stage code, in one Python process, with no DVC around it.
-SINGLE_PROCESS = (
-    "import importlib\n"
-    f"for name in {STAGES!r}:\n"
-    "    importlib.import_module(f'lifecycle.stages.{name}').run()\n"
-)
+from benchmarks.measure import load_average, machine
+from benchmarks.sections import SECTIONS, Context, Row
 
 
-def timed(command: list[str], cwd: Path, env: dict) -> float:
-    start = time.perf_counter()
-    subprocess.run(command, cwd=cwd, env=env, check=True, capture_output=True)
-    return time.perf_counter() - start
-
-
-def alternate(first: list[str], second: list[str], rounds: int, cwd: Path,
-              env: dict) -> tuple[float, float]:
-    """Median wall time of each command, run alternately `rounds` times."""
-    times: tuple[list[float], list[float]] = ([], [])
-    for _ in range(rounds):
-        times[0].append(timed(first, cwd, env))
-        times[1].append(timed(second, cwd, env))
-    return statistics.median(times[0]), statistics.median(times[1])
-
-
-def machine() -> str:
-    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return (f"{platform.machine()}, {os.cpu_count()} cores, {memory:.0f} GiB, "
-            f"Python {platform.python_version()}")
-
-
-def main() -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument("--rounds", type=int, default=2)
+def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", default=",".join(SECTIONS),
+                        help=f"comma-separated sections (default: all of {', '.join(SECTIONS)})")
+    parser.add_argument("--rounds", type=int, default=2, help="rounds per comparison (median)")
+    parser.add_argument("--fraction", type=float, default=1.0,
+                        help="source.sample_fraction of the runs: 1 is the default data")
+    parser.add_argument("--scales", default="1,3,10", help="row multiples for the scale section")
+    parser.add_argument("--jobs", type=int, default=2, help="workers for the queued sweep")
+    parser.add_argument("--sweep-size", type=int, default=8,
+                        help="experiments per sweep (8 for the target; fewer for a quick check)")
+    parser.add_argument("--note", default="", help="a sentence printed above the table")
     parser.add_argument("--output", default="benchmarks/results.md")
-    arguments = parser.parse_args()
-    env = environment()
-    dvc = str(Path(sys.executable).parent / "dvc")
-    rows = []
-    with tempfile.TemporaryDirectory() as folder:
-        repo = copy_project(Path(folder))
-        subprocess.run([dvc, "repro"], cwd=repo, env=env, check=True, capture_output=True)
-        pipeline, single = alternate(
-            [dvc, "repro", "--force"], [sys.executable, "-c", SINGLE_PROCESS],
-            arguments.rounds, repo, env,
-        )
-        rows.append(("full `dvc repro --force` vs one Python process running the same stages",
-                     pipeline, single, 1.3))
-        noop, status = alternate([dvc, "repro"], [dvc, "status"], max(arguments.rounds, 5),
-                                 repo, env)
-        rows.append(("no-op `dvc repro` vs bare `dvc status`", noop, status, 1.5))
-    table = render(rows)
-    print(table)
-    Path(arguments.output).write_text(table)
+    arguments = parser.parse_args(argv)
+    unknown = set(arguments.only.split(",")) - set(SECTIONS)
+    if unknown:
+        parser.error(f"--only: unknown sections {', '.join(sorted(unknown))}; "
+                     f"choose from {', '.join(SECTIONS)}")
+    return arguments
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = parse_arguments(argv)
+    chosen = [name for name in SECTIONS if name in arguments.only.split(",")]
+    header = header_lines(arguments)
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory(prefix="lifecycle-benchmark-") as folder:
+        context = Context(Path(folder), arguments.rounds, arguments.fraction,
+                          [float(factor) for factor in arguments.scales.split(",")],
+                          arguments.jobs, arguments.sweep_size)
+        for name in chosen:
+            print(f"benchmark: {name} ...", file=sys.stderr, flush=True)
+            rows.extend(SECTIONS[name](context))
+            # Written after every section, so a long run that is stopped keeps what it measured.
+            text = render(header, rows, context.details)
+            Path(arguments.output).write_text(text)
+    print(text)
     return 0
 
 
-def render(rows: list[tuple[str, float, float, float]]) -> str:
+def header_lines(arguments: argparse.Namespace) -> list[str]:
+    data = ("the full default data" if arguments.fraction == 1
+            else f"`source.sample_fraction` {arguments.fraction:g} of the data")
     lines = [
-        f"Machine: {machine()}. Medians of alternating runs on the full default data.",
+        f"Machine: {machine()}. Load average at the start: {load_average()}.",
         "",
-        "| comparison | measured (s) | reference (s) | ratio | target |",
+        f"Command: `python -m benchmarks --rounds {arguments.rounds} --fraction "
+        f"{arguments.fraction:g} --scales {arguments.scales} --jobs {arguments.jobs} "
+        f"--sweep-size {arguments.sweep_size}` "
+        f"({data}; medians of {arguments.rounds} alternating rounds where two commands are "
+        f"compared).",
+    ]
+    if arguments.note:
+        lines += ["", f"**{arguments.note}**"]
+    return [*lines, ""]
+
+
+def render(header: list[str], rows: list[Row], details: list[str]) -> str:
+    lines = [
+        *header,
+        "| comparison | measured | reference | ratio | target |",
         "| --- | ---: | ---: | ---: | ---: |",
     ]
-    for name, measured, reference, target in rows:
-        ratio = measured / reference
-        verdict = "ok" if ratio <= target else "missed"
-        lines.append(f"| {name} | {measured:.2f} | {reference:.2f} | {ratio:.2f} | "
-                     f"<= {target} ({verdict}) |")
-    return "\n".join(lines) + "\n"
+    for row in rows:
+        lines.append(f"| {row.comparison} | {row.measured} | {row.reference} | {row.ratio} | "
+                     f"{row.target} |")
+    text = "\n".join(lines) + "\n"
+    return "\n".join([text, *details])
 
 
 if __name__ == "__main__":

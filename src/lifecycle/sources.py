@@ -8,6 +8,7 @@ downloaded at run time.
 import importlib.util
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from lifecycle.errors import LifecycleError
@@ -63,11 +64,26 @@ def integrate_flights(flights: pd.DataFrame, weather: pd.DataFrame, planes: pd.D
     return table
 
 
+# Numbers the rows of a resample (fraction above 1), so that repeated draws of one flight are
+# distinct rows, not duplicates that prepare would drop.
+DRAW_COLUMN = "resample_draw"
+
+
 def sample_rows(table: pd.DataFrame, fraction: float, seed: int) -> pd.DataFrame:
-    """A seeded random sample, in the original row order (all rows when fraction is 1)."""
-    if fraction >= 1:
+    """A seeded random sample, in the original row order (all rows when fraction is 1).
+
+    Above 1, a seeded resample with replacement of `fraction` times the rows (to run the pipeline
+    at scale), with each draw numbered in `DRAW_COLUMN`.
+    """
+    if fraction == 1:
         return table
-    return table.sample(frac=fraction, random_state=seed).sort_index()
+    if fraction < 1:
+        return table.sample(frac=fraction, random_state=seed).sort_index()
+    # Sorted positions, taken once: one copy of the large result, already in row order.
+    positions = np.random.default_rng(seed).integers(0, len(table), round(len(table) * fraction))
+    drawn = table.take(np.sort(positions)).reset_index(drop=True)
+    drawn[DRAW_COLUMN] = np.arange(len(drawn))
+    return drawn
 
 
 # --- your own data --------------------------------------------------------------------------

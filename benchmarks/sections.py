@@ -1,0 +1,268 @@
+"""The benchmark's sections. Each returns table rows; the scale section also a detail table."""
+
+import dataclasses
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from benchmarks.measure import alternate, measured, stages_run, timed
+from tests.conftest import copy_project, environment, set_param
+
+STAGES = ["ingest", "prepare", "featurize", "train", "evaluate"]
+# The reference: the same stage code, in one Python process, with no DVC around it.
+SINGLE_PROCESS = (
+    "import importlib\n"
+    f"for name in {STAGES!r}:\n"
+    "    importlib.import_module(f'lifecycle.stages.{name}').run()\n"
+)
+SWEEP_PARAM = "train.hyperparameters.learning_rate"
+# Eight values around the default (0.05); both sweeps run the same values.
+SWEEP_VALUES = [0.02, 0.03, 0.04, 0.045, 0.055, 0.06, 0.07, 0.08]
+CHANGED_PARAM = ("train.hyperparameters.l2_regularization", 2.0)
+GiB = 2**30
+
+
+@dataclasses.dataclass
+class Row:
+    comparison: str
+    measured: str
+    reference: str
+    ratio: str
+    target: str
+
+
+@dataclasses.dataclass
+class Context:
+    folder: Path
+    rounds: int
+    fraction: float
+    scales: list[float]
+    jobs: int
+    sweep_size: int = 8
+    env: dict = dataclasses.field(default_factory=environment)
+    details: list[str] = dataclasses.field(default_factory=list)
+    _repo: Path | None = None
+    _train_evaluate: float | None = None
+
+    def dvc(self, *arguments: str) -> list[str]:
+        return [str(Path(sys.executable).parent / "dvc"), *arguments]
+
+    @property
+    def repo(self) -> Path:
+        """A copy of the project, reproduced and committed, shared by the DVC sections."""
+        if self._repo is None:
+            repo = copy_project(self.folder / "project")
+            set_param(repo, "source.sample_fraction", self.fraction)
+            self.git(repo, "commit", "-qam", "benchmark sample")
+            self.run(self.dvc("repro"), repo)
+            self.git(repo, "add", "-A")
+            self.git(repo, "commit", "-qm", "reproduced")
+            self._repo = repo
+        return self._repo
+
+    @property
+    def train_evaluate(self) -> float:
+        """Median time of `lifecycle train && lifecycle evaluate` in the workspace."""
+        if self._train_evaluate is None:
+            command = ["sh", "-c", "lifecycle train && lifecycle evaluate"]
+            self._train_evaluate = statistics.median(
+                timed(command, self.repo, self.env) for _ in range(self.rounds)
+            )
+        return self._train_evaluate
+
+    def run(self, command: list[str], cwd: Path) -> str:
+        return measured(command, cwd, self.env).output
+
+    def git(self, repo: Path, *arguments: str) -> None:
+        subprocess.run(["git", *arguments], cwd=repo, check=True, capture_output=True)
+
+
+def verdict(ok: bool) -> str:
+    return "ok" if ok else "missed"
+
+
+def ratio_row(comparison: str, value: float, reference: float, target: float) -> Row:
+    ratio = value / reference
+    return Row(comparison, f"{value:.2f} s", f"{reference:.2f} s", f"{ratio:.2f}",
+               f"<= {target} ({verdict(ratio <= target)})")
+
+
+def pipeline(context: Context) -> list[Row]:
+    forced, single = alternate(
+        context.dvc("repro", "--force"), [sys.executable, "-c", SINGLE_PROCESS],
+        context.rounds, context.repo, context.env,
+    )
+    return [ratio_row("full `dvc repro --force` vs one Python process running the same stages",
+                      forced, single, 1.3)]
+
+
+def noop(context: Context) -> list[Row]:
+    repro, status = alternate(context.dvc("repro"), context.dvc("status"),
+                              max(context.rounds, 5), context.repo, context.env)
+    return [ratio_row("no-op `dvc repro` vs bare `dvc status`", repro, status, 1.5)]
+
+
+def change(context: Context) -> list[Row]:
+    repo, (key, value) = context.repo, CHANGED_PARAM
+    reference = context.train_evaluate
+    set_param(repo, key, value)
+    result = measured(context.dvc("repro"), repo, context.env)
+    ran = stages_run(result.output)
+    # Back to the committed state; the run cache restores the outputs without training.
+    context.git(repo, "checkout", "--", ".")
+    context.run(context.dvc("checkout"), repo)
+    expected = ["train", "evaluate"]
+    return [Row(f"`{key}` change: `dvc repro` reran {', '.join(ran) or 'nothing'} "
+                f"vs `lifecycle train && lifecycle evaluate`",
+                f"{result.seconds:.2f} s", f"{reference:.2f} s",
+                f"{result.seconds / reference:.2f}",
+                f"reruns only {', '.join(expected)} ({verdict(ran == expected)})")]
+
+
+def sweep(context: Context) -> list[Row]:
+    reference = context.train_evaluate
+    values = sweep_values(context.sweep_size)
+    sequential = sweep_one_after_another(context, values) / len(values)
+    queued = sweep_queued(context, values) / len(values)
+    best = min(sequential, queued)
+    return [
+        ratio_row(f"sweep of {len(values)} `{SWEEP_PARAM}` values, `dvc exp run` one after "
+                  f"another: wall time per experiment vs one workspace train + evaluate",
+                  sequential, reference, 1.25),
+        ratio_row(f"the same sweep queued, `dvc queue start -j {context.jobs}`: wall time per "
+                  f"experiment vs one workspace train + evaluate", queued, reference, 1.25),
+        Row("sweep: the better of the two", f"{best:.2f} s", f"{reference:.2f} s",
+            f"{best / reference:.2f}", f"<= 1.25 ({verdict(best / reference <= 1.25)})"),
+    ]
+
+
+def sweep_values(size: int) -> list[float]:
+    """`size` of the sweep's values, spread over its range (all eight by default)."""
+    if size >= len(SWEEP_VALUES):
+        return SWEEP_VALUES
+    step = (len(SWEEP_VALUES) - 1) / max(size - 1, 1)
+    return [SWEEP_VALUES[round(index * step)] for index in range(size)]
+
+
+def _fresh_sweep_start(context: Context) -> None:
+    """Back to the committed workspace, with no run cache to restore a sweep value from."""
+    context.git(context.repo, "checkout", "--", ".")
+    context.run(context.dvc("checkout"), context.repo)
+    shutil.rmtree(context.repo / ".dvc/cache/runs", ignore_errors=True)
+
+
+def sweep_one_after_another(context: Context, values: list[float]) -> float:
+    _fresh_sweep_start(context)
+    total = 0.0
+    for value in values:
+        result = measured(context.dvc("exp", "run", "-S", f"{SWEEP_PARAM}={value}"),
+                          context.repo, context.env)
+        if stages_run(result.output) != ["train", "evaluate"]:
+            raise RuntimeError(f"the experiment {value} ran {stages_run(result.output)}")
+        total += result.seconds
+    return total
+
+
+def sweep_queued(context: Context, values: list[float], poll_seconds: float = 2.0) -> float:
+    _fresh_sweep_start(context)
+    repo = context.repo
+    start = time.perf_counter()
+    for value in values:
+        context.run(context.dvc("exp", "run", "--queue", "-S", f"{SWEEP_PARAM}={value}"), repo)
+    context.run(context.dvc("queue", "start", "-j", str(context.jobs)), repo)
+    try:
+        while True:
+            time.sleep(poll_seconds)
+            status = context.run(context.dvc("queue", "status"), repo)
+            if "Queued" not in status and "Running" not in status:
+                break
+        seconds = time.perf_counter() - start
+    finally:
+        subprocess.run(context.dvc("queue", "stop"), cwd=repo, env=context.env,
+                       capture_output=True)
+    succeeded = status.count("Success")
+    if succeeded != len(values):
+        raise RuntimeError(f"{succeeded} of {len(values)} queued experiments succeeded:\n"
+                           f"{status}")
+    return seconds
+
+
+def scale(context: Context) -> list[Row]:
+    """Each stage as its own process on 1x, 3x, ... the rows: wall time and peak memory."""
+    results: dict[float, dict[str, tuple[float, int]]] = {}
+    for factor in context.scales:
+        repo = copy_project(context.folder / f"scale-{factor:g}")
+        set_param(repo, "source.sample_fraction", context.fraction * factor)
+        results[factor] = {}
+        for stage in STAGES:
+            run = measured([str(Path(sys.executable).parent / "lifecycle"), stage], repo,
+                           context.env)
+            results[factor][stage] = (run.seconds, run.peak_bytes)
+            print(f"  scale {factor:g}x {stage}: {run.seconds:.1f} s, "
+                  f"{run.peak_bytes / 2**20:.0f} MiB", file=sys.stderr, flush=True)
+        shutil.rmtree(repo)
+    context.details.append(scale_table(results))
+    return scale_rows(results)
+
+
+def scale_rows(results: dict[float, dict[str, tuple[float, int]]]) -> list[Row]:
+    base, *larger = sorted(results)
+    base_total = sum(seconds for seconds, _ in results[base].values())
+    rows = []
+    for factor in larger:
+        total = sum(seconds for seconds, _ in results[factor].values())
+        linear = base_total * factor / base
+        rows.append(ratio_row(f"scale {factor / base:g}x the rows: time of all stages vs "
+                              f"{factor / base:g} x the time at {base:g}x (linear growth)",
+                              total, linear, 1.0))
+    top = max(results)
+    peak = max(memory for _, memory in results[top].values())
+    rows.append(Row(f"scale {top:g}x: peak memory of the largest stage", f"{peak / GiB:.2f} GiB",
+                    "", "", f"< 6 GiB ({verdict(peak < 6 * GiB)})"))
+    return rows
+
+
+def scale_table(results: dict[float, dict[str, tuple[float, int]]]) -> str:
+    factors = sorted(results)
+    lines = [
+        "Scale: each stage as its own `lifecycle <stage>` process; wall time and peak resident "
+        "memory (wait4 `ru_maxrss`).",
+        "",
+        "| stage | " + " | ".join(f"{factor:g}x" for factor in factors) + " |",
+        "| --- |" + " ---: |" * len(factors),
+    ]
+    for stage in STAGES:
+        cells = [f"{results[f][stage][0]:.1f} s, {results[f][stage][1] / 2**20:.0f} MiB"
+                 for f in factors]
+        lines.append(f"| {stage} | " + " | ".join(cells) + " |")
+    totals = [f"{sum(s for s, _ in results[f].values()):.1f} s" for f in factors]
+    lines.append("| all stages | " + " | ".join(totals) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def api(context: Context) -> list[Row]:
+    """PLACEHOLDER, API throughput and latency on loopback: waits for `lifecycle serve`.
+
+    Skipped, with no numbers, until the `lifecycle serve` command exists; then measure requests
+    per second and latency percentiles against it on 127.0.0.1.
+    """
+    lifecycle = str(Path(sys.executable).parent / "lifecycle")
+    available = subprocess.run([lifecycle, "serve", "--help"], capture_output=True).returncode
+    reason = ("`lifecycle serve` is not available yet" if available != 0
+              else "`lifecycle serve` exists but this measurement is not written yet")
+    return [Row(f"API on loopback: requests per second, latency percentiles (skipped: {reason})",
+                "", "", "", "not measured")]
+
+
+SECTIONS: dict[str, Callable[[Context], list[Row]]] = {
+    "pipeline": pipeline,
+    "noop": noop,
+    "change": change,
+    "sweep": sweep,
+    "scale": scale,
+    "api": api,
+}
