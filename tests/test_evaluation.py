@@ -82,13 +82,24 @@ def test_cross_validation_scores_time_ordered_folds_and_summarizes_them():
     order = pd.Series(np.arange(len(X))[::-1])  # the rows are stored newest first
     estimator = models.build_estimator("linear", {}, 0, ["carrier"])
 
-    folds = cross_validation.cross_validate_over_time(estimator, X, y, order, 3, "binary")
+    folds = cross_validation.cross_validate(estimator, X, y, order, 3, "binary", 0)
     summary = cross_validation.summarize_folds(folds)
 
     assert len(folds) == 3 and "roc_auc" in folds[0] and "f1" not in folds[0]
     assert summary["roc_auc"]["mean"] == pytest.approx(np.mean([f["roc_auc"] for f in folds]),
                                                        abs=1e-6)
     assert summary["roc_auc"]["std"] > 0
+
+
+@pytest.mark.parametrize("task", ["binary", "regression"])
+def test_cross_validation_without_a_time_order_uses_seeded_shuffled_folds(task):
+    X, y = table(task)
+    estimator = models.build_estimator("linear", {}, 0, ["carrier"], task)
+
+    first = cross_validation.cross_validate(estimator, X, y, None, 3, task, seed=1)
+    again = cross_validation.cross_validate(estimator, X, y, None, 3, task, seed=1)
+
+    assert len(first) == 3 and first == again
 
 
 def test_slices_find_the_worst_value_and_its_gap():

@@ -3,21 +3,29 @@
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
-from sklearn.model_selection import TimeSeriesSplit
+from sklearn.model_selection import KFold, StratifiedKFold, TimeSeriesSplit
 
 from lifecycle import metrics
 
 
-def cross_validate_over_time(estimator: object, X: pd.DataFrame, y: pd.Series,
-                             order: pd.Series, folds: int, task: str) -> list[dict[str, float]]:
-    """Metrics of each fold: fit on the earlier rows, score on the block that follows.
+def cross_validate(estimator: object, X: pd.DataFrame, y: pd.Series, order: pd.Series | None,
+                   folds: int, task: str, seed: int) -> list[dict[str, float]]:
+    """Metrics of each fold.
 
-    Time-ordered folds never train on the future, as the out-of-time test split does not.
+    With a time `order`, fit on the earlier rows and score on the block that follows: such folds
+    never train on the future, as the out-of-time test split does not. Without one (a random
+    split), seeded shuffled folds, stratified for classification.
     """
-    by_time = np.argsort(order.to_numpy(), kind="stable")
-    X, y = X.iloc[by_time], y.iloc[by_time]
+    if order is not None:
+        by_time = np.argsort(order.to_numpy(), kind="stable")
+        X, y = X.iloc[by_time], y.iloc[by_time]
+        splitter = TimeSeriesSplit(n_splits=folds)
+    elif task == "regression":
+        splitter = KFold(n_splits=folds, shuffle=True, random_state=seed)
+    else:
+        splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     scores = []
-    for fit_rows, score_rows in TimeSeriesSplit(n_splits=folds).split(X):
+    for fit_rows, score_rows in splitter.split(X, y):
         model = clone(estimator).fit(X.iloc[fit_rows], y.iloc[fit_rows])
         held_out = X.iloc[score_rows]
         predicted = metrics.predict_scores(model, held_out, task)

@@ -29,11 +29,13 @@ def run(current: str | None = None, output: str | None = None) -> None:
     # scores on a new batch (in-sample training scores would be sharper and flag false drift).
     task = params.problem.task
     test = io.read_parquet(paths.PREPARED["test"], columns=inputs)
-    current_scores = metrics.predict_scores(model, batch[inputs], task)
-    prediction_psi = drift.prediction_psi(
-        metrics.predict_scores(model, test, task), current_scores
-    )
-    performance = _performance(params, model, batch, current_scores)
+    prediction_psi, performance = 0.0, None
+    if len(batch):  # a split without a "current" slice leaves an empty batch
+        current_scores = metrics.predict_scores(model, batch[inputs], task)
+        prediction_psi = drift.prediction_psi(
+            metrics.predict_scores(model, test, task), current_scores
+        )
+        performance = _performance(params, model, batch, current_scores)
     report = {
         "reference": {"name": paths.PREPARED["train"], "rows": len(reference)},
         "current": {"name": Path(current_path).as_posix(), "rows": len(batch)},

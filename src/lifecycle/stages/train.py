@@ -21,9 +21,11 @@ def run() -> None:
         return models.build_estimator(name, hyperparameters, params.seed, categorical, task)
 
     candidate = build(train.model)
-    order = io.read_parquet(paths.PREPARED["train"], columns=[params.split.time_column])
-    fold_scores = cross_validation.cross_validate_over_time(
-        candidate, encoded, y, order[params.split.time_column], train.cv_folds, task
+    method, time_column = params.split.method, params.split.time_column
+    order = (io.read_parquet(paths.PREPARED["train"], columns=[time_column])[time_column]
+             if method == "out_of_time" else None)
+    fold_scores = cross_validation.cross_validate(
+        candidate, encoded, y, order, train.cv_folds, task, params.seed
     )
     candidate.fit(encoded, y)
     # The transformer is already fitted; the pipeline only chains it to the estimator.
