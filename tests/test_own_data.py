@@ -181,7 +181,7 @@ def multiclass_repo(tmp_path_factory) -> dict:
 def test_init_on_multiclass_parquet_splits_out_of_time_and_featurizes(multiclass_repo):
     repo, table = multiclass_repo["repo"], multiclass_repo["table"]
 
-    assert "task multiclass on 'segment', primary metric f1_macro" in multiclass_repo["init"]
+    assert "task multiclass on 'segment', primary metric macro_f1" in multiclass_repo["init"]
     assert stages_run(multiclass_repo["output"]) == ["ingest", "prepare", "featurize"]
     assert_declarations_match_traces(repo, multiclass_repo["trace_dir"],
                                      ["ingest", "prepare", "featurize"])
@@ -203,9 +203,9 @@ def test_multiclass_parquet_runs_to_evaluation(multiclass_repo):
 
 def assert_trained_and_evaluated(repo: Path, output: str, trace_dir: Path,
                                  headline: set[str]) -> None:
-    """train and evaluate ran as declared, with the task's metrics, baselines and a verdict."""
-    assert stages_run(output) == ["train", "evaluate"]
-    assert_declarations_match_traces(repo, trace_dir, ["train", "evaluate"])
+    """train, evaluate and monitor ran as declared, with the task's metrics and a verdict."""
+    assert stages_run(output) == ["train", "evaluate", "monitor"]
+    assert_declarations_match_traces(repo, trace_dir, ["train", "evaluate", "monitor"])
     metrics = json.loads((repo / "reports/evaluation/metrics.json").read_text())
     assert headline <= set(metrics)
     gate = json.loads((repo / "reports/gate.json").read_text())

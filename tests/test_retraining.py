@@ -5,7 +5,7 @@ import json
 
 import pandas as pd
 
-from .conftest import bin_path, copy_project, environment, run
+from .conftest import bin_path, copy_project, environment, run, set_param
 from .test_own_data import customers
 from .test_pipeline import STAGES, stages_run
 
@@ -40,8 +40,11 @@ def test_new_data_monitor_repro_gate_and_promotion(tmp_path):
     report = json.loads((tmp_path / "drift/drift.json").read_text())
     assert "monthly_spend" in report["decision"]["drifted_features"]
     pd.concat([pd.read_csv(source), new]).to_csv(source, index=False)
+    # An out-of-time split trains on the new months only once its dates move forward.
+    set_param(repo, "split.test_start", "2025-05-01")
+    set_param(repo, "split.current_start", "2025-09-01")
 
-    # 3. `dvc repro` reruns everything that depends on the source.
+    # 3. `dvc repro` reruns everything that depends on the source and the split.
     output = run([bin_path("dvc"), "repro"], repo, env).stdout
     assert stages_run(output) == STAGES
 
@@ -50,11 +53,11 @@ def test_new_data_monitor_repro_gate_and_promotion(tmp_path):
     gate = run(["bash", "-c", "lifecycle gate; echo exit=$?"], repo, env).stdout
     assert f"exit={0 if verdict == 'VALIDATED' else 1}" in gate
 
-    # 5. Promote: commit, push, tag; the tagged model can be fetched by its artifact name.
+    # 5. Promote: commit, push, tag; the tagged version of the model can be fetched.
     run(["git", "add", "-A"], repo)
     run(["git", "commit", "-qm", "retrained on new customers"], repo)
     run([bin_path("dvc"), "push"], repo, env)
     run(["git", "tag", "-a", "flight-delay-model@v1.1.0", "-m", "retrained"], repo)
-    run([bin_path("dvc"), "artifacts", "get", ".", "flight-delay-model", "--rev",
-         "flight-delay-model@v1.1.0", "-o", str(tmp_path / "fetched.skops")], repo, env)
+    run([bin_path("dvc"), "get", ".", "models/model.skops", "--rev", "flight-delay-model@v1.1.0",
+         "-o", str(tmp_path / "fetched.skops")], repo, env)
     assert (tmp_path / "fetched.skops").read_bytes() == (repo / "models/model.skops").read_bytes()

@@ -279,12 +279,23 @@ def run(data: str | None, target: str, task: str | None, time_column: str | None
         "params.yaml": update_params(Path("params.yaml"), {
             "problem": problem, "source": source, "split": split_settings(table, time_column),
             "features": {"datetime": (datetime_features or [None])[0], "age_from_year": []},
+            "evaluate": {"slice_columns": slice_columns(rules)},
+            # The example's thresholds mean nothing for another problem: the gate keeps the
+            # lift over the baselines until the team sets its own in params.yaml.
+            "criteria": {"minimum": {}, "maximum": {}},
         }),
         "dvc.yaml": update_ingest_stage(Path("dvc.yaml"), source),
     }
     for path, text in texts.items():
         io.write_bytes(text.encode(), path)
     print(summary(rules, comments, problem, len(table)))
+
+
+def slice_columns(rules: Contract, most: int = 2) -> list[str]:
+    """Categorical features to report metrics per value of: the first few with few levels."""
+    few = [name for name in rules.features("categorical")
+           if rules.columns[name].categories is None or len(rules.columns[name].categories) <= 20]
+    return few[:most]
 
 
 def summary(rules: Contract, comments: dict[str, str], problem: dict, rows: int) -> str:
@@ -296,5 +307,6 @@ def summary(rules: Contract, comments: dict[str, str], problem: dict, rows: int)
             lines.append(f"  {role}: {', '.join(names)}")
     lines += [f"  flagged {name}: {comment}" for name, comment in comments.items()]
     lines.append(f"wrote {paths.CONTRACT} (review it), params.yaml and dvc.yaml; "
-                 f"now run `dvc repro`")
+                 f"now run `dvc repro`, and set your success thresholds under `criteria:` in "
+                 f"params.yaml")
     return "\n".join(lines)

@@ -47,7 +47,10 @@ def _linear(task: str, hyperparameters: dict, seed: int, categorical: list[str])
     if task in CLASSIFICATION:
         model = LogisticRegression(**hyperparameters, random_state=seed)
     else:
-        model = Ridge(**hyperparameters, random_state=seed)
+        # One setting for both tasks: C is the inverse strength of the regularisation, so the
+        # ridge penalty is 1 / C (a project can switch task without editing the baseline).
+        settings = dict(hyperparameters)
+        model = Ridge(alpha=1 / settings.pop("C", 1.0), **settings, random_state=seed)
     return Pipeline([("encode", encode), ("model", model)])
 
 

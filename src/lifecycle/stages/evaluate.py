@@ -28,7 +28,9 @@ def run() -> None:
     test = io.read_parquet(paths.PREPARED["test"])
     check_columns(evaluation.slice_columns, test.columns)
     y = labels(test.pop(target), task)
-    threshold = evaluation.decision_threshold if task == "binary" else None
+    # Read for every task (dvc.yaml declares one list); only a binary label uses it.
+    decision_threshold = evaluation.decision_threshold
+    threshold = decision_threshold if task == "binary" else None
     classes = getattr(model, "classes_", None)
     scores = metrics.predict_scores(model, test, task)
     test_metrics = metrics.task_metrics(task, y, scores, threshold, classes)

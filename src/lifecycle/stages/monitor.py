@@ -29,13 +29,18 @@ def run(current: str | None = None, output: str | None = None) -> None:
     # scores on a new batch (in-sample training scores would be sharper and flag false drift).
     task = params.problem.task
     test = io.read_parquet(paths.PREPARED["test"], columns=inputs)
+    test_metrics = io.read_json(paths.EVALUATION_METRICS)
+    # Read whether or not the batch is empty or labelled: dvc.yaml declares one list of params.
+    problem = {"target": params.problem.target, "task": task,
+               "metric": params.problem.primary_metric,
+               "threshold": params.evaluate.decision_threshold}
     prediction_psi, performance = 0.0, None
     if len(batch):  # a split without a "current" slice leaves an empty batch
         current_scores = metrics.predict_scores(model, batch[inputs], task)
         prediction_psi = drift.prediction_psi(
             metrics.predict_scores(model, test, task), current_scores
         )
-        performance = _performance(params, model, batch, current_scores)
+        performance = _performance(problem, model, batch, current_scores, test_metrics)
     report = {
         "reference": {"name": paths.PREPARED["train"], "rows": len(reference)},
         "current": {"name": Path(current_path).as_posix(), "rows": len(batch)},
@@ -50,19 +55,18 @@ def run(current: str | None = None, output: str | None = None) -> None:
     _write(report, output or _default_output(current))
 
 
-def _performance(params: config.Params, model, batch, scores) -> dict | None:
+def _performance(problem: dict, model, batch, scores, test_metrics: dict) -> dict | None:
     """Primary metric on the batch against the test split, when the batch has labels."""
-    target, task = params.problem.target, params.problem.task
+    target, task, name = problem["target"], problem["task"], problem["metric"]
     if target not in batch or batch[target].isna().all():
         return None
     labelled = batch[target].notna().to_numpy()
     y = batch[target][labelled]
-    name = params.problem.primary_metric
     current = metrics.task_metrics(
         task, (y.astype(int) if task == "binary" else y).to_numpy(), scores[labelled],
-        params.evaluate.decision_threshold, getattr(model, "classes_", None),
+        problem["threshold"], getattr(model, "classes_", None),
     )[name]
-    test = io.read_json(paths.EVALUATION_METRICS)[name]
+    test = test_metrics[name]
     # Positive decay: the metric got worse, whichever direction is better for it.
     return {"metric": name, "test": test, "current": current,
             "decay": metrics.lift(name, test, current)}
