@@ -74,6 +74,17 @@ def environment(**extra: str) -> dict:
     return env
 
 
+def experiment_data(node: object) -> list[dict]:
+    """Every revision's `data` record in `dvc exp show --json` output, however nested."""
+    if isinstance(node, list):
+        return [data for item in node for data in experiment_data(item)]
+    if not isinstance(node, dict):
+        return []
+    data = node.get("data")
+    found = [data] if isinstance(data, dict) and "params" in data else []
+    return found + [data for value in node.values() for data in experiment_data(value)]
+
+
 @pytest.fixture(scope="session")
 def reproduced(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """A copy of the project on a sample of the data, after one traced `dvc repro`."""

@@ -93,3 +93,55 @@ def test_lift_is_positive_when_the_candidate_is_better_whichever_way_the_metric_
     assert metrics.lift("roc_auc", 0.7, 0.5) == 0.2
     assert metrics.lift("rmse", 1.0, 3.0) == 2.0
     assert metrics.lift("log_loss", 0.5, 0.4) == pytest.approx(-0.1)
+
+
+def noisy_scores(rng: np.random.Generator, y: np.ndarray, signal: float) -> np.ndarray:
+    return 1 / (1 + np.exp(-(signal * (2 * y - 1) + rng.normal(size=len(y)))))
+
+
+def test_the_paired_bootstrap_separates_a_real_gain_from_a_copy_of_the_same_model():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 3000)
+    weak, strong = noisy_scores(rng, y, 0.5), noisy_scores(rng, y, 1.0)
+    settings = {"base_threshold": 0.5, "head_threshold": 0.5, "resamples": 100, "seed": 0}
+
+    gain = metrics.paired_bootstrap_deltas("binary", y, weak, strong, **settings)
+    same = metrics.paired_bootstrap_deltas("binary", y, weak, weak, **settings)
+    loss = metrics.paired_bootstrap_deltas("binary", y, strong, weak, **settings)
+
+    assert gain["roc_auc"][0] > 0 and gain["log_loss"][0] > 0  # oriented: positive is better
+    assert loss["roc_auc"][1] < 0 and loss["log_loss"][1] < 0
+    assert same["roc_auc"] == [0.0, 0.0]
+
+
+def test_the_paired_bootstrap_is_narrower_than_the_two_separate_intervals():
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 2, 3000)
+    base = noisy_scores(rng, y, 0.8)
+    head = np.clip(base + rng.normal(scale=0.01, size=len(y)), 0, 1)  # almost the same model
+
+    paired = metrics.paired_bootstrap_deltas("binary", y, base, head, resamples=100, seed=0)
+    separate = [metrics.bootstrap_intervals("binary", y, scores, resamples=100, seed=0)["roc_auc"]
+                for scores in (base, head)]
+
+    assert paired["roc_auc"][1] - paired["roc_auc"][0] < 0.2 * (separate[0][1] - separate[0][0])
+
+
+@pytest.mark.parametrize("task", ["binary", "multiclass", "regression"])
+def test_prediction_tables_round_trip_labels_scores_and_classes(task, tmp_path):
+    import pandas as pd
+
+    rng = np.random.default_rng(2)
+    y = {"binary": rng.integers(0, 2, 50), "multiclass": rng.choice([3, 5, 7], 50),
+         "regression": rng.normal(size=50)}[task]
+    scores = rng.dirichlet([1, 1, 1], 50) if task == "multiclass" else rng.random(50)
+    classes = np.array([3, 5, 7]) if task == "multiclass" else None
+    metrics.prediction_table(y, scores, classes).to_parquet(tmp_path / "p.parquet")
+
+    labels, read_scores, read_classes = metrics.scores_from_table(
+        pd.read_parquet(tmp_path / "p.parquet"))
+
+    assert np.array_equal(labels, y) and np.array_equal(read_scores, scores)
+    assert (read_classes is None) if classes is None else np.array_equal(read_classes, classes)
+    assert metrics.task_metrics(task, labels, read_scores, 0.5, read_classes) == \
+        metrics.task_metrics(task, y, scores, 0.5, classes)

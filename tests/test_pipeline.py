@@ -15,7 +15,7 @@ import yaml
 
 from lifecycle import contract, io
 
-from .conftest import bin_path, environment, run, set_param
+from .conftest import bin_path, environment, experiment_data, run, set_param
 
 STAGES = ["ingest", "prepare", "featurize", "train", "evaluate", "monitor"]
 
@@ -130,17 +130,6 @@ def test_changing_a_train_parameter_reruns_only_train_and_what_follows(reproduce
         if "roc_auc" in data["metrics"].get("reports/evaluation/metrics.json", {}).get("data", {})
     }
     assert 0.1 in scored  # the experiment is listed with its parameter and its metrics
-
-
-def experiment_data(node: object) -> list[dict]:
-    """Every revision's `data` record in `dvc exp show --json` output, however nested."""
-    if isinstance(node, list):
-        return [data for item in node for data in experiment_data(item)]
-    if not isinstance(node, dict):
-        return []
-    data = node.get("data")
-    found = [data] if isinstance(data, dict) and "params" in data else []
-    return found + [data for value in node.values() for data in experiment_data(value)]
 
 
 def test_push_then_pull_restores_the_outputs_from_the_default_remote(reproduced):

@@ -27,6 +27,8 @@ TOOLS = {
     "predict": "score a batch file with the model; rows failing the contract go to a rejects "
                "file",
     "serve": "serve the model over HTTP: POST /predict, GET /health, GET /metadata",
+    "report": "compare the workspace (or --head) with a base revision: params, metrics with "
+              "verdicts against the noise, gate, data quality and plots, in Markdown",
 }
 
 
@@ -48,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_init_arguments(parsers["init"])
     add_predict_arguments(parsers["predict"])
     add_serve_arguments(parsers["serve"])
+    add_report_arguments(parsers["report"])
     return parser
 
 
@@ -88,6 +91,18 @@ def add_serve_arguments(serve: argparse.ArgumentParser) -> None:
     serve.add_argument("--host", default="127.0.0.1",
                        help="address to bind (default: 127.0.0.1, this machine only)")
     serve.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+
+
+def add_report_arguments(report: argparse.ArgumentParser) -> None:
+    report.add_argument("--base", metavar="REV", required=True,
+                        help="the git revision to compare with (a branch, tag or commit)")
+    report.add_argument("--head", metavar="REV",
+                        help="the revision under review (default: the workspace)")
+    report.add_argument("--output", metavar="PATH", help="write the Markdown here (default: "
+                                                         "print it)")
+    report.add_argument("--link-root", metavar="URL",
+                        help="prefix for links to changed plot files, e.g. the head commit's "
+                             "blob URL on GitHub")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,8 +4,13 @@ A model's "scores" are what `predict_scores` returns: the probability of the pos
 (binary), a probability per class (multiclass) or the predicted value (regression).
 """
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from sklearn import metrics
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 DIGITS = 6
 TASKS = ("binary", "multiclass", "regression")
@@ -107,6 +112,52 @@ def bootstrap_intervals(task: str, y_true: np.ndarray, scores: np.ndarray, *,
                for bound in np.nanpercentile(np.asarray(values), [tail, 100 - tail])]
         for name, values in draws.items()
     }
+
+
+def paired_bootstrap_deltas(task: str, y_true: np.ndarray, base: np.ndarray, head: np.ndarray,
+                            *, base_threshold: float | None = None,
+                            head_threshold: float | None = None,
+                            classes: np.ndarray | None = None, resamples: int, seed: int,
+                            level: float = 0.95) -> dict[str, list[float]]:
+    """Interval of head minus base (oriented: positive is better) for each metric, from the same
+    resampled rows scored by both models, so row-to-row noise shared by the two cancels out."""
+    y_true, rng = np.asarray(y_true), np.random.default_rng(seed)
+    draws: dict[str, list[float]] = {}
+    for _ in range(resamples):
+        rows = rng.integers(0, len(y_true), len(y_true))
+        before = task_metrics(task, y_true[rows], base[rows], base_threshold, classes)
+        after = task_metrics(task, y_true[rows], head[rows], head_threshold, classes)
+        for name in after.keys() & before.keys():
+            draws.setdefault(name, []).append(oriented(name, after[name])
+                                              - oriented(name, before[name]))
+    tail = (1 - level) / 2 * 100
+    return {name: [round(float(bound), DIGITS)
+                   for bound in np.nanpercentile(np.asarray(values), [tail, 100 - tail])]
+            for name, values in sorted(draws.items())}
+
+
+def prediction_table(y_true: object, scores: np.ndarray, classes: np.ndarray | None = None
+                     ) -> "pd.DataFrame":
+    """The test labels and scores in a frame: one `score` column, or `score:<class>` each."""
+    import pandas as pd
+
+    table = pd.DataFrame({"label": np.asarray(y_true)})
+    if scores.ndim == 1:
+        table["score"] = scores
+    else:
+        for index, name in enumerate(classes):
+            table[f"score:{name}"] = scores[:, index]
+    return table
+
+
+def scores_from_table(table: "pd.DataFrame") -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Labels, scores and classes back from `prediction_table`'s frame."""
+    y_true = table["label"].to_numpy()
+    if "score" in table:
+        return y_true, table["score"].to_numpy(), None
+    columns = [name for name in table.columns if name.startswith("score:")]
+    classes = np.asarray([name.removeprefix("score:") for name in columns]).astype(y_true.dtype)
+    return y_true, table[columns].to_numpy(), classes
 
 
 def oriented(metric: str, value: float) -> float:

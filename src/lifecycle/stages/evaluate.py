@@ -2,7 +2,8 @@
 run the slice and leakage checks, judge the success criteria and write the model card.
 
 Headline metrics go to reports/evaluation/metrics.json (what `dvc exp show` lists), the detail
-(intervals, folds, baselines, slices, checks) to details.json beside it. Plot data is logged
+(intervals, folds, baselines, slices, checks) to details.json beside it, the test scores to
+data/predictions/test.parquet. Plot data is logged
 with dvclive; dvc.yaml registers the plots so `dvc plots show` and `dvc plots diff` draw them.
 """
 
@@ -72,6 +73,8 @@ def run() -> None:
         # Inside the directory being written, so it lands atomically with the metrics.
         (folder / "details.json").write_text(json.dumps(details, indent=2, sort_keys=True) + "\n")
     io.write_json(ranking.to_dict(orient="records"), paths.IMPORTANCE)
+    # Cached by DVC: `lifecycle report` pairs two revisions' scores on the same test rows.
+    io.write_parquet(metrics.prediction_table(y, scores, classes), paths.TEST_PREDICTIONS)
     io.write_json(verdict, paths.GATE)
     problem_summary = {"name": problem.name, "description": problem.description, "task": task,
                        "target": target, "primary_metric": primary}

@@ -1,0 +1,407 @@
+"""`lifecycle report --base REV`: what a change did to the model, for a pull request's reviewer.
+
+Compares the workspace (or `--head REV`) with a base revision: the parameters and contract
+entries that changed, every headline metric with its delta and a verdict against the noise, the
+gate of both sides and any criterion that flipped, the data-quality changes and the plots that
+changed. Metrics, gate and reports live in git, so both sides are read from git (or the
+workspace) and the report works offline. Where both sides' test predictions are available (DVC
+cache or remote) and cover the same test rows, the verdicts come from a paired bootstrap; else
+from the two bootstrap intervals.
+"""
+
+import io as _bytes_io
+import math
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from lifecycle import io, metrics, paths
+from lifecycle.errors import LifecycleError, ParamsError
+
+MARKER = "<!-- lifecycle-report -->"
+# Missing shares that moved less than this (absolute) are not listed.
+MISSING_SHARE_CHANGE = 0.01
+# Headline metrics that are not task metrics, and which way is better for them.
+OTHER_DIRECTIONS = {"worst_slice_gap": -1, "test_rows": 0}
+
+
+@dataclass
+class Side:
+    """One side of the comparison: a git revision, or the workspace when `rev` is None."""
+
+    root: Path
+    rev: str | None
+    label: str = ""
+    _blobs: dict[str, bytes | None] = field(default_factory=dict)
+
+    def blob(self, path: str) -> bytes | None:
+        """The file's bytes on this side, or None where it does not exist."""
+        if path not in self._blobs:
+            self._blobs[path] = self._read(path)
+        return self._blobs[path]
+
+    def _read(self, path: str) -> bytes | None:
+        if self.rev is None:
+            file = self.root / path
+            return file.read_bytes() if file.is_file() else None
+        shown = subprocess.run(["git", "show", f"{self.rev}:{path}"], cwd=self.root,
+                               capture_output=True)
+        return shown.stdout if shown.returncode == 0 else None
+
+    def data(self, path: str) -> Any:
+        blob = self.blob(path)
+        return None if blob is None else yaml.safe_load(blob)  # JSON is YAML too
+
+    def files_under(self, folder: str) -> list[str]:
+        if self.rev is None:
+            base = self.root / folder
+            return sorted(str(p.relative_to(self.root)) for p in base.rglob("*") if p.is_file())
+        listed = subprocess.run(["git", "ls-tree", "-r", "--name-only", self.rev, "--", folder],
+                                cwd=self.root, capture_output=True, text=True)
+        return listed.stdout.split()
+
+    def predictions(self) -> Any:
+        """The test predictions, from the workspace or through DVC (cache, then remote)."""
+        import pandas as pd
+
+        if self.rev is None:
+            file = self.root / paths.TEST_PREDICTIONS
+            return pd.read_parquet(file) if file.is_file() else None
+        import dvc.api
+        from dvc.exceptions import DvcException
+
+        try:
+            data = dvc.api.read(paths.TEST_PREDICTIONS, repo=str(self.root), rev=self.rev,
+                                mode="rb")
+        except (DvcException, FileNotFoundError):  # in neither cache nor remote: unpaired
+            return None
+        return pd.read_parquet(_bytes_io.BytesIO(data))
+
+
+def run(base: str, head: str | None = None, output: str | None = None,
+        link_root: str | None = None) -> int:
+    root = Path(_git(Path.cwd(), "rev-parse", "--show-toplevel", what="a git repository"))
+    sides = [Side(root, _commit(root, base, "--base"), f"{base} ({_short(root, base)})"),
+             Side(root, _commit(root, head, "--head"), f"{head} ({_short(root, head)})")
+             if head else Side(root, None, "workspace")]
+    text = render(*sides, link_root=link_root)
+    if output:
+        io.write_bytes(text.encode(), output)
+        print(f"lifecycle report: wrote {output}")
+    else:
+        print(text, end="")
+    return 0
+
+
+def render(base: Side, head: Side, link_root: str | None = None) -> str:
+    for side in (base, head):
+        if side.data(paths.EVALUATION_METRICS) is None:
+            where = "the workspace" if side.rev is None else side.label
+            raise LifecycleError(f"{paths.EVALUATION_METRICS} not found in {where}; run "
+                                 f"`dvc repro` (and commit reports/) first")
+    comparison = compare_metrics(base, head)
+    gates = base.data(paths.GATE) or {}, head.data(paths.GATE) or {}
+    lines = [MARKER, f"# Model report: {head.label} against {base.label}", ""]
+    lines += summary_lines(comparison, gates)
+    lines += params_section(base, head)
+    lines += metrics_section(comparison)
+    lines += gate_section(*gates)
+    lines += data_quality_section(base.data(paths.DATA_REPORT) or {},
+                                  head.data(paths.DATA_REPORT) or {})
+    lines += plots_section(base, head, link_root)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+# ---- metrics -------------------------------------------------------------------------------
+
+@dataclass
+class MetricsComparison:
+    primary: str
+    rows: list[dict]
+    method: str
+
+
+def compare_metrics(base: Side, head: Side) -> MetricsComparison:
+    """Every headline metric: base, head, delta and a verdict against the noise."""
+    params = head.data("params.yaml") or {}
+    problem = params.get("problem", {})
+    task, primary = problem.get("task"), problem.get("primary_metric")
+    before, after = base.data(paths.EVALUATION_METRICS), head.data(paths.EVALUATION_METRICS)
+    paired, method = paired_intervals(base, head, task, params)
+    unpaired = {name: (_intervals(base).get(name), _intervals(head).get(name))
+                for name in after}
+    rows = []
+    for name in [*after, *(name for name in before if name not in after)]:
+        old, new = before.get(name), after.get(name)
+        direction = _direction(name, primary)
+        delta = None if old is None or new is None else round(new - old, metrics.DIGITS)
+        if old is None or new is None:
+            verdict = "new" if old is None else "removed"
+        elif name in paired:
+            verdict = verdict_from_interval(paired[name])
+        else:
+            verdict = verdict_without_pairs(delta, direction, *unpaired.get(name, (None, None)))
+        rows.append({"metric": name, "base": old, "head": new, "delta": delta,
+                     "verdict": verdict})
+    return MetricsComparison(primary, rows, method)
+
+
+def paired_intervals(base: Side, head: Side, task: str | None, params: dict
+                     ) -> tuple[dict[str, list[float]], str]:
+    """Paired-bootstrap intervals of the oriented deltas, or {} and why not."""
+    unpaired = "from the two sides' bootstrap intervals"
+    if task not in metrics.TASKS or (base.data("params.yaml") or {}).get(
+            "problem", {}).get("task") != task:
+        return {}, f"{unpaired} (the task differs or is unknown)"
+    tables = base.predictions(), head.predictions()
+    missing = [side.label for side, table in zip((base, head), tables, strict=True)
+               if table is None]
+    if missing:
+        return {}, (f"{unpaired} (no test predictions of {' and '.join(missing)} in the DVC "
+                    f"cache or remote)")
+    (y_base, scores_base, classes), (y_head, scores_head, _) = map(metrics.scores_from_table,
+                                                                   tables)
+    if len(y_base) != len(y_head) or (y_base != y_head).any():
+        return {}, f"{unpaired} (the test rows differ: {len(y_base):,} and {len(y_head):,})"
+    evaluation = params.get("evaluate", {})
+    thresholds = (_threshold(base, task), _threshold(head, task))
+    resamples, seed = evaluation.get("bootstrap_resamples", 100), params.get("seed", 0)
+    intervals = metrics.paired_bootstrap_deltas(
+        task, y_head, scores_base, scores_head, base_threshold=thresholds[0],
+        head_threshold=thresholds[1], classes=classes, resamples=resamples, seed=seed)
+    return intervals, (f"paired bootstrap: both models scored on the same {len(y_head):,} test "
+                       f"rows, {resamples} resamples, 95% interval of the difference")
+
+
+def verdict_from_interval(interval: list[float]) -> str:
+    """Verdict from the interval of the oriented difference (positive: head is better)."""
+    low, high = interval
+    if low > 0:
+        return "improved"
+    if high < 0:
+        return "worse"
+    return "within noise"
+
+
+def verdict_without_pairs(delta: float, direction: int, before: list | None,
+                          after: list | None) -> str:
+    """Two independent 95% intervals: a difference beyond their combined half-widths counts."""
+    if delta == 0:
+        return "unchanged"
+    if before is None or after is None or direction == 0:
+        word = "higher" if delta > 0 else "lower"
+        return f"{word} (no interval)" if direction else word
+    spread = math.hypot(*((high - low) / 2 for low, high in (before, after)))
+    if abs(delta) <= spread:
+        return "within noise"
+    return "improved" if delta * direction > 0 else "worse"
+
+
+def metrics_section(comparison: MetricsComparison) -> list[str]:
+    lines = ["## Metrics", "",
+             "| metric | base | head | delta | verdict |", "| --- | ---: | ---: | ---: | --- |"]
+    for row in comparison.rows:
+        name = f"**{row['metric']}**" if row["metric"] == comparison.primary else row["metric"]
+        verdict = row["verdict"]
+        verdict = f"**{verdict}**" if verdict in ("improved", "worse") else verdict
+        lines.append(f"| {name} | {_number(row['base'])} | {_number(row['head'])} | "
+                     f"{_number(row['delta'], sign=True)} | {verdict} |")
+    return [*lines, "", f"Verdicts: {comparison.method}.", ""]
+
+
+def _intervals(side: Side) -> dict[str, list[float]]:
+    return (side.data(paths.EVALUATION_DETAILS) or {}).get("intervals", {})
+
+
+def _threshold(side: Side, task: str) -> float | None:
+    if task != "binary":
+        return None
+    return ((side.data("params.yaml") or {}).get("evaluate") or {}).get("decision_threshold")
+
+
+def _direction(name: str, primary: str | None) -> int:
+    """+1 when larger is better, -1 when smaller is, 0 when neither."""
+    if name in OTHER_DIRECTIONS:
+        return OTHER_DIRECTIONS[name]
+    if name.startswith("cv_") and name.endswith("_std"):
+        return -1
+    if name.startswith("cv_") and name.endswith("_mean"):
+        name = name.removeprefix("cv_").removesuffix("_mean")
+    return -1 if name in metrics.LOWER_IS_BETTER else 1
+
+
+# ---- summary, params, gate -----------------------------------------------------------------
+
+def summary_lines(comparison: MetricsComparison, gates: tuple[dict, dict]) -> list[str]:
+    verdicts = [gate.get("verdict", "unknown") for gate in gates]
+    lines = [f"**Gate: {verdicts[0]} → {verdicts[1]}**"]
+    primary = next((row for row in comparison.rows if row["metric"] == comparison.primary), None)
+    if primary is not None:
+        lines.append(f"**{primary['metric']}: {_number(primary['base'])} → "
+                     f"{_number(primary['head'])} ({_number(primary['delta'], sign=True)}), "
+                     f"{primary['verdict']}**")
+    return [" · ".join(lines), ""]
+
+
+def params_section(base: Side, head: Side) -> list[str]:
+    changes = []
+    for label, path in (("params.yaml", "params.yaml"), ("data contract", paths.CONTRACT)):
+        before, after = flatten(base.data(path) or {}), flatten(head.data(path) or {})
+        changes += [(label, key, before.get(key, "(absent)"), after.get(key, "(absent)"))
+                    for key in sorted(before.keys() | after.keys())
+                    if before.get(key, "(absent)") != after.get(key, "(absent)")]
+    if not changes:
+        return ["## Parameters", "", "No parameter or data-contract entry changed.", ""]
+    lines = ["## Parameters that changed", "", "| file | key | base | head |",
+             "| --- | --- | --- | --- |"]
+    lines += [f"| {label} | `{key}` | {_value(old)} | {_value(new)} |"
+              for label, key, old, new in changes]
+    return [*lines, ""]
+
+
+def gate_section(before: dict, after: dict) -> list[str]:
+    old = {row["criterion"]: row for row in before.get("criteria", [])}
+    lines = ["## Gate", "", f"Base: {before.get('verdict', 'unknown')}. "
+             f"Head: {after.get('verdict', 'unknown')}.", "",
+             "| criterion | threshold | base | head | result |",
+             "| --- | --- | ---: | ---: | --- |"]
+    flipped = []
+    for row in after.get("criteria", []):
+        previous = old.get(row["criterion"], {})
+        result = _result(row.get("passed"))
+        if previous and previous.get("passed") != row.get("passed"):
+            result = f"**{_result(previous.get('passed'))} → {result}**"
+            flipped.append(row["criterion"])
+        threshold = ("(not judged)" if row["threshold"] is None
+                     else f"{row['comparison']} {_number(row['threshold'])}")
+        lines.append(f"| {row['criterion']} | {threshold} | {_number(previous.get('value'))} | "
+                     f"{_number(row['value'])} | {result} |")
+    lines += ["", f"Criteria that flipped: {', '.join(flipped)}." if flipped
+              else "No criterion changed its result.", ""]
+    return lines
+
+
+# ---- data quality and plots ----------------------------------------------------------------
+
+def data_quality_section(before: dict, after: dict) -> list[str]:
+    rows = []
+    for key in ("rows_in", "rows_out"):
+        rows.append((key, before.get(key), after.get(key)))
+    for reason in sorted({**before.get("rows_dropped", {}), **after.get("rows_dropped", {})}):
+        rows.append((f"rows dropped: {reason}", before.get("rows_dropped", {}).get(reason, 0),
+                     after.get("rows_dropped", {}).get(reason, 0)))
+    for split in sorted({**before.get("splits", {}), **after.get("splits", {})}):
+        rows.append((f"{split} rows", before.get("splits", {}).get(split, {}).get("rows"),
+                     after.get("splits", {}).get(split, {}).get("rows")))
+    rows.append(("contract rule failures", len(before.get("validation", [])),
+                 len(after.get("validation", []))))
+    old_columns, new_columns = before.get("columns", {}), after.get("columns", {})
+    notes = [f"column `{name}` added ({new_columns[name].get('type')}, "
+             f"{new_columns[name].get('role')})" for name in new_columns if name not in old_columns]
+    notes += [f"column `{name}` removed" for name in old_columns if name not in new_columns]
+    for name in sorted(old_columns.keys() & new_columns.keys()):
+        old, new = old_columns[name], new_columns[name]
+        for key in ("type", "role"):
+            if old.get(key) != new.get(key):
+                notes.append(f"column `{name}`: {key} {old.get(key)} → {new.get(key)}")
+        shares = old.get("missing_share", 0), new.get("missing_share", 0)
+        if abs(shares[1] - shares[0]) >= MISSING_SHARE_CHANGE:
+            notes.append(f"column `{name}`: missing share {shares[0]:.1%} → {shares[1]:.1%}")
+    changed = [row for row in rows if row[1] != row[2]]
+    lines = ["## Data quality", ""]
+    if not changed and not notes:
+        return [*lines, f"Unchanged: {after.get('rows_out', 0):,} rows after cleaning, same "
+                        f"schema, no missing share moved by {MISSING_SHARE_CHANGE:.0%} or more.",
+                ""]
+    if changed:
+        lines += ["| count | base | head |", "| --- | ---: | ---: |"]
+        lines += [f"| {name} | {_number(old)} | {_number(new)} |" for name, old, new in changed]
+        lines.append("")
+    lines += [f"- {note}" for note in notes]
+    return [*lines, ""] if notes else lines
+
+
+def plots_section(base: Side, head: Side, link_root: str | None) -> list[str]:
+    files = sorted(set(plot_files(base)) | set(plot_files(head)))
+    changed = [path for path in files if base.blob(path) != head.blob(path)]
+    lines = ["## Plots", ""]
+    if not changed:
+        return [*lines, "No plot changed.", ""]
+    revision = base.rev or ""
+    lines.append(f"{len(changed)} plot files changed; `dvc plots diff {revision}` draws base and "
+                 f"head side by side.")
+    lines.append("")
+    for path in changed:
+        link = f"{link_root.rstrip('/')}/{path}" if link_root else path
+        if path.endswith(".png") and link_root:
+            lines.append(f"- `{path}`<br>![{path}]({link}?raw=true)")
+        else:
+            lines.append(f"- [{path}]({link})")
+    return [*lines, ""]
+
+
+def plot_files(side: Side) -> list[str]:
+    """The data files behind the plots that dvc.yaml registers (files, or files in folders)."""
+    files = []
+    for entry in (side.data("dvc.yaml") or {}).get("plots", []):
+        sources = entry if isinstance(entry, str) else next(iter(entry.values())).get("y", {})
+        for source in [sources] if isinstance(sources, str) else list(sources):
+            files += side.files_under(source) if not Path(source).suffix else [source]
+    return files
+
+
+# ---- helpers -------------------------------------------------------------------------------
+
+def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
+    if not isinstance(data, dict):
+        return {prefix: data} if prefix else {}
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        name = f"{prefix}.{key}" if prefix else str(key)
+        flat.update(flatten(value, name) if isinstance(value, dict) and value else
+                    {name: value})
+    return flat
+
+
+def _git(root: Path, *arguments: str, what: str) -> str:
+    done = subprocess.run(["git", *arguments], cwd=root, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise LifecycleError(f"not {what}: {done.stderr.strip() or 'git failed'}")
+    return done.stdout.strip()
+
+
+def _commit(root: Path, rev: str | None, option: str) -> str | None:
+    if rev is None:
+        return None
+    done = subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"],
+                          cwd=root, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise ParamsError(f"{option} {rev!r}: not a commit, branch or tag of this repository")
+    return done.stdout.strip()
+
+
+def _short(root: Path, rev: str) -> str:
+    return _git(root, "rev-parse", "--short", rev, what="a revision")
+
+
+def _number(value: Any, sign: bool = False) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    if value == 0:
+        return "0"
+    if isinstance(value, int) and abs(value) >= 1000:
+        return f"{value:+,}" if sign else f"{value:,}"
+    return f"{value:+.4g}" if sign else f"{value:.4g}"
+
+
+def _value(value: Any) -> str:
+    return f"`{value}`" if value != "(absent)" else value
+
+
+def _result(passed: bool | None) -> str:
+    return {True: "pass", False: "FAIL", None: "not judged"}[passed]

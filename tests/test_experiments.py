@@ -1,0 +1,153 @@
+"""Experiments and review: a queued sweep, and `lifecycle report` between two real commits."""
+
+import json
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from .conftest import bin_path, experiment_data, run, set_param
+
+LEARNING_RATE = "train.hyperparameters.hist_gradient_boosting.learning_rate"
+
+
+@pytest.fixture(scope="module")
+def committed(reproduced, tmp_path_factory) -> dict:
+    """A git repository holding the reproduced sample project, committed on branch `main`."""
+    repo = tmp_path_factory.mktemp("review") / "project"
+    shutil.copytree(reproduced["repo"], repo, symlinks=True,
+                    ignore=shutil.ignore_patterns("tmp"))
+    env = reproduced["env"]
+    run(["git", "checkout", "-q", "--", "params.yaml"], repo)  # other tests may have edited it
+    run([bin_path("dvc"), "repro"], repo, env)
+    run(["git", "checkout", "-q", "-B", "main"], repo)
+    run(["git", "add", "-A"], repo)
+    run(["git", "commit", "-qm", "reproduced sample"], repo)
+    return {"repo": repo, "env": env}
+
+
+@pytest.fixture
+def clean(committed):
+    """The committed repository, back at `main` with a clean workspace after the test."""
+    yield committed
+    repo, env = committed["repo"], committed["env"]
+    run(["git", "checkout", "-q", "-f", "main"], repo)
+    run([bin_path("dvc"), "checkout", "--force"], repo, env)
+
+
+def report(repo: Path, env: dict, *arguments: str) -> str:
+    output = repo.parent / "report.md"
+    run([bin_path("lifecycle"), "report", *arguments, "--output", str(output)], repo, env)
+    return output.read_text()
+
+
+def metric_row(text: str, metric: str) -> list[str]:
+    """The cells of a metric's row in the report's metrics table."""
+    for line in text.splitlines():
+        cells = [cell.strip().strip("*") for cell in line.strip("|").split("|")]
+        if cells[0] == metric and len(cells) == 5:
+            return cells
+    raise AssertionError(f"no row for {metric} in:\n{text}")
+
+
+def test_a_worse_model_is_reported_worse_with_both_gates_and_the_flipped_criterion(clean):
+    repo, env = clean["repo"], clean["env"]
+    before = json.loads((repo / "reports/evaluation/metrics.json").read_text())
+    run(["git", "checkout", "-q", "-b", "trivial"], repo)
+    set_param(repo, "train.model", "trivial")
+    run([bin_path("dvc"), "repro"], repo, env)
+    run(["git", "commit", "-qam", "trivial model"], repo)
+    after = json.loads((repo / "reports/evaluation/metrics.json").read_text())
+
+    text = report(repo, env, "--base", "main", "--head", "trivial")
+
+    assert "| params.yaml | `train.model` | `hist_gradient_boosting` | `trivial` |" in text
+    assert text.count("| params.yaml |") == 1  # only the parameter that changed
+    _, base, head, delta, verdict = metric_row(text, "roc_auc")
+    assert (float(base), float(head)) == pytest.approx(
+        (before["roc_auc"], after["roc_auc"]), abs=5e-5)
+    assert float(delta) == pytest.approx(after["roc_auc"] - before["roc_auc"], abs=5e-5)
+    assert verdict == "worse"
+    assert metric_row(text, "log_loss")[4] == "worse"
+    assert "paired bootstrap: both models scored on the same" in text
+    assert "Base: VALIDATED. Head: REJECTED." in text
+    assert "| test roc_auc | >= 0.65 |" in text
+    flipped = next(line for line in text.splitlines() if line.startswith("Criteria that flipped"))
+    assert "test roc_auc" in flipped
+    assert "**pass → FAIL**" in text
+    assert "reports/evaluation/plots/sklearn/roc.json" in text  # the ROC curve changed
+
+
+def test_a_change_inside_the_noise_is_reported_as_within_noise(clean):
+    repo, env = clean["repo"], clean["env"]
+    set_param(repo, LEARNING_RATE, 0.052)
+    run([bin_path("dvc"), "repro"], repo, env)
+
+    text = report(repo, env, "--base", "main")  # the workspace against main
+
+    assert f"`{LEARNING_RATE}` | `0.05` | `0.052` |" in text
+    _, base, head, _, verdict = metric_row(text, "roc_auc")
+    assert base != head
+    assert verdict == "within noise"
+    assert "Base: VALIDATED. Head: VALIDATED." in text
+    assert "No criterion changed its result." in text
+    assert "# Model report: workspace against main" in text
+
+
+def test_without_the_base_predictions_verdicts_come_from_the_intervals(clean):
+    repo, env = clean["repo"], clean["env"]
+    lock = yaml.safe_load((repo / "dvc.lock").read_text())
+    digest = next(out["md5"] for out in lock["stages"]["evaluate"]["outs"]
+                  if out["path"] == "data/predictions/test.parquet")
+    cached = repo / ".dvc/cache/files/md5" / digest[:2] / digest[2:]
+    set_param(repo, "train.model", "trivial")
+    run([bin_path("dvc"), "repro"], repo, env)
+    cached.unlink()  # the base's predictions are in neither the cache nor a remote
+
+    text = report(repo, env, "--base", "main")
+
+    assert "from the two sides' bootstrap intervals" in text
+    assert metric_row(text, "roc_auc")[4] == "worse"
+
+
+def test_an_unknown_base_revision_is_refused_with_exit_2(committed):
+    result = subprocess.run([bin_path("lifecycle"), "report", "--base", "no-such-branch"],
+                            cwd=committed["repo"], env=committed["env"], capture_output=True,
+                            text=True)
+
+    assert result.returncode == 2
+    assert "--base 'no-such-branch': not a commit, branch or tag" in result.stderr
+
+
+def test_a_queued_sweep_runs_each_experiment_in_isolation(clean):
+    repo, env = clean["repo"], clean["env"]
+    params_before = (repo / "params.yaml").read_text()
+
+    # The README's sweep: two values queued, two workers.
+    run([bin_path("dvc"), "exp", "run", "--queue", "-S", f"{LEARNING_RATE}=0.03,0.1"], repo, env)
+    run([bin_path("dvc"), "queue", "start", "-j", "2"], repo, env)
+    deadline = time.monotonic() + 900
+    while time.monotonic() < deadline:
+        status = run([bin_path("dvc"), "queue", "status"], repo, env).stdout
+        if "Queued" not in status and "Running" not in status:
+            break
+        time.sleep(3)
+    run([bin_path("dvc"), "queue", "stop"], repo, env)
+
+    assert status.count("Success") == 2, status
+    shown = json.loads(run([bin_path("dvc"), "exp", "show", "--json"], repo, env).stdout)
+    scores = {}
+    for data in experiment_data(shown):
+        rate = data["params"]["params.yaml"]["data"]["train"]["hyperparameters"][
+            "hist_gradient_boosting"]["learning_rate"]
+        metrics = data["metrics"].get("reports/evaluation/metrics.json", {}).get("data", {})
+        if "roc_auc" in metrics:
+            scores[rate] = metrics["roc_auc"]
+    assert {0.03, 0.1} <= scores.keys()
+    assert scores[0.03] != scores[0.1]  # each experiment trained with its own value
+    # The workspace is untouched: experiments ran in their own temporary copies.
+    assert (repo / "params.yaml").read_text() == params_before
+    assert run(["git", "status", "--porcelain"], repo).stdout == ""
