@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from lifecycle import report
+
 from .conftest import bin_path, experiment_data, run, set_param
 
 LEARNING_RATE = "train.hyperparameters.hist_gradient_boosting.learning_rate"
@@ -38,7 +40,7 @@ def clean(committed):
     run([bin_path("dvc"), "checkout", "--force"], repo, env)
 
 
-def report(repo: Path, env: dict, *arguments: str) -> str:
+def write_report(repo: Path, env: dict, *arguments: str) -> str:
     output = repo.parent / "report.md"
     run([bin_path("lifecycle"), "report", *arguments, "--output", str(output)], repo, env)
     return output.read_text()
@@ -62,8 +64,9 @@ def test_a_worse_model_is_reported_worse_with_both_gates_and_the_flipped_criteri
     run(["git", "commit", "-qam", "trivial model"], repo)
     after = json.loads((repo / "reports/evaluation/metrics.json").read_text())
 
-    text = report(repo, env, "--base", "main", "--head", "trivial")
+    text = write_report(repo, env, "--base", "main", "--head", "trivial")
 
+    assert text.startswith(report.MARKER)  # the pull-request workflow finds its comment by it
     assert "| params.yaml | `train.model` | `hist_gradient_boosting` | `trivial` |" in text
     assert text.count("| params.yaml |") == 1  # only the parameter that changed
     _, base, head, delta, verdict = metric_row(text, "roc_auc")
@@ -86,7 +89,7 @@ def test_a_change_inside_the_noise_is_reported_as_within_noise(clean):
     set_param(repo, LEARNING_RATE, 0.052)
     run([bin_path("dvc"), "repro"], repo, env)
 
-    text = report(repo, env, "--base", "main")  # the workspace against main
+    text = write_report(repo, env, "--base", "main")  # the workspace against main
 
     assert f"`{LEARNING_RATE}` | `0.05` | `0.052` |" in text
     _, base, head, _, verdict = metric_row(text, "roc_auc")
@@ -107,7 +110,7 @@ def test_without_the_base_predictions_verdicts_come_from_the_intervals(clean):
     run([bin_path("dvc"), "repro"], repo, env)
     cached.unlink()  # the base's predictions are in neither the cache nor a remote
 
-    text = report(repo, env, "--base", "main")
+    text = write_report(repo, env, "--base", "main")
 
     assert "from the two sides' bootstrap intervals" in text
     assert metric_row(text, "roc_auc")[4] == "worse"

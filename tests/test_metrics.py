@@ -103,7 +103,7 @@ def test_the_paired_bootstrap_separates_a_real_gain_from_a_copy_of_the_same_mode
     rng = np.random.default_rng(0)
     y = rng.integers(0, 2, 3000)
     weak, strong = noisy_scores(rng, y, 0.5), noisy_scores(rng, y, 1.0)
-    settings = {"base_threshold": 0.5, "head_threshold": 0.5, "resamples": 100, "seed": 0}
+    settings = {"base_threshold": 0.5, "head_threshold": 0.5, "resamples": 40, "seed": 0}
 
     gain = metrics.paired_bootstrap_deltas("binary", y, weak, strong, **settings)
     same = metrics.paired_bootstrap_deltas("binary", y, weak, weak, **settings)
@@ -120,8 +120,8 @@ def test_the_paired_bootstrap_is_narrower_than_the_two_separate_intervals():
     base = noisy_scores(rng, y, 0.8)
     head = np.clip(base + rng.normal(scale=0.01, size=len(y)), 0, 1)  # almost the same model
 
-    paired = metrics.paired_bootstrap_deltas("binary", y, base, head, resamples=100, seed=0)
-    separate = [metrics.bootstrap_intervals("binary", y, scores, resamples=100, seed=0)["roc_auc"]
+    paired = metrics.paired_bootstrap_deltas("binary", y, base, head, resamples=40, seed=0)
+    separate = [metrics.bootstrap_intervals("binary", y, scores, resamples=40, seed=0)["roc_auc"]
                 for scores in (base, head)]
 
     assert paired["roc_auc"][1] - paired["roc_auc"][0] < 0.2 * (separate[0][1] - separate[0][0])
