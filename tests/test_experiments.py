@@ -154,3 +154,18 @@ def test_a_queued_sweep_runs_each_experiment_in_isolation(clean):
     # The workspace is untouched: experiments ran in their own temporary copies.
     assert (repo / "params.yaml").read_text() == params_before
     assert run(["git", "status", "--porcelain"], repo).stdout == ""
+
+
+def test_a_tagged_and_promoted_model_version_is_fetched_with_dvc_artifacts_get(clean):
+    repo, env = clean["repo"], clean["env"]
+    run([bin_path("dvc"), "push"], repo, env)  # the default remote holds the model
+    # GTO-style tags: a version, then a promotion of that version to a stage.
+    run(["git", "tag", "-a", "flight-delay-model@v1.0.0", "-m", "first model"], repo)
+    run(["git", "tag", "-a", "flight-delay-model#production#1", "-m", "promote v1.0.0"], repo)
+
+    for selector in (["--rev", "v1.0.0"], ["--stage", "production"]):
+        fetched = repo.parent / f"fetched-{selector[1]}.skops"
+        run([bin_path("dvc"), "artifacts", "get", ".", "flight-delay-model", *selector,
+             "-o", str(fetched)], repo, env)
+
+        assert fetched.read_bytes() == (repo / "models/model.skops").read_bytes()

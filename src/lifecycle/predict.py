@@ -81,23 +81,11 @@ def score_chunk(model: object, chunk: pd.DataFrame, rules: contract.Contract,
 
 def read_chunks(path: Path, rows: int) -> Iterator[pd.DataFrame]:
     """The input in chunks of at most `rows` rows, each with its 0-based position column."""
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        chunks = pd.read_csv(path, chunksize=rows)
-    elif suffix == ".parquet":
-        import pyarrow.parquet as pq
-
-        chunks = (batch.to_pandas() for batch in pq.ParquetFile(path).iter_batches(rows))
-    else:
-        raise LifecycleError(f"{path}: unsupported file type {suffix!r}; use .csv or .parquet")
     start = 0
-    try:
-        for chunk in chunks:
-            chunk.index = pd.RangeIndex(start, start + len(chunk))
-            yield chunk.assign(**{ROW: chunk.index})
-            start += len(chunk)
-    except (ValueError, OSError, pd.errors.ParserError) as error:
-        raise LifecycleError(f"{path}: could not be read as {suffix[1:]}: {error}") from None
+    for chunk in io.table_chunks(path, rows):
+        chunk.index = pd.RangeIndex(start, start + len(chunk))
+        yield chunk.assign(**{ROW: chunk.index})
+        start += len(chunk)
 
 
 class TableWriter:

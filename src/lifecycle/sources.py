@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from lifecycle import io
 from lifecycle.errors import LifecycleError
 
 WEATHER_COLUMNS = [
@@ -91,27 +92,10 @@ def sample_rows(table: pd.DataFrame, fraction: float, seed: int) -> pd.DataFrame
 
 def read_file(path: str | Path, kind: str) -> pd.DataFrame:
     """A CSV or parquet file as one table; a file that cannot be read is a clear error."""
-    from lifecycle import tracking
-
-    path = Path(path)
-    tracking.record_read(path)
-    if not path.is_file():
+    if not Path(path).is_file():
         raise LifecycleError(f"source {path}: file not found; check source.path in params.yaml "
                              f"(paths are relative to the project root)")
-    if path.stat().st_size == 0:
-        raise LifecycleError(f"source {path}: the file is empty; export the table again")
-    try:
-        table = pd.read_parquet(path) if kind == "parquet" else pd.read_csv(path)
-    except UnicodeDecodeError as error:
-        raise LifecycleError(
-            f"source {path}: not UTF-8 text ({error.reason} at byte {error.start}); save the "
-            f"file as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)") from None
-    except pd.errors.EmptyDataError:
-        raise LifecycleError(f"source {path}: the file has no columns; export the table "
-                             f"again with a header row") from None
-    except (pd.errors.ParserError, ValueError, OSError) as error:
-        raise LifecycleError(f"source {path}: cannot be read as {kind}: {error}") from None
-    return check_table(table, str(path))
+    return check_table(io.read_table(path, kind=kind, name=f"source {path}"), str(path))
 
 
 def check_table(table: pd.DataFrame, where: str) -> pd.DataFrame:
