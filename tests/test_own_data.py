@@ -8,6 +8,7 @@ text column and (binary) a column that leaks the target.
 import json
 import re
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -166,13 +167,24 @@ def assert_no_key_in_two_splits(repo: Path, key: str) -> None:
 
 @pytest.fixture(scope="module")
 def multiclass_repo(tmp_path_factory) -> dict:
-    tmp_path = tmp_path_factory.mktemp("multiclass")
+    def save(table: pd.DataFrame, folder: Path) -> None:
+        table.to_parquet(folder / "customers.parquet", index=False)
+
+    return init_and_featurize(tmp_path_factory.mktemp("multiclass"),
+                              customers("multiclass", seed=1), save,
+                              "--data", "data/source/customers.parquet", "--target", "segment",
+                              "--time-column", "signup_date")
+
+
+def init_and_featurize(tmp_path: Path, table: pd.DataFrame,
+                       save: Callable[[pd.DataFrame, Path], None],
+                       *init_arguments: str) -> dict:
+    """A copy of the project on `table` (saved under data/source/ by `save`), after
+    `lifecycle init` and a traced `dvc repro featurize`."""
     repo = copy_project(tmp_path / "project")
-    table = customers("multiclass", seed=1)
     (repo / "data/source").mkdir(parents=True)
-    table.to_parquet(repo / "data/source/customers.parquet", index=False)
-    init = run([bin_path("lifecycle"), "init", "--data", "data/source/customers.parquet",
-                "--target", "segment", "--time-column", "signup_date"], repo, environment())
+    save(table, repo / "data/source")
+    init = run([bin_path("lifecycle"), "init", *init_arguments], repo, environment())
     output, trace_dir = reproduce(repo, tmp_path, "featurize")
     return {"repo": repo, "table": table, "init": init.stdout, "output": output,
             "trace_dir": trace_dir, "tmp_path": tmp_path}
@@ -214,18 +226,14 @@ def assert_trained_and_evaluated(repo: Path, output: str, trace_dir: Path,
 
 @pytest.fixture(scope="module")
 def regression_repo(tmp_path_factory) -> dict:
-    tmp_path = tmp_path_factory.mktemp("regression")
-    repo = copy_project(tmp_path / "project")
-    table = customers("regression", seed=2)
-    (repo / "data/source").mkdir(parents=True)
-    with sqlite3.connect(repo / "data/source/shop.db") as connection:
-        table.to_sql("customers", connection, index=False)
-    init = run([bin_path("lifecycle"), "init", "--sql-url", "sqlite:///data/source/shop.db",
-                "--query", "select * from customers", "--target", "lifetime_value"],
-               repo, environment())
-    output, trace_dir = reproduce(repo, tmp_path, "featurize")
-    return {"repo": repo, "table": table, "init": init.stdout, "output": output,
-            "trace_dir": trace_dir, "tmp_path": tmp_path}
+    def save(table: pd.DataFrame, folder: Path) -> None:
+        with sqlite3.connect(folder / "shop.db") as connection:
+            table.to_sql("customers", connection, index=False)
+
+    return init_and_featurize(tmp_path_factory.mktemp("regression"),
+                              customers("regression", seed=2), save,
+                              "--sql-url", "sqlite:///data/source/shop.db",
+                              "--query", "select * from customers", "--target", "lifetime_value")
 
 
 def test_init_on_a_sqlite_query_infers_regression_and_featurizes(regression_repo):
