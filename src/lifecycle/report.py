@@ -140,6 +140,8 @@ def compare_metrics(base: Side, head: Side) -> MetricsComparison:
         delta = None if old is None or new is None else round(new - old, metrics.DIGITS)
         if old is None or new is None:
             verdict = "new" if old is None else "removed"
+        elif delta == 0:
+            verdict = "unchanged"
         elif name in paired:
             verdict = verdict_from_interval(paired[name])
         else:
