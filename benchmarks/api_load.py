@@ -1,6 +1,6 @@
 """Load on the HTTP API from concurrent clients on loopback: throughput, latency, memory.
 
-    python -m benchmarks.api_load [--clients 8] [--seconds 60]
+    python -m benchmarks.api_load [--clients 8] [--seconds 60] [--workers 1]
 
 Run from a project whose model is built (`dvc repro`). It starts `lifecycle serve` on a free
 loopback port, sends single-row requests from each client thread until the time is up, and
@@ -34,8 +34,9 @@ def sample_instance(project: Path) -> dict:
     return {key: value for key, value in record.items() if key != "late"}
 
 
-def start_server(project: Path, port: int) -> subprocess.Popen:
-    command = [str(Path(sys.executable).parent / "lifecycle"), "serve", "--port", str(port)]
+def start_server(project: Path, port: int, workers: int = 1) -> subprocess.Popen:
+    command = [str(Path(sys.executable).parent / "lifecycle"), "serve", "--port", str(port),
+               "--workers", str(workers)]
     server = subprocess.Popen(command, cwd=project, stdout=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -78,22 +79,27 @@ def load(base_url: str, instance: dict, clients: int, seconds: float) -> dict:
     }
 
 
-def measure(project: Path, clients: int = 8, seconds: float = 60) -> dict:
+def resident_memory(pid: int) -> int:
+    """Resident bytes of a process and its children (the worker processes)."""
+    process = psutil.Process(pid)
+    return sum(each.memory_info().rss for each in [process, *process.children(recursive=True)])
+
+
+def measure(project: Path, clients: int = 8, seconds: float = 60, workers: int = 1) -> dict:
     """Serve the project's model and load it; memory sampled before and after the load."""
     port = free_port()
-    server = start_server(project, port)
+    server = start_server(project, port, workers)
     try:
-        memory = psutil.Process(server.pid)
         instance = sample_instance(project)
         base_url = f"http://127.0.0.1:{port}"
         load(base_url, instance, clients, min(5.0, seconds))  # warm up
-        before = memory.memory_info().rss
+        before = resident_memory(server.pid)
         result = load(base_url, instance, clients, seconds)
-        after = memory.memory_info().rss
+        after = resident_memory(server.pid)
     finally:
         server.terminate()
         server.wait(timeout=30)
-    return {**result, "clients": clients, "seconds": seconds,
+    return {**result, "clients": clients, "seconds": seconds, "workers": workers,
             "rss_before_mib": round(before / 2**20, 1), "rss_after_mib": round(after / 2**20, 1)}
 
 
@@ -101,10 +107,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.api_load", description=__doc__)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--workers", type=int, default=1, help="`lifecycle serve --workers`")
     parser.add_argument("--project", default=".")
     arguments = parser.parse_args()
-    print(json.dumps(measure(Path(arguments.project), arguments.clients, arguments.seconds),
-                     indent=2))
+    print(json.dumps(measure(Path(arguments.project), arguments.clients, arguments.seconds,
+                             arguments.workers), indent=2))
     return 0
 
 

@@ -246,16 +246,21 @@ def scale_table(results: dict[float, dict[str, tuple[float, int]]]) -> str:
 
 
 def api(context: Context) -> list[Row]:
-    """Single-row requests from 8 concurrent clients for 60 s against `lifecycle serve`."""
+    """Single-row requests from 8 concurrent clients for 60 s against `lifecycle serve`, with one
+    server process and with one per core."""
     from benchmarks.api_load import measure
 
-    result = measure(context.repo, clients=8, seconds=60)
-    return [Row(
-        f"API on loopback, 8 clients x 60 s of single-row requests: {result['requests']} "
-        f"requests, {result['errors']} errors, {result['requests_per_second']} per second, "
-        f"server memory {result['rss_before_mib']} -> {result['rss_after_mib']} MiB",
-        f"p50 {result['p50_ms']} ms", f"p99 {result['p99_ms']} ms", "", "no errors, flat memory",
-    )]
+    rows = []
+    for workers in (1, 2):
+        result = measure(context.repo, clients=8, seconds=60, workers=workers)
+        rows.append(Row(
+            f"API on loopback, `--workers {workers}`, 8 clients x 60 s of single-row requests: "
+            f"{result['requests']} requests, {result['errors']} errors, "
+            f"{result['requests_per_second']} per second, server memory "
+            f"{result['rss_before_mib']} -> {result['rss_after_mib']} MiB",
+            f"p50 {result['p50_ms']} ms", f"p99 {result['p99_ms']} ms", "",
+            "no errors, flat memory"))
+    return rows
 
 
 SECTIONS: dict[str, Callable[[Context], list[Row]]] = {

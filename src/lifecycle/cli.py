@@ -91,6 +91,9 @@ def add_serve_arguments(serve: argparse.ArgumentParser) -> None:
     serve.add_argument("--host", default="127.0.0.1",
                        help="address to bind (default: 127.0.0.1, this machine only)")
     serve.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    serve.add_argument("--workers", type=int, default=1, metavar="N",
+                       help="server processes, each with its own copy of the model; about one "
+                            "per core (default: 1)")
 
 
 def add_report_arguments(report: argparse.ArgumentParser) -> None:

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from threadpoolctl import ThreadpoolController
 
 from lifecycle import contract, predict
+from lifecycle.errors import LifecycleError
 
 MAX_INSTANCES = 1000
 MAX_BODY_BYTES = 1_000_000
@@ -151,9 +152,16 @@ def create_app() -> FastAPI:
     return build_app(model, rules, params.evaluate.decision_threshold, metadata)
 
 
-def run(host: str, port: int) -> None:
+def run(host: str, port: int, workers: int = 1) -> None:
     import uvicorn
 
-    app = create_app()
-    print(f"serving the model on http://{host}:{port} (POST /predict, GET /health, /metadata)")
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    if workers < 1:
+        raise LifecycleError(f"--workers {workers}: give 1 or more processes")
+    print(f"serving the model on http://{host}:{port} (POST /predict, GET /health, /metadata)"
+          f" with {workers} worker process{'es' if workers > 1 else ''}")
+    if workers == 1:
+        uvicorn.run(create_app(), host=host, port=port, log_level="warning")
+    else:
+        # Each worker process builds its own app (and loads the model) from the project here.
+        uvicorn.run("lifecycle.serve:create_app", factory=True, workers=workers, host=host,
+                    port=port, log_level="warning")
