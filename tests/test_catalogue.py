@@ -201,12 +201,12 @@ CASES = {
                         "hist_gradient_boosting, random_forest, linear, trivial",),
         params(train__model="xgboost"), model=True),
     "override -S: hyperparameter out of range": Case(
-        ("train",), 2, ("params.yaml: train.hyperparameters: The 'learning_rate' parameter of "
-                        "HistGradientBoostingClassifier must be a float in the range (0.0, inf). "
-                        "Got -1 instead",),
+        ("train",), 2, ("params.yaml: train.hyperparameters.hist_gradient_boosting: The "
+                        "'learning_rate' parameter of HistGradientBoostingClassifier must be a "
+                        "float in the range (0.0, inf). Got -1 instead",),
         override("train.hyperparameters.hist_gradient_boosting.learning_rate=-1"), model=True),
     "override -S: misspelt hyperparameter": Case(
-        ("train",), 2, ("params.yaml: train.hyperparameters:",
+        ("train",), 2, ("params.yaml: train.hyperparameters.hist_gradient_boosting:",
                         "unexpected keyword argument 'learning_rat'"),
         override("+train.hyperparameters.hist_gradient_boosting.learning_rat=0.1"), model=True),
     "override -S: text for a number": Case(
@@ -350,7 +350,8 @@ CASES = {
         (*PREDICT, "--chunk-rows", "2"), 0, (), batch(carrier="ZZ"), model=True,
         creates=("out/scored.csv", "out/scored.rejects.csv")),
     "monitor: new batch missing": Case(
-        ("monitor", "--current", "nope.csv"), 1, ("nope.csv: not found",), model=True),
+        ("monitor", "--current", "nope.csv"), 1,
+        ("nope.csv: not found; give the path of a .csv or .parquet batch",)),
 
     # `lifecycle serve` refuses an address it cannot listen on before loading anything
     "serve: port out of range": Case(
