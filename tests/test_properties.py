@@ -119,7 +119,6 @@ def test_any_request_gets_a_prediction_or_a_422_naming_a_changed_field(setting):
 def test_any_batch_row_is_scored_or_rejected_with_a_reason_naming_a_changed_field(setting,
                                                                                 tmp_path):
     fields, rules = setting["fields"], setting["rules"]
-    text = [name for name in fields if rules.columns[name].type in ("categorical", "text")]
     path = tmp_path / "batch.csv"
     seen = set()
 
@@ -130,7 +129,7 @@ def test_any_batch_row_is_scored_or_rejected_with_a_reason_naming_a_changed_fiel
         # What a user's file holds; text quoted, as a carriage return in it would end the line.
         pd.DataFrame(rows, columns=fields).to_csv(path, index=False,
                                                   quoting=csv.QUOTE_NONNUMERIC)
-        (chunk,) = predict.read_chunks(path, 10, text)
+        (chunk,) = predict.read_chunks(path, 10)
 
         scored, rejected = predict.score_chunk(setting["model"], chunk, rules, [],
                                                setting["threshold"], "batch.csv")

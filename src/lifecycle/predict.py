@@ -42,13 +42,12 @@ def rule_failures(frame: pd.DataFrame, rules: contract.Contract,
         raise LifecycleError(f"{source}: missing column(s) the model needs: {', '.join(absent)}")
     parsed, failures = validation.coerce_types(frame[list(rules.columns)], rules)
     failures += validation.check_rules(parsed, rules)
-    for name in rules.columns:
-        if rules.columns[name].type in ("categorical", "text"):
-            # Text, as the contract compares categories, and None where missing, as in training:
-            # a column a chunk holds only numbers or missing values in must not reach the model
-            # as floats.
-            values = parsed[name]
-            parsed[name] = values.astype(str).astype(object).where(values.notna(), None)
+    for name, column in rules.columns.items():
+        values = parsed[name]
+        if column.type in ("categorical", "text") and values.isna().any():
+            # Missing as None, as in training (and in the API): rows where a category is always
+            # NaN would reach the model as a column of floats.
+            parsed[name] = values.astype(object).where(values.notna(), None)
     broken = []
     flagged: dict[str, pd.Series] = {}
     for failure in failures:
@@ -111,19 +110,15 @@ def score_chunk(model: object, chunk: pd.DataFrame, rules: contract.Contract,
     return scored, rejected
 
 
-def read_chunks(path: Path, rows: int,
-                text_columns: list[str] | tuple = ()) -> Iterator[pd.DataFrame]:
-    """The input in chunks of at most `rows` rows, each with its 0-based position column.
-
-    `text_columns` of a CSV file are read as text, whatever their values look like.
-    """
+def read_chunks(path: Path, rows: int) -> Iterator[pd.DataFrame]:
+    """The input in chunks of at most `rows` rows, each with its 0-based position column."""
     suffix = path.suffix.lower()
     if suffix not in TABLE_TYPES:
         raise LifecycleError(f"{path}: unsupported file type {suffix!r}; use .csv or .parquet")
     start = 0
     try:
         if suffix == ".csv":
-            chunks = pd.read_csv(path, chunksize=rows, dtype=dict.fromkeys(text_columns, str))
+            chunks = pd.read_csv(path, chunksize=rows)
         else:
             import pyarrow.parquet as pq
 
@@ -195,9 +190,7 @@ def score_file(model: object, rules: contract.Contract, identifiers: list[str],
         scored_writer = TableWriter(scored_file, output.suffix.lower())
         rejects_writer = TableWriter(rejects_file, rejects.suffix.lower())
         try:
-            text = [name for name, column in rules.columns.items()
-                    if column.type in ("categorical", "text")]
-            for chunk in read_chunks(source, chunk_rows, text):
+            for chunk in read_chunks(source, chunk_rows):
                 scored, rejected = score_chunk(model, chunk, rules, identifiers, threshold,
                                                str(source))
                 scored_writer.write(scored)
