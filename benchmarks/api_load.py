@@ -52,7 +52,7 @@ def start_server(project: Path, port: int, workers: int = 1) -> subprocess.Popen
 def load(base_url: str, instance: dict, clients: int, seconds: float) -> dict:
     """Requests from `clients` threads for `seconds`; latencies and failures."""
     latencies: list[float] = []
-    failures: list[int] = []
+    failures: list[int | str] = []  # status codes other than 200, names of transport errors
     lock = threading.Lock()
     stop_at = time.monotonic() + seconds
 
@@ -60,7 +60,10 @@ def load(base_url: str, instance: dict, clients: int, seconds: float) -> dict:
         with httpx.Client(base_url=base_url, timeout=30) as session:
             while time.monotonic() < stop_at:
                 start = time.perf_counter()
-                status = session.post("/predict", json={"instances": [instance]}).status_code
+                try:
+                    status = session.post("/predict", json={"instances": [instance]}).status_code
+                except httpx.HTTPError as error:  # refused, reset, timed out: an error too
+                    status = type(error).__name__
                 elapsed = time.perf_counter() - start
                 with lock:
                     latencies.append(elapsed) if status == 200 else failures.append(status)

@@ -97,6 +97,27 @@ def reproduced(tmp_path_factory: pytest.TempPathFactory) -> dict:
     return {"repo": repo, "trace_dir": trace_dir, "output": output, "env": env}
 
 
+# What batch scoring, the API and the train stage read from a reproduced project.
+TRAINED_FILES = ("params.yaml", "dvc.yaml", "data/contract.yaml", "models/model.skops",
+                 "models/features.skops", "data/features/train.parquet",
+                 "data/prepared/train.parquet", "data/prepared/test.parquet", "reports/gate.json")
+
+
+def copy_files(source: Path, destination: Path, names: tuple[str, ...]) -> Path:
+    for name in names:
+        target = destination / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source / name, target)
+    return destination
+
+
+@pytest.fixture(scope="session")
+def trained(reproduced: dict, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The reproduced project's params, contract, model and splits, copied before any test
+    changes them: a folder where `lifecycle predict`, `serve` and `train` can run."""
+    return copy_files(reproduced["repo"], tmp_path_factory.mktemp("trained"), TRAINED_FILES)
+
+
 @pytest.fixture
 def flights() -> pd.DataFrame:
     """Four flights: two from EWR at 05:00 UTC-hour, one cancelled, one with an unknown plane."""

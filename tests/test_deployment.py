@@ -35,6 +35,27 @@ def test_check_rows_gives_every_broken_rule_per_row():
     assert parsed["size"].iloc[0] == 1.0
 
 
+def test_times_with_different_offsets_are_read_as_the_local_times_they_name():
+    # Local times exported across a daylight-saving change carry two offsets.
+    frame = pd.DataFrame({"when": ["2013-03-10T01:30-05:00", "2013-03-10T03:30-04:00",
+                                   "2013-03-11T08:00"], "size": [1, 2, 3], "kind": "a"})
+
+    parsed, reasons = predict.check_rows(frame, RULES, "batch.csv")
+
+    assert reasons.tolist() == ["", "", ""]
+    assert parsed["when"].dt.hour.tolist() == [1, 3, 8]
+
+
+def test_a_chunk_where_a_category_is_all_missing_reaches_the_model_as_in_training():
+    frame = pd.DataFrame({"when": ["2013-01-01"] * 2, "size": [1, 2],
+                          "kind": [float("nan")] * 2})
+
+    parsed, reasons = predict.check_rows(frame, RULES, "batch.csv")
+
+    assert reasons.tolist() == ["", ""]
+    assert parsed["kind"].tolist() == [None, None] and parsed["kind"].dtype == object
+
+
 def test_a_batch_without_a_needed_column_is_refused_as_a_whole():
     with pytest.raises(predict.LifecycleError, match=r"batch.csv: missing column.*kind"):
         predict.check_rows(pd.DataFrame({"when": [], "size": []}), RULES, "batch.csv")

@@ -83,3 +83,18 @@ def test_atomic_directory_replaces_the_whole_directory_on_success(tmp_path):
 def test_reading_a_missing_file_says_how_to_produce_it(tmp_path):
     with pytest.raises(LifecycleError, match=r"not found; run `dvc repro`"):
         io.read_parquet(tmp_path / "nothing.parquet")
+
+
+def test_the_next_write_removes_the_temporaries_a_killed_write_left(tmp_path):
+    # What SIGKILL during a write of each kind leaves: a file, a folder with part of its content.
+    (tmp_path / ".model.skops.k1l2e3.tmp").write_bytes(b"half a model")
+    (tmp_path / ".evaluation.x9y8z7.tmp").mkdir()
+    (tmp_path / ".evaluation.x9y8z7.tmp/metrics.json").write_text("{")
+    (tmp_path / ".other.json.a1b2c3.tmp").write_text("another file's")
+
+    io.write_bytes(b"model", tmp_path / "model.skops")
+    with io.atomic_directory(tmp_path / "evaluation") as folder:
+        (folder / "metrics.json").write_text("{}")
+
+    assert sorted(os.listdir(tmp_path)) == [".other.json.a1b2c3.tmp", "evaluation",
+                                            "model.skops"]

@@ -98,7 +98,25 @@ def _parse_column(name: str, spec: Any) -> Column:
             hint = f" (did you mean '{close[0]}'?)" if close else ""
             raise ParamsError(f"{where}.{field}: {spec.get(field)!r} is not allowed; choose one "
                               f"of: {', '.join(allowed)}{hint}")
+    _check_values(where, spec)
     return Column(name=name, **spec)
+
+
+def _check_values(where: str, spec: dict) -> None:
+    """Each rule's value has the type it needs, and the range is not empty."""
+    if not isinstance(spec.get("nullable", True), bool):
+        raise ParamsError(f"{where}.nullable: expected true or false, found {spec['nullable']!r}")
+    for bound in ("min", "max"):
+        value = spec.get(bound)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise ParamsError(f"{where}.{bound}: expected a number, found {value!r}")
+    if spec.get("min") is not None and spec.get("max") is not None and spec["min"] > spec["max"]:
+        raise ParamsError(f"{where}: min {spec['min']!r} is above max {spec['max']!r}, so no "
+                          f"value is allowed; swap them")
+    categories = spec.get("categories")
+    if categories is not None and not isinstance(categories, list):
+        raise ParamsError(f"{where}.categories: expected a list of allowed values, found "
+                          f"{categories!r}")
 
 
 def _check_keys(where: str, data: dict, allowed: list[str]) -> None:

@@ -1,7 +1,8 @@
 """Atomic, deterministic reads and writes of the files stages exchange.
 
 Every writer goes through `atomic_path`: the content lands in a temporary file beside the target
-and is renamed over it only when complete, so a killed process never leaves a half-written file.
+and is renamed over it only when complete, so a killed process never leaves a half-written file;
+the next write of the same file removes the temporary a killed one left behind.
 """
 
 import contextlib
@@ -27,6 +28,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside `path`; rename it onto `path` if the block succeeds."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
+    _remove_leftovers(target)
     handle, temporary = tempfile.mkstemp(
         dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
     )
@@ -49,6 +51,7 @@ def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
 
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
+    _remove_leftovers(target)
     temporary = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"))
     try:
         yield temporary
@@ -58,6 +61,21 @@ def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
         shutil.rmtree(temporary, ignore_errors=True)
         raise
     tracking.record_write(target)
+
+
+def _remove_leftovers(target: Path) -> None:
+    """Remove temporaries of an earlier write of `target` that was killed before it could clean
+    up (SIGKILL runs no handler). A target has one writer at a time: DVC locks the workspace
+    while a stage runs."""
+    import glob
+    import shutil
+
+    for leftover in target.parent.glob(f".{glob.escape(target.name)}.*.tmp"):
+        if leftover.is_dir():
+            shutil.rmtree(leftover, ignore_errors=True)
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
 
 
 def _umask() -> int:
@@ -126,13 +144,18 @@ def table_chunks(path: str | os.PathLike, rows: int | None = None, kind: str | N
         raise LifecycleError(f"{name}: the file is empty; export the table again")
     try:
         if kind == "csv":
-            yield from pd.read_csv(path, chunksize=rows) if rows else [pd.read_csv(path)]
+            frames = pd.read_csv(path, chunksize=rows) if rows else [pd.read_csv(path)]
         else:
             import pyarrow.parquet as pq
 
             parquet = pq.ParquetFile(path)
             batches = parquet.iter_batches(rows) if rows else [parquet.read()]
-            yield from (batch.to_pandas() for batch in batches)
+            frames = (batch.to_pandas() for batch in batches)
+        for frame in frames:
+            if frame.shape[1] == 1 and any(sep in str(frame.columns[0]) for sep in ";\t|"):
+                raise LifecycleError(f"{name}: one column {frame.columns[0]!r}: the delimiter "
+                                     f"looks wrong; save the file comma-separated")
+            yield frame
     except UnicodeDecodeError as error:
         raise LifecycleError(
             f"{name}: not UTF-8 text ({error.reason} at byte {error.start}); save the file as "

@@ -91,7 +91,7 @@ def build_estimator(name: str, hyperparameters: dict, seed: int, categorical: li
         final = estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
         final._validate_params()
     except (TypeError, ValueError) as error:
-        raise ParamsError(f"params.yaml: train.hyperparameters: {error}") from None
+        raise ParamsError(f"params.yaml: train.hyperparameters.{name}: {error}") from None
     return estimator
 
 

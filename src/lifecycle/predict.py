@@ -6,6 +6,7 @@ scored in chunks, so memory stays flat as the file grows, and both outputs are w
 """
 
 import dataclasses
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from lifecycle.errors import LifecycleError
 
 CHUNK_ROWS = 50_000
 ROW = "row"  # position of the row in the input file, 0-based
+TABLE_TYPES = (".csv", ".parquet")
 
 
 def input_contract(full: contract.Contract, inputs: list[str]) -> contract.Contract:
@@ -29,21 +31,39 @@ def input_contract(full: contract.Contract, inputs: list[str]) -> contract.Contr
                                keys=[])
 
 
-def check_rows(frame: pd.DataFrame, rules: contract.Contract,
-               source: str) -> tuple[pd.DataFrame, pd.Series]:
-    """Values parsed per the contract, and per row the rules it breaks ('' when none)."""
+def rule_failures(frame: pd.DataFrame, rules: contract.Contract,
+                  source: str) -> tuple[pd.DataFrame, list[tuple[str, str, pd.Series]]]:
+    """Values parsed per the contract, and each broken rule as (column, rule, rows that break it).
+
+    A value breaks at most one rule: a value that did not parse is not also "missing".
+    """
     absent = [name for name in rules.columns if name not in frame]
     if absent:
         raise LifecycleError(f"{source}: missing column(s) the model needs: {', '.join(absent)}")
     parsed, failures = validation.coerce_types(frame[list(rules.columns)], rules)
     failures += validation.check_rules(parsed, rules)
-    reasons = pd.Series("", index=frame.index, dtype=object)
+    for name, column in rules.columns.items():
+        values = parsed[name]
+        if column.type in ("categorical", "text") and values.isna().any():
+            # Missing as None, as in training (and in the API): rows where a category is always
+            # NaN would reach the model as a column of floats.
+            parsed[name] = values.astype(object).where(values.notna(), None)
+    broken = []
     flagged: dict[str, pd.Series] = {}
     for failure in failures:
-        # One reason per value: a value that did not parse is not also "missing".
         rows = failure.rows & ~flagged.get(failure.column, False)
         flagged[failure.column] = rows | flagged.get(failure.column, False)
-        reasons[rows] += f"{failure.column}: {failure.rule.replace('_', ' ')}; "
+        broken.append((failure.column, failure.rule, rows))
+    return parsed, broken
+
+
+def check_rows(frame: pd.DataFrame, rules: contract.Contract,
+               source: str) -> tuple[pd.DataFrame, pd.Series]:
+    """Values parsed per the contract, and per row the rules it breaks ('' when none)."""
+    parsed, broken = rule_failures(frame, rules, source)
+    reasons = pd.Series("", index=frame.index, dtype=object)
+    for column, rule, rows in broken:
+        reasons[rows] += f"{column}: {rule.replace('_', ' ')}; "
     return parsed, reasons.str.removesuffix("; ")
 
 
@@ -53,6 +73,8 @@ def predict_frame(model: object, frame: pd.DataFrame, threshold: float) -> pd.Da
     A binary classifier's label uses the decision threshold from params.yaml, as evaluation does.
     """
     inputs = frame[list(model.feature_names_in_)]
+    if inputs.empty:  # every row of a chunk rejected: scikit-learn refuses zero rows
+        return empty_predictions(model, frame.index)
     if not hasattr(model, "predict_proba"):
         return pd.DataFrame({"prediction": model.predict(inputs)}, index=frame.index)
     probability = model.predict_proba(inputs)
@@ -63,6 +85,15 @@ def predict_frame(model: object, frame: pd.DataFrame, threshold: float) -> pd.Da
         label = classes[probability.argmax(axis=1)]
     columns = {f"probability_{c}": probability[:, i] for i, c in enumerate(classes)}
     return pd.DataFrame({"prediction": label, **columns}, index=frame.index)
+
+
+def empty_predictions(model: object, index: pd.Index) -> pd.DataFrame:
+    """The columns and types `predict_frame` gives, with no rows."""
+    classes = getattr(model, "classes_", None)
+    if not hasattr(model, "predict_proba") or classes is None:
+        return pd.DataFrame({"prediction": pd.Series(dtype="float64")}, index=index)
+    columns = {f"probability_{c}": pd.Series(dtype="float64") for c in classes}
+    return pd.DataFrame({"prediction": pd.Series(dtype=classes.dtype), **columns}, index=index)
 
 
 def score_chunk(model: object, chunk: pd.DataFrame, rules: contract.Contract,
@@ -88,11 +119,24 @@ def read_chunks(path: Path, rows: int) -> Iterator[pd.DataFrame]:
         start += len(chunk)
 
 
+def check_output(path: Path) -> None:
+    """Refuse an output that cannot be written before any work is done."""
+    if path.suffix.lower() not in TABLE_TYPES:
+        raise LifecycleError(f"{path}: unsupported output type {path.suffix!r}; "
+                             f"use .csv or .parquet")
+    folder = path.parent
+    while not folder.exists():
+        folder = folder.parent
+    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+        raise LifecycleError(f"{path}: cannot write there: {folder} is not a writable folder; "
+                             f"choose another path")
+
+
 class TableWriter:
     """Append chunks to a CSV or parquet file; the first chunk fixes the columns and types."""
 
     def __init__(self, path: Path, kind: str):
-        if kind not in (".csv", ".parquet"):
+        if kind not in TABLE_TYPES:
             raise LifecycleError(f"unsupported output type {kind!r}; use .csv or .parquet")
         self.path, self.kind, self.rows, self.started = path, kind, 0, False
         self.schema, self.parquet = None, None
@@ -145,8 +189,12 @@ def run(input: str, output: str, rejects: str | None = None,
     rejects_path = Path(rejects) if rejects else target.with_name(f"{target.stem}.rejects.csv")
     if not source.exists():
         raise LifecycleError(f"{source}: not found; give the path of a .csv or .parquet file")
+    if chunk_rows < 1:
+        raise LifecycleError(f"--chunk-rows {chunk_rows}: give a positive number of rows")
     if rejects_path.suffix.lower() != ".csv":
         raise LifecycleError(f"{rejects_path}: the rejects file is CSV; give a path ending .csv")
+    check_output(target)
+    check_output(rejects_path)
     full = contract.load(paths.CONTRACT)
     model = io.load_model(paths.MODEL)
     counts = score_file(

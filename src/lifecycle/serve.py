@@ -79,6 +79,9 @@ def build_app(model: object, rules: contract.Contract, threshold: float, metadat
         declared = request.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > max_body_bytes:
             return _too_large(f"request body over {max_body_bytes} bytes")
+        if request.method == "POST" and not _is_json(request.headers.get("content-type")):
+            return JSONResponse({"detail": "the body must be JSON: send it with content-type: "
+                                           "application/json"}, status_code=415)
         body = await request.body()  # also bounds bodies sent without a length
         if len(body) > max_body_bytes:
             return _too_large(f"request body over {max_body_bytes} bytes")
@@ -110,9 +113,16 @@ def build_app(model: object, rules: contract.Contract, threshold: float, metadat
         if len(request.instances) > max_instances:
             return _too_large(f"{len(request.instances)} instances; at most {max_instances} "
                               f"per request")
-        frame = pd.DataFrame([row.model_dump() for row in request.instances],
+        frame = pd.DataFrame([wall_clock(row.model_dump()) for row in request.instances],
                              columns=list(rules.columns))
-        parsed, _ = predict.check_rows(frame, rules, "request")
+        parsed, broken = predict.rule_failures(frame, rules, "request")
+        # What the request model cannot see (e.g. a date pandas cannot hold) is still refused,
+        # as batch scoring would reject the row.
+        detail = [{"loc": ["body", "instances", int(row), column],
+                   "msg": f"{rule.replace('_', ' ')} per the data contract", "type": rule}
+                  for column, rule, rows in broken for row in rows.index[rows.to_numpy(bool)]]
+        if detail:
+            return JSONResponse({"detail": detail}, status_code=422)
         # One OpenMP thread per request: concurrent requests already run in parallel, and
         # spinning up threads for a few rows made single-row latency 10-20 times worse.
         with threads.limit(limits=1, user_api="openmp"):
@@ -130,8 +140,24 @@ def build_app(model: object, rules: contract.Contract, threshold: float, metadat
     return app
 
 
+def wall_clock(values: dict) -> dict:
+    """Datetimes as the local times they name: an offset is dropped, as batch scoring does, so
+    instances with and without one can share a request."""
+    return {name: value.replace(tzinfo=None) if isinstance(value, datetime.datetime) else value
+            for name, value in values.items()}
+
+
 def _too_large(detail: str) -> JSONResponse:
     return JSONResponse({"detail": detail}, status_code=413)
+
+
+def _is_json(content_type: str | None) -> bool:
+    """No content type (read as JSON, as FastAPI does), application/json or a +json type."""
+    if content_type is None:
+        return True
+    media = content_type.split(";")[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/")
+                                           and media.endswith("+json"))
 
 
 def create_app() -> FastAPI:
@@ -152,11 +178,29 @@ def create_app() -> FastAPI:
     return build_app(model, rules, params.evaluate.decision_threshold, metadata)
 
 
+def check_address(host: str, port: int) -> None:
+    """Refuse an address the server could not listen on, before the model is loaded."""
+    import socket
+
+    if not 0 < port < 65536:
+        raise LifecycleError(f"--port {port}: not a port number; use 1 to 65535")
+    try:
+        family, kind, protocol, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM)[0]
+        with socket.socket(family, kind, protocol) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+            probe.bind(address)
+    except OSError as error:
+        raise LifecycleError(f"--host {host} --port {port}: cannot listen there: "
+                             f"{error.strerror or error}; choose another port or host") from None
+
+
 def run(host: str, port: int, workers: int = 1) -> None:
     import uvicorn
 
     if workers < 1:
         raise LifecycleError(f"--workers {workers}: give 1 or more processes")
+    check_address(host, port)
     print(f"serving the model on http://{host}:{port} (POST /predict, GET /health, /metadata)"
           f" with {workers} worker process{'es' if workers > 1 else ''}")
     if workers == 1:

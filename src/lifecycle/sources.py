@@ -101,10 +101,6 @@ def read_file(path: str | Path, kind: str) -> pd.DataFrame:
 def check_table(table: pd.DataFrame, where: str) -> pd.DataFrame:
     if table.empty:
         raise LifecycleError(f"source {where}: no rows; check the file or the query")
-    if table.shape[1] == 1 and any(sep in str(table.columns[0]) for sep in ";\t|"):
-        raise LifecycleError(
-            f"source {where}: one column {table.columns[0]!r}: the delimiter looks wrong; "
-            f"save the file comma-separated")
     return table
 
 

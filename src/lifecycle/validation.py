@@ -61,7 +61,16 @@ def _parse(values: pd.Series, type_: str) -> pd.Series:
         return pd.to_numeric(values, errors="coerce")
     if pd.api.types.is_datetime64_any_dtype(values):
         return values
-    return pd.to_datetime(values, errors="coerce", format="mixed")
+    try:
+        return pd.to_datetime(values, errors="coerce", format="mixed")
+    except ValueError:  # offsets differ between values, as across a daylight-saving change
+        return pd.to_datetime(values.map(_wall_clock), errors="coerce")
+
+
+def _wall_clock(value: object) -> object:
+    """One value as the local time it names, without its offset (None when not a date)."""
+    stamp = pd.to_datetime(value, errors="coerce")
+    return stamp.tz_localize(None) if isinstance(stamp, pd.Timestamp) and stamp.tz else stamp
 
 
 def check_rules(table: pd.DataFrame, contract: Contract) -> list[Failure]:

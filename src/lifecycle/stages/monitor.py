@@ -12,6 +12,8 @@ from lifecycle.errors import LifecycleError
 
 def run(current: str | None = None, output: str | None = None) -> None:
     params = config.load()
+    if current is not None and not Path(current).is_file():
+        raise LifecycleError(f"{current}: not found; give the path of a .csv or .parquet batch")
     columns = contract.load(paths.CONTRACT)
     numeric, categorical = columns.features("numeric"), columns.features("categorical")
     model = io.load_model(paths.MODEL)

@@ -1,0 +1,559 @@
+"""The catalogue of bad inputs: each gets a clear message and a non-zero exit (or a 4xx status),
+and nothing is half-written.
+
+One row per case: the command, the exit code or HTTP status, the words the message must hold
+(they name the file, key or field) and the bad input. Commands run through `lifecycle.cli.main`
+in a fresh project folder, in this process, so a crash surfaces here as the exception itself;
+the command-line argument cases run the installed `lifecycle` command. After each command the
+folder holds exactly the files it held before (no output, no temporary), unless the case says
+which files a successful run writes.
+"""
+
+import dataclasses
+import hashlib
+import json
+import shutil
+import socket
+import sqlite3
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+
+from lifecycle import cli, serve
+
+from .conftest import ROOT, bin_path, environment, set_param
+
+# --- setups: each makes one bad input in the project folder (the working directory) ----------
+
+Setup = Callable[[Path], Any]
+
+
+def nothing(project: Path) -> None:
+    return None
+
+
+def write(name: str, data: bytes | str) -> Setup:
+    def setup(project: Path) -> None:
+        path = project / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data.encode() if isinstance(data, str) else data)
+    return setup
+
+
+def replace(name: str, old: str, new: str) -> Setup:
+    """Edit a text file in place; the old text must be there."""
+    def setup(project: Path) -> None:
+        text = (project / name).read_text()
+        assert old in text, f"{old!r} not in {name}"
+        (project / name).write_text(text.replace(old, new, 1))
+    return setup
+
+
+def params(**changes: Any) -> Setup:
+    """Set params.yaml keys, given with `__` for dots."""
+    def setup(project: Path) -> None:
+        for dotted, value in changes.items():
+            set_param(project, dotted.replace("__", "."), value)
+    return setup
+
+
+def override(*assignments: str) -> Setup:
+    """`dvc exp run -S key=value` writes the override into params.yaml with this function
+    before it runs the stages, so running the stage after it is what the experiment does."""
+    def setup(project: Path) -> None:
+        from dvc.utils.hydra import apply_overrides
+
+        apply_overrides(project / "params.yaml", list(assignments))
+    return setup
+
+
+def remove(name: str) -> Setup:
+    return lambda project: (project / name).unlink()
+
+
+def steps(*setups: Setup) -> Setup:
+    def setup(project: Path) -> dict:
+        found: dict = {}
+        for step in setups:
+            found.update(step(project) or {})
+        return found
+    return setup
+
+
+def good_table() -> pd.DataFrame:
+    return pd.DataFrame({"x": range(20), "c": ["a", "b"] * 10, "y": [0, 1] * 10})
+
+
+def own_data_with_text_in_a_numeric_column(project: Path) -> None:
+    """`init` on a good table, then a new export where one value of the numeric x is text."""
+    table = good_table()
+    table.to_csv(project / "good.csv", index=False)
+    assert cli.main(["init", "--data", "good.csv", "--target", "y"]) == 0
+    table["x"] = table["x"].astype(str)
+    table.loc[3, "x"] = "n/a"
+    (project / "data/raw").mkdir(parents=True)
+    table.to_parquet(project / "data/raw/dataset.parquet")
+
+
+def sqlite_shop(project: Path) -> None:
+    with sqlite3.connect(project / "shop.db") as connection:
+        good_table().to_sql("customers", connection, index=False)
+
+
+def raw_data_without_the_target(project: Path) -> None:
+    (project / "data/raw").mkdir(parents=True)
+    pd.DataFrame({"carrier": ["AA", "UA"], "distance": [100, 200]}).to_parquet(
+        project / "data/raw/dataset.parquet")
+
+
+def batch(rows: int = 5, **changes: Any) -> Setup:
+    """batch.csv: test rows the model has not seen, with columns changed, dropped (None) or
+    saved another way (`sep`, `encoding`, `name`)."""
+    saving = {key: changes.pop(key) for key in ("sep", "encoding", "name") if key in changes}
+
+    def setup(project: Path) -> None:
+        frame = pd.read_parquet(project / "data/prepared/test.parquet").drop(columns="late")
+        frame = frame.head(rows)
+        for column, value in changes.items():
+            frame = frame.drop(columns=column) if value is None else frame.assign(**{column: value})
+        text = frame.to_csv(index=False, sep=saving.get("sep", ","))
+        (project / saving.get("name", "batch.csv")).write_bytes(
+            text.encode(saving.get("encoding", "utf-8")))
+    return setup
+
+
+def busy_port(project: Path) -> dict:
+    """A port something else already listens on."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    return {"port": listener.getsockname()[1], "listener": listener}
+
+
+def free_port(project: Path) -> dict:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return {"port": probe.getsockname()[1]}
+
+
+# --- the catalogue ------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Case:
+    args: tuple[str, ...]          # `lifecycle` arguments; {name} takes a value the setup gives
+    code: int                      # the exit code
+    words: tuple[str, ...]         # each must be in the error output
+    setup: Setup = nothing
+    model: bool = False            # runs in a copy of a trained project (model, splits)
+    creates: tuple[str, ...] = ()  # files a run that succeeds writes
+    installed: bool = False        # run the installed `lifecycle` command in a subprocess
+
+
+CSV_SOURCE = params(source__name="csv", source__path="data/source/table.csv")
+PARQUET_SOURCE = params(source__name="parquet", source__path="data/source/table.parquet")
+CONTRACT = "data/contract.yaml"
+TEMP = "temp: {type: numeric, role: feature, nullable: true, min: -40, max: 130}"
+PREDICT = ("predict", "--input", "batch.csv", "--output", "out/scored.csv")
+
+CASES = {
+    # params.yaml, read by every stage: exit 2, the file, the key path, what is allowed
+    "params: unknown key trian": Case(
+        ("ingest",), 2, ("params.yaml: trian: unknown key", "(did you mean 'train'?)"),
+        replace("params.yaml", "\ntrain:", "\ntrian:")),
+    "params: unknown nested key": Case(
+        ("train",), 2, ("params.yaml: train.cv_fold: unknown key", "did you mean 'cv_folds'"),
+        replace("params.yaml", "  cv_folds:", "  cv_fold:")),
+    "params: missing key": Case(
+        ("prepare",), 2, ("params.yaml: seed: missing; add it",),
+        replace("params.yaml", "\nseed:", "\n# seed:")),
+    "params: wrong type": Case(
+        ("evaluate",), 2, ("params.yaml: evaluate.importance_rows: expected int, found 'many'",),
+        params(evaluate__importance_rows="many")),
+    "params: out of range": Case(
+        ("ingest",), 2, ("params.yaml: source.sample_fraction: found 0.0, expected a number in "
+                         "(0, 100]",), params(source__sample_fraction=0)),
+    "params: value not among the choices": Case(
+        ("featurize",), 2, ("features.impute_numeric: 'medain' is not allowed; choose one of: "
+                            "mean, median, most_frequent (did you mean 'median'?)",),
+        params(features__impute_numeric="medain")),
+    "params: setting the chosen source needs is absent": Case(
+        ("ingest",), 2, ("params.yaml: source.url: found None, expected a value for source.name "
+                         "'sql'",), params(source__name="sql")),
+    "params: metric that does not fit the task": Case(
+        ("evaluate",), 2, ("problem.primary_metric: 'auc' is not a binary metric; choose one of: "
+                           "roc_auc",), params(problem__primary_metric="auc")),
+    "params: target the contract does not name": Case(
+        ("prepare",), 2, ("the column with role target is 'late' but params.yaml problem.target "
+                          "is 'delayed'",), params(problem__target="delayed")),
+    "params: not valid YAML": Case(
+        ("train",), 2, ("params.yaml: not valid YAML",), write("params.yaml", "seed: [1, 2\n")),
+    "params: file missing": Case(
+        ("ingest",), 2, ("params.yaml: file not found; run lifecycle from the project root",),
+        remove("params.yaml")),
+    "params: unknown model name": Case(
+        ("train",), 2, ("params.yaml: train.model: unknown model 'xgboost'; choose one of: "
+                        "hist_gradient_boosting, random_forest, linear, trivial",),
+        params(train__model="xgboost"), model=True),
+    "override -S: hyperparameter out of range": Case(
+        ("train",), 2, ("params.yaml: train.hyperparameters.hist_gradient_boosting: The "
+                        "'learning_rate' parameter of HistGradientBoostingClassifier must be a "
+                        "float in the range (0.0, inf). Got -1 instead",),
+        override("train.hyperparameters.hist_gradient_boosting.learning_rate=-1"), model=True),
+    "override -S: misspelt hyperparameter": Case(
+        ("train",), 2, ("params.yaml: train.hyperparameters.hist_gradient_boosting:",
+                        "unexpected keyword argument 'learning_rat'"),
+        override("+train.hyperparameters.hist_gradient_boosting.learning_rat=0.1"), model=True),
+    "override -S: text for a number": Case(
+        ("train",), 2, ("params.yaml: train.cv_folds: expected int, found 'three'",),
+        override("train.cv_folds=three")),
+    "override -S: not a date": Case(
+        ("prepare",), 2, ("params.yaml: split.test_start: expected a date YYYY-MM-DD, found "
+                          "'September'",), override("split.test_start=September")),
+
+    # data files: the source of `init` and `ingest`, the raw snapshot `prepare` reads
+    "data: file missing": Case(
+        ("init", "--data", "nope.csv", "--target", "y"), 1, ("source nope.csv: file not found",)),
+    "data: file empty": Case(
+        ("init", "--data", "e.csv", "--target", "y"), 1, ("source e.csv: the file is empty",),
+        write("e.csv", b"")),
+    "data: wrong delimiter": Case(
+        ("init", "--data", "s.csv", "--target", "y"), 1,
+        ("source s.csv: one column 'x;c;y': the delimiter looks wrong; save the file "
+         "comma-separated",), write("s.csv", b"x;c;y\n1;a;0\n2;b;1\n")),
+    "data: not UTF-8": Case(
+        ("init", "--data", "l.csv", "--target", "y"), 1, ("source l.csv: not UTF-8 text",
+                                                            "save the file as UTF-8"),
+        write("l.csv", "x,c,y\n1,café,0\n2,b,1\n".encode("latin-1"))),
+    "data: target column absent": Case(
+        ("init", "--data", "t.csv", "--target", "y"), 1,
+        ("target column 'y' not found (did you mean 'Y'?)",),
+        write("t.csv", b"x,c,Y\n1,a,0\n2,b,1\n")),
+    "data: target missing in every row": Case(
+        ("init", "--data", "m.csv", "--target", "y"), 1,
+        ("target column 'y' is missing in every row",), write("m.csv", b"x,c,y\n1,a,\n2,b,\n")),
+    "data: target with a single class": Case(
+        ("init", "--data", "o.csv", "--target", "y"), 1, ("target column 'y' has a single class",),
+        write("o.csv", b"x,c,y\n1,a,1\n2,b,1\n")),
+    "data: SQL query fails": Case(
+        ("init", "--sql-url", "sqlite:///shop.db", "--query", "select * from customer",
+         "--target", "y"), 1,
+        ("source sqlite:///shop.db: the query failed: no such table: customer",), sqlite_shop),
+    "data: source file of params.yaml missing": Case(
+        ("ingest",), 1, ("source data/source/table.csv: file not found; check source.path in "
+                         "params.yaml",), CSV_SOURCE),
+    "data: CSV saved as .parquet": Case(
+        ("ingest",), 1, ("source data/source/table.parquet: cannot be read as parquet",),
+        steps(PARQUET_SOURCE, write("data/source/table.parquet", b"x,c,y\n1,a,0\n"))),
+    "data: raw snapshot missing": Case(
+        ("prepare",), 1, ("data/raw/dataset.parquet: not found; run `dvc repro`",)),
+    "data: target absent from the snapshot": Case(
+        ("prepare",), 1, ("data/raw/dataset.parquet: target column 'late' not found; columns "
+                          "are: carrier, distance; fix problem.target",),
+        raw_data_without_the_target),
+    "data: a column contradicts the contract": Case(
+        ("prepare",), 1, ("data/raw/dataset.parquet: 1 data contract rule(s) failed:\n"
+                          "  column 'x': wrong_type: 1 values are not numeric (e.g. 'n/a')",
+                          "edit data/contract.yaml"), own_data_with_text_in_a_numeric_column),
+
+    # the data contract, data/contract.yaml: exit 2, the column and the rule
+    "contract: unknown role": Case(
+        ("prepare",), 2, ("data/contract.yaml: columns.temp.role: 'featur' is not allowed; choose "
+                          "one of: target, feature", "(did you mean 'feature'?)"),
+        replace(CONTRACT, "temp: {type: numeric, role: feature", "temp: {type: numeric, "
+                                                                  "role: featur")),
+    "contract: unknown type": Case(
+        ("featurize",), 2, ("data/contract.yaml: columns.temp.type: 'number' is not allowed",
+                            "(did you mean 'numeric'?)"),
+        replace(CONTRACT, "temp: {type: numeric", "temp: {type: number")),
+    "contract: unknown rule": Case(
+        ("prepare",), 2, ("data/contract.yaml: columns.temp.nulable: unknown key",
+                          "(did you mean 'nullable'?)"),
+        replace(CONTRACT, TEMP, TEMP.replace("nullable", "nulable"))),
+    "contract: not valid YAML": Case(
+        ("prepare",), 2, ("data/contract.yaml: not valid YAML",),
+        replace(CONTRACT, "\ncolumns:", "\ncolumns: [")),
+    "contract: file missing": Case(
+        ("prepare",), 2, ("data/contract.yaml: not found; write one with `lifecycle init`",),
+        remove(CONTRACT)),
+    "contract: two targets": Case(
+        ("prepare",), 2, ("data/contract.yaml: expected exactly one column with role target, "
+                          "found ['late', 'arr_delay']",),
+        replace(CONTRACT, "arr_delay: {type: numeric, role: leakage",
+                "arr_delay: {type: numeric, role: target")),
+    "contract: key that is not a column": Case(
+        ("prepare",), 2, ("data/contract.yaml: keys: 'flight_id' is not a column of the "
+                          "contract",), replace(CONTRACT, "keys: []", "keys: [flight_id]")),
+    "contract: bound that is not a number": Case(
+        ("prepare",), 2, ("data/contract.yaml: columns.temp.min: expected a number, found "
+                          "'cold'",), replace(CONTRACT, TEMP, TEMP.replace("-40", "cold"))),
+    "contract: range that contradicts itself": Case(
+        ("prepare",), 2, ("data/contract.yaml: columns.temp: min 130 is above max -40",),
+        replace(CONTRACT, TEMP, TEMP.replace("min: -40, max: 130", "min: 130, max: -40"))),
+    "contract: nullable that is not true or false": Case(
+        ("monitor",), 2, ("data/contract.yaml: columns.temp.nullable: expected true or false, "
+                          "found 'maybe'",),
+        replace(CONTRACT, TEMP, TEMP.replace("nullable: true", "nullable: maybe"))),
+    "contract: categories that are not a list": Case(
+        ("prepare",), 2, ("data/contract.yaml: columns.origin.categories: expected a list of "
+                          "allowed values, found 'EWR'",),
+        replace(CONTRACT, "categories: [EWR, JFK, LGA]", "categories: EWR")),
+
+    # `lifecycle predict`: exit 1, the file and what to do; no output or temporary left
+    "predict: input missing": Case(
+        PREDICT, 1, ("batch.csv: not found; give the path of a .csv or .parquet file",),
+        model=True),
+    "predict: CSV named .parquet": Case(
+        ("predict", "--input", "batch.parquet", "--output", "out/scored.csv"), 1,
+        ("batch.parquet: could not be read as parquet:",), batch(name="batch.parquet"),
+        model=True),
+    "predict: unsupported input type": Case(
+        ("predict", "--input", "batch.xlsx", "--output", "out/scored.csv"), 1,
+        ("batch.xlsx: unsupported file type '.xlsx'; use .csv or .parquet",),
+        batch(name="batch.xlsx"), model=True),
+    "predict: empty input file": Case(
+        PREDICT, 1, ("batch.csv: could not be read as csv: No columns to parse from file",),
+        write("batch.csv", b""), model=True),
+    "predict: not UTF-8": Case(
+        PREDICT, 1, ("batch.csv: could not be read as csv: 'utf-8' codec can't decode",),
+        batch(dest="Bogotá", encoding="latin-1"), model=True),
+    "predict: wrong delimiter": Case(
+        PREDICT, 1, ("batch.csv: one column", "the delimiter looks wrong"), batch(sep=";"),
+        model=True),
+    "predict: columns the model needs are missing": Case(
+        PREDICT, 1, ("batch.csv: missing column(s) the model needs: temp, carrier",),
+        batch(temp=None, carrier=None), model=True),
+    "predict: unsupported output type": Case(
+        ("predict", "--input", "batch.csv", "--output", "out/scored.txt"), 1,
+        ("out/scored.txt: unsupported output type '.txt'; use .csv or .parquet",), batch(),
+        model=True),
+    "predict: output folder not writable": Case(
+        ("predict", "--input", "batch.csv", "--output", "batch.csv/scored.csv"), 1,
+        ("batch.csv/scored.csv: cannot write there: batch.csv is not a writable folder",),
+        batch(), model=True),
+    "predict: rejects file not CSV": Case(
+        (*PREDICT, "--rejects", "out/rejects.parquet"), 1,
+        ("out/rejects.parquet: the rejects file is CSV; give a path ending .csv",), batch(),
+        model=True),
+    "predict: chunk of no rows": Case(
+        (*PREDICT, "--chunk-rows", "0"), 1, ("--chunk-rows 0: give a positive number of rows",),
+        batch(), model=True),
+    "predict: model missing": Case(
+        PREDICT, 1, ("models/model.skops: not found; run `dvc repro` (or `dvc pull`)",),
+        steps(batch(), remove("models/model.skops")), model=True),
+    "predict: every row breaks the contract": Case(
+        (*PREDICT, "--chunk-rows", "2"), 0, (), batch(carrier="ZZ"), model=True,
+        creates=("out/scored.csv", "out/scored.rejects.csv")),
+    "monitor: new batch missing": Case(
+        ("monitor", "--current", "nope.csv"), 1,
+        ("nope.csv: not found; give the path of a .csv or .parquet batch",)),
+
+    # `lifecycle serve` refuses an address it cannot listen on before loading anything
+    "serve: port out of range": Case(
+        ("serve", "--port", "70000"), 1, ("--port 70000: not a port number; use 1 to 65535",)),
+    "serve: port in use": Case(
+        ("serve", "--port", "{port}"), 1, ("--port {port}: cannot listen there: Address already "
+                                           "in use",), busy_port),
+    "serve: model missing": Case(
+        ("serve", "--port", "{port}"), 1, ("models/model.skops: not found; run `dvc repro`",),
+        free_port),
+
+    # the command line itself: usage errors, exit 2, from the installed command
+    "cli: unknown subcommand": Case(
+        ("serv",), 2, ("argument COMMAND: invalid choice: 'serv'",), installed=True),
+    "cli: no subcommand": Case(
+        (), 2, ("the following arguments are required: COMMAND",), installed=True),
+    "cli: required option missing": Case(
+        ("predict", "--output", "scored.csv"), 2,
+        ("lifecycle predict: error: the following arguments are required: --input",),
+        installed=True),
+    "cli: port that is not a number": Case(
+        ("serve", "--port", "eighty"), 2, ("argument --port: invalid int value: 'eighty'",),
+        installed=True),
+    "cli: chunk size that is not a number": Case(
+        (*PREDICT, "--chunk-rows", "many"), 2,
+        ("argument --chunk-rows: invalid int value: 'many'",), installed=True),
+    "cli: choice not offered": Case(
+        ("init", "--data", "x.csv", "--target", "y", "--task", "clustering"), 2,
+        ("argument --task: invalid choice: 'clustering'",), installed=True),
+    "cli: unknown option": Case(
+        ("train", "--fast"), 2, ("unrecognized arguments: --fast",), installed=True),
+}
+
+
+def snapshot(folder: Path) -> dict[str, str]:
+    """Every file under `folder` with a digest of its bytes."""
+    return {path.relative_to(folder).as_posix(): hashlib.md5(path.read_bytes()).hexdigest()
+            for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
+def project_for(case: Case, request: pytest.FixtureRequest, folder: Path) -> Path:
+    if case.model:
+        shutil.copytree(request.getfixturevalue("trained"), folder, dirs_exist_ok=True)
+    else:
+        for name in ("params.yaml", "dvc.yaml", CONTRACT):
+            (folder / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(ROOT / name, folder / name)
+    return folder
+
+
+def run_command(case: Case, args: list[str], project: Path,
+                capsys: pytest.CaptureFixture) -> tuple[int, str]:
+    if case.installed:
+        result = subprocess.run([bin_path("lifecycle"), *args], cwd=project, env=environment(),
+                                capture_output=True, text=True)
+        return result.returncode, result.stderr
+    capsys.readouterr()
+    try:
+        code = cli.main(args)
+    except SystemExit as exit:
+        code = exit.code
+    return code, capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_bad_input_gets_a_clear_error_and_leaves_no_partial_output(name, request, tmp_path,
+                                                                  monkeypatch, capsys):
+    case = CASES[name]
+    project = project_for(case, request, tmp_path)
+    monkeypatch.chdir(project)
+    given = case.setup(project) or {}
+    args = [argument.format(**given) for argument in case.args]
+    before = snapshot(project)
+
+    code, errors = run_command(case, args, project, capsys)
+
+    assert code == case.code, errors
+    for words in case.words:
+        assert words.format(**given) in errors
+    assert "Traceback" not in errors
+    if case.code and not case.installed:
+        assert errors.startswith(f"lifecycle {args[0]}: error: ")
+    after = snapshot(project)
+    assert sorted(set(after) - set(before)) == sorted(case.creates)
+    assert {path: after[path] for path in before} == before  # nothing changed or removed
+    assert [p.name for p in project.rglob("*.tmp")] == []
+
+
+def test_a_batch_whose_rows_all_break_the_contract_is_all_rejected(request, tmp_path,
+                                                                    monkeypatch, capsys):
+    """The one case above that succeeds: what its two files hold."""
+    project = project_for(CASES["predict: every row breaks the contract"], request, tmp_path)
+    monkeypatch.chdir(project)
+    batch(carrier="ZZ")(project)
+
+    assert cli.main([*PREDICT, "--chunk-rows", "2"]) == 0
+
+    assert "5 rows read from batch.csv: 0 scored" in capsys.readouterr().out
+    assert pd.read_csv(project / "out/scored.csv").columns.tolist() == [
+        "row", "prediction", "probability_0", "probability_1"]
+    rejects = pd.read_csv(project / "out/scored.rejects.csv")
+    assert rejects["reason"].tolist() == ["carrier: unknown category"] * 5
+
+
+# --- `lifecycle serve` requests ----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def client(trained: Path) -> TestClient:
+    """The API of the trained project, in this process."""
+    patch = pytest.MonkeyPatch()
+    patch.chdir(trained)
+    app = serve.create_app()
+    patch.undo()
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+@pytest.fixture(scope="module")
+def row(trained: Path) -> dict:
+    """One valid instance: a test row as JSON."""
+    rows = pd.read_parquet(trained / "data/prepared/test.parquet").drop(columns="late").head(1)
+    return json.loads(rows.to_json(orient="records", date_format="iso"))[0]
+
+
+JSON = {"content-type": "application/json"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Call:
+    status: int
+    words: tuple[str, ...]          # each in the response body
+    field: str | None = None        # the field a 422 names (last item of `loc`)
+    # The body, made from a valid row: an object sent as JSON, or bytes (or pieces) as they are.
+    body: Callable[[dict], Any] = lambda row: {"instances": [row]}
+    headers: dict = dataclasses.field(default_factory=lambda: JSON)
+    method: str = "POST"
+    path: str = "/predict"
+
+
+def with_values(**values: Any) -> Callable[[dict], Any]:
+    return lambda row: {"instances": [{**row, **values}]}
+
+
+def pieces(size: int) -> Callable[[dict], Any]:
+    """A body sent in pieces, so no length is declared up front."""
+    return lambda row: (b" " * 100_000 for _ in range(size // 100_000 + 1))
+
+
+REQUESTS = {
+    "wrong type": Call(422, ("Input should be a valid number",), "temp",
+                       with_values(temp="hot")),
+    "missing required field": Call(
+        422, ("Field required",), "distance",
+        lambda row: {"instances": [{k: v for k, v in row.items() if k != "distance"}]}),
+    "value out of range": Call(422, ("Input should be less than or equal to 5000",), "distance",
+                               with_values(distance=99999)),
+    "unknown category": Call(422, ("Input should be 'EWR', 'JFK' or 'LGA'",), "origin",
+                             with_values(origin="LAX")),
+    "not a date": Call(422, ("Input should be a valid datetime",), "scheduled_departure",
+                       with_values(scheduled_departure="soon")),
+    "infinity": Call(422, ("Input should be a finite number",), "temp",
+                     lambda row: json.dumps({"instances": [{**row, "temp": float("inf")}]})
+                     .encode()),
+    "empty list": Call(422, ("List should have at least 1 item",), "instances",
+                       lambda row: {"instances": []}),
+    "instances not a list": Call(422, ("Input should be a valid list",), "instances",
+                                 lambda row: {"instances": row}),
+    "body not an object": Call(422, ("Input should be a valid dictionary",), "body",
+                               lambda row: [row]),
+    "unknown top-level field": Call(422, ("Extra inputs are not permitted",), "threshold",
+                                    lambda row: {"instances": [row], "threshold": 0.5}),
+    "too many instances": Call(413, ("1001 instances; at most 1000 per request",),
+                               body=lambda row: {"instances": [row] * 1001}),
+    "body too large": Call(413, ("request body over 1000000 bytes",),
+                           body=lambda row: b" " * 1_000_001),
+    "body too large, no declared length": Call(413, ("request body over 1000000 bytes",),
+                                               body=pieces(1_000_001)),
+    "malformed JSON": Call(422, ("JSON decode error",), body=lambda row: b'{"instances": ['),
+    "wrong content type": Call(
+        415, ("the body must be JSON: send it with content-type: application/json",),
+        body=lambda row: b"instances=1",
+        headers={"content-type": "application/x-www-form-urlencoded"}),
+    "unknown path": Call(404, ("Not Found",), path="/predictions"),
+    "wrong method": Call(405, ("Method Not Allowed",), method="GET"),
+}
+
+
+@pytest.mark.parametrize("name", REQUESTS)
+def test_a_bad_request_gets_a_4xx_naming_the_problem_and_the_server_keeps_serving(name, client,
+                                                                                  row):
+    call = REQUESTS[name]
+    body = call.body(row)
+    sent = {"json": body} if isinstance(body, dict | list) else {"content": body}
+
+    response = client.request(call.method, call.path, headers=call.headers,
+                              **(sent if call.method == "POST" else {}))
+
+    assert response.status_code == call.status, response.text
+    for words in call.words:
+        assert words in response.text
+    assert "Traceback" not in response.text
+    if call.field:
+        assert call.field in [item["loc"][-1] for item in response.json()["detail"]]
+    assert client.get("/health").json() == {"status": "ok"}

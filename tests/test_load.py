@@ -1,0 +1,58 @@
+"""A short load test of `lifecycle serve` as a real process: 8 concurrent clients for 10
+seconds get only 200s, and the server's memory stays flat. The full measurement is
+`python -m benchmarks.api_load`; this reuses its server start-up and load generator.
+"""
+
+import subprocess
+from pathlib import Path
+
+import psutil
+import pytest
+
+from benchmarks.api_load import free_port, load, sample_instance, start_server
+
+CLIENTS = 8
+SECONDS = 10
+# Resident memory may grow this much over the load after warm-up (allocator noise, caches).
+MEMORY_MARGIN = 16 * 2**20
+
+
+@pytest.fixture(scope="module")
+def server(trained: Path) -> dict:
+    """`lifecycle serve --port N`, with no --host: the default address."""
+    port = free_port()
+    process = start_server(trained, port)
+    try:
+        yield {"process": process, "port": port, "base_url": f"http://127.0.0.1:{port}",
+               "instance": sample_instance(trained)}
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def test_the_server_listens_on_loopback_only_by_default(server):
+    listening = [connection.laddr for connection
+                 in psutil.Process(server["process"].pid).net_connections(kind="inet")
+                 if connection.status == psutil.CONN_LISTEN]
+
+    assert [(address.ip, address.port) for address in listening] == [
+        ("127.0.0.1", server["port"])]
+
+
+def test_concurrent_clients_get_no_errors_and_memory_stays_flat(server):
+    memory = psutil.Process(server["process"].pid)
+    load(server["base_url"], server["instance"], CLIENTS, 3)  # warm-up
+    warm = memory.memory_info().rss
+
+    result = load(server["base_url"], server["instance"], CLIENTS, SECONDS)
+
+    after = memory.memory_info().rss
+    print(f"{result['requests']} requests, {result['errors']} errors, "
+          f"{result['requests_per_second']}/s, p50 {result['p50_ms']} ms, "
+          f"p99 {result['p99_ms']} ms, RSS {warm / 2**20:.1f} -> {after / 2**20:.1f} MiB")
+    assert result["errors"] == 0
+    assert result["requests"] >= CLIENTS  # every client was answered at least once
+    assert after - warm <= MEMORY_MARGIN
