@@ -201,3 +201,10 @@ def test_metadata_names_the_model_its_inputs_and_the_gate(api):
     assert {"scheduled_departure", "carrier", "temp"} <= set(names)
     carrier = next(field for field in metadata["inputs"] if field["name"] == "carrier")
     assert "AA" in carrier["categories"]
+
+
+def test_categories_read_as_numbers_reach_the_model_as_text_as_the_api_sends_them():
+    values = pd.Series([0.0, float("nan"), 2.5, float("inf")])
+
+    assert predict.category_values(values).tolist() == ["0", None, "2.5", "inf"]
+    assert predict.category_values(pd.Series([True, False])).tolist() == [True, False]

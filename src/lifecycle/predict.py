@@ -43,11 +43,8 @@ def rule_failures(frame: pd.DataFrame, rules: contract.Contract,
     parsed, failures = validation.coerce_types(frame[list(rules.columns)], rules)
     failures += validation.check_rules(parsed, rules)
     for name, column in rules.columns.items():
-        values = parsed[name]
-        if column.type in ("categorical", "text") and values.isna().any():
-            # Missing as None, as in training (and in the API): rows where a category is always
-            # NaN would reach the model as a column of floats.
-            parsed[name] = values.astype(object).where(values.notna(), None)
+        if column.type in ("categorical", "text"):
+            parsed[name] = category_values(parsed[name])
     broken = []
     flagged: dict[str, pd.Series] = {}
     for failure in failures:
@@ -55,6 +52,22 @@ def rule_failures(frame: pd.DataFrame, rules: contract.Contract,
         flagged[failure.column] = rows | flagged.get(failure.column, False)
         broken.append((failure.column, failure.rule, rows))
     return parsed, broken
+
+
+def category_values(values: pd.Series) -> pd.Series:
+    """Categories as text, as the contract compares them and the API receives them, and None
+    where missing, as in training: a chunk where a category holds only numbers, or only missing
+    values, reads as a column of numbers the model's encoder cannot compare."""
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        values = values.map(_number_text, na_action="ignore").astype(object)
+    if values.isna().any():
+        values = values.astype(object).where(values.notna(), None)
+    return values
+
+
+def _number_text(value: float) -> str:
+    """1.0 as '1' (a column of whole numbers with a gap reads as floats), 2.5 as '2.5'."""
+    return str(int(value)) if float(value).is_integer() else str(value)
 
 
 def check_rows(frame: pd.DataFrame, rules: contract.Contract,
