@@ -248,7 +248,7 @@ CASES = {
         ("ingest",), 1, ("source data/source/table.csv: file not found; check source.path in "
                          "params.yaml",), CSV_SOURCE),
     "data: CSV saved as .parquet": Case(
-        ("ingest",), 1, ("source data/source/table.parquet: cannot be read as parquet",),
+        ("ingest",), 1, ("source data/source/table.parquet: could not be read as parquet",),
         steps(PARQUET_SOURCE, write("data/source/table.parquet", b"x,c,y\n1,a,0\n"))),
     "data: raw snapshot missing": Case(
         ("prepare",), 1, ("data/raw/dataset.parquet: not found; run `dvc repro`",)),
@@ -317,10 +317,10 @@ CASES = {
         ("batch.xlsx: unsupported file type '.xlsx'; use .csv or .parquet",),
         batch(name="batch.xlsx"), model=True),
     "predict: empty input file": Case(
-        PREDICT, 1, ("batch.csv: could not be read as csv: No columns to parse from file",),
+        PREDICT, 1, ("batch.csv: the file is empty; export the table again",),
         write("batch.csv", b""), model=True),
     "predict: not UTF-8": Case(
-        PREDICT, 1, ("batch.csv: could not be read as csv: 'utf-8' codec can't decode",),
+        PREDICT, 1, ("batch.csv: not UTF-8 text", "save the file as UTF-8",),
         batch(dest="Bogotá", encoding="latin-1"), model=True),
     "predict: wrong delimiter": Case(
         PREDICT, 1, ("batch.csv: one column", "the delimiter looks wrong"), batch(sep=";"),
