@@ -83,6 +83,7 @@ def test_a_worse_model_is_reported_worse_with_both_gates_and_the_flipped_criteri
     assert "test roc_auc" in flipped
     assert "**pass → FAIL**" in text
     assert "reports/evaluation/plots/sklearn/roc.json" in text  # the ROC curve changed
+    assert "`dvc plots diff main trivial`" in text
 
 
 def test_a_change_inside_the_noise_is_reported_as_within_noise(clean):

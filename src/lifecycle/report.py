@@ -34,6 +34,7 @@ class Side:
 
     root: Path
     rev: str | None
+    name: str = "workspace"  # the revision as the user wrote it
     label: str = ""
     _blobs: dict[str, bytes | None] = field(default_factory=dict)
 
@@ -84,9 +85,9 @@ class Side:
 def run(base: str, head: str | None = None, output: str | None = None,
         link_root: str | None = None) -> int:
     root = Path(_git(Path.cwd(), "rev-parse", "--show-toplevel", what="a git repository"))
-    sides = [Side(root, _commit(root, base, "--base"), f"{base} ({_short(root, base)})"),
-             Side(root, _commit(root, head, "--head"), f"{head} ({_short(root, head)})")
-             if head else Side(root, None, "workspace")]
+    sides = [Side(root, _commit(root, base, "--base"), base, f"{base} ({_short(root, base)})"),
+             Side(root, _commit(root, head, "--head"), head, f"{head} ({_short(root, head)})")
+             if head else Side(root, None, "workspace", "workspace")]
     text = render(*sides, link_root=link_root)
     if output:
         io.write_bytes(text.encode(), output)
@@ -332,9 +333,9 @@ def plots_section(base: Side, head: Side, link_root: str | None) -> list[str]:
     lines = ["## Plots", ""]
     if not changed:
         return [*lines, "No plot changed.", ""]
-    revision = base.rev or ""
-    lines.append(f"{len(changed)} plot files changed; `dvc plots diff {revision}` draws base and "
-                 f"head side by side.")
+    revisions = " ".join(side.name for side in (base, head) if side.rev)
+    lines.append(f"{len(changed)} plot files changed; `dvc plots diff {revisions}` draws base "
+                 f"and head side by side.")
     lines.append("")
     for path in changed:
         link = f"{link_root.rstrip('/')}/{path}" if link_root else path
