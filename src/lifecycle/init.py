@@ -6,6 +6,7 @@ stage's dependencies in dvc.yaml. Columns that look like identifiers or leakage 
 and it says so. Nothing is written unless everything succeeds.
 """
 
+import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -249,11 +250,26 @@ def update_ingest_stage(dvc_file: Path, source: dict[str, Any]) -> str:
 
 
 def _dump(yaml: Any, document: Any) -> str:
+    """The document with its comments; without them where keeping them would corrupt it.
+
+    ruamel can join two keys onto one line when a replaced value carried the line break (seen
+    on a params.yaml that `dvc exp run -S` had rewritten), so the text is read back and checked.
+    """
     import io as text_io
+
+    import yaml as plain_yaml
 
     buffer = text_io.StringIO()
     yaml.dump(document, buffer)
-    return buffer.getvalue()
+    text = buffer.getvalue()
+    data = json.loads(json.dumps(document))
+    try:
+        if plain_yaml.safe_load(text) == data:
+            return text
+    except plain_yaml.YAMLError:
+        pass
+    print("note: the file's comments could not be kept; it is written without them")
+    return plain_yaml.safe_dump(data, sort_keys=False, width=100)
 
 
 def run(data: str | None, target: str, task: str | None, time_column: str | None,
