@@ -56,3 +56,17 @@ def test_concurrent_clients_get_no_errors_and_memory_stays_flat(server):
     assert result["errors"] == 0
     assert result["requests"] >= CLIENTS  # every client was answered at least once
     assert after - warm <= MEMORY_MARGIN
+
+
+def test_two_worker_processes_each_serve_the_model(trained):
+    port = free_port()
+    process = start_server(trained, port, workers=2)
+    try:
+        workers = psutil.Process(process.pid).children(recursive=True)
+        result = load(f"http://127.0.0.1:{port}", sample_instance(trained), 4, 3)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+    assert len(workers) >= 2  # the worker processes (uvicorn may add a helper process)
+    assert result["errors"] == 0 and result["requests"] >= 4
