@@ -55,14 +55,27 @@ def metric_row(text: str, metric: str) -> list[str]:
     raise AssertionError(f"no row for {metric} in:\n{text}")
 
 
-def test_a_worse_model_is_reported_worse_with_both_gates_and_the_flipped_criterion(clean):
-    repo, env = clean["repo"], clean["env"]
-    before = json.loads((repo / "reports/evaluation/metrics.json").read_text())
+@pytest.fixture(scope="module")
+def trivial(committed) -> dict:
+    """A branch `trivial` beside `main`, differing in one parameter, reproduced and committed."""
+    repo, env = committed["repo"], committed["env"]
     run(["git", "checkout", "-q", "-b", "trivial"], repo)
     set_param(repo, "train.model", "trivial")
     run([bin_path("dvc"), "repro"], repo, env)
     run(["git", "commit", "-qam", "trivial model"], repo)
-    after = json.loads((repo / "reports/evaluation/metrics.json").read_text())
+    run(["git", "checkout", "-q", "main"], repo)
+    run([bin_path("dvc"), "checkout", "--force"], repo, env)
+    return committed
+
+
+def read_json_at(repo: Path, rev: str, path: str) -> dict:
+    return json.loads(run(["git", "show", f"{rev}:{path}"], repo).stdout)
+
+
+def test_a_worse_model_is_reported_worse_with_both_gates_and_the_flipped_criterion(trivial):
+    repo, env = trivial["repo"], trivial["env"]
+    before = read_json_at(repo, "main", "reports/evaluation/metrics.json")
+    after = read_json_at(repo, "trivial", "reports/evaluation/metrics.json")
 
     text = write_report(repo, env, "--base", "main", "--head", "trivial")
 
@@ -76,7 +89,7 @@ def test_a_worse_model_is_reported_worse_with_both_gates_and_the_flipped_criteri
     assert verdict == "worse"
     assert metric_row(text, "log_loss")[4] == "worse"
     assert "paired bootstrap: both models scored on the same" in text
-    base_gate = json.loads(run(["git", "show", "main:reports/gate.json"], repo).stdout)
+    base_gate = read_json_at(repo, "main", "reports/gate.json")
     assert f"Base: {base_gate['verdict']}. Head: REJECTED." in text
     assert "| test roc_auc | >= 0.65 |" in text
     flipped = next(line for line in text.splitlines() if line.startswith("Criteria that flipped"))
@@ -103,17 +116,15 @@ def test_a_change_inside_the_noise_is_reported_as_within_noise(clean):
     assert "# Model report: workspace against main" in text
 
 
-def test_without_the_base_predictions_verdicts_come_from_the_intervals(clean):
-    repo, env = clean["repo"], clean["env"]
-    lock = yaml.safe_load((repo / "dvc.lock").read_text())
+def test_without_the_base_predictions_verdicts_come_from_the_intervals(trivial):
+    repo, env = trivial["repo"], trivial["env"]
+    lock = yaml.safe_load(run(["git", "show", "main:dvc.lock"], repo).stdout)
     digest = next(out["md5"] for out in lock["stages"]["evaluate"]["outs"]
                   if out["path"] == "data/predictions/test.parquet")
     cached = repo / ".dvc/cache/files/md5" / digest[:2] / digest[2:]
-    set_param(repo, "train.model", "trivial")
-    run([bin_path("dvc"), "repro"], repo, env)
     aside = cached.rename(repo.parent / "aside.parquet")  # in neither the cache nor a remote
     try:
-        text = write_report(repo, env, "--base", "main")
+        text = write_report(repo, env, "--base", "main", "--head", "trivial")
     finally:
         aside.rename(cached)
 
