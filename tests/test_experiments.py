@@ -42,7 +42,8 @@ def clean(committed):
 
 def write_report(repo: Path, env: dict, *arguments: str) -> str:
     output = repo.parent / "report.md"
-    run([bin_path("lifecycle"), "report", *arguments, "--output", str(output)], repo, env)
+    run([bin_path("lifecycle"), "report", *arguments, "--output", str(output), "--overwrite"],
+        repo, env)
     return output.read_text()
 
 

@@ -62,7 +62,8 @@ def add_monitor_arguments(monitor: argparse.ArgumentParser) -> None:
     monitor.add_argument(
         "--output", metavar="DIR",
         help="where to write the report (default: reports/monitor, or reports/monitor-<name> "
-             "for --current)",
+             "for --current); an existing folder is replaced only if it holds nothing but an "
+             "earlier report",
     )
 
 
@@ -85,6 +86,13 @@ def add_predict_arguments(predict: argparse.ArgumentParser) -> None:
                          help="rejected rows with their reasons (default: OUTPUT.rejects.csv)")
     predict.add_argument("--chunk-rows", type=int, default=50_000, metavar="N",
                          help="rows read and scored at a time (default: 50000)")
+    add_overwrite_argument(predict)
+
+
+def add_overwrite_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace output files that exist (never an input or a file of the "
+                             "project)")
 
 
 def add_serve_arguments(serve: argparse.ArgumentParser) -> None:
@@ -106,6 +114,7 @@ def add_report_arguments(report: argparse.ArgumentParser) -> None:
     report.add_argument("--link-root", metavar="URL",
                         help="prefix for links to changed plot files, e.g. the head commit's "
                              "blob URL on GitHub")
+    add_overwrite_argument(report)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -119,6 +128,10 @@ def main(argv: list[str] | None = None) -> int:
     except LifecycleError as error:
         print(f"lifecycle {command}: error: {error}", file=sys.stderr)
         return error.exit_code
+    except OSError as error:  # the file system refused something no check foresaw
+        where = f"{error.filename}: " if error.filename else ""
+        print(f"lifecycle {command}: error: {where}{error.strerror or error}", file=sys.stderr)
+        return 1
     tracking.write_trace(command)
     return 0
 

@@ -15,6 +15,9 @@ from scipy.spatial.distance import jensenshannon
 DIGITS = 6
 # Floor for empty bins in PSI, so that a bin seen on one side only gives a large, finite value.
 PSI_EPSILON = 1e-4
+# Below this many rows a batch says nothing reliable about drift or decay (one row gives a PSI
+# of 8), so no retraining is decided on it.
+MIN_BATCH_ROWS = 30
 
 
 @dataclass(frozen=True)
@@ -130,10 +133,17 @@ def feature_drift(reference: pd.DataFrame, current: pd.DataFrame, numeric: list[
 
 
 def retrain_decision(features: dict[str, dict], prediction_psi: float,
-                     decay: float | None, thresholds: Thresholds) -> dict:
-    """`retrain` and the reasons, from feature drift, prediction drift and performance decay."""
+                     decay: float | None, thresholds: Thresholds, rows: int) -> dict:
+    """`retrain` and the reasons, from feature drift, prediction drift and performance decay.
+
+    A batch of fewer than MIN_BATCH_ROWS rows decides nothing and says so."""
     drifted = sorted(name for name, record in features.items() if record["drift"])
     share = len(drifted) / len(features) if features else 0.0
+    if rows < MIN_BATCH_ROWS:
+        return {"drifted_features": drifted, "drifted_share": round(share, DIGITS),
+                "retrain": False, "reasons": [],
+                "warnings": [f"the batch holds {rows} rows, fewer than {MIN_BATCH_ROWS}: too "
+                             f"few to judge drift or decay; no retraining decided"]}
     reasons = []
     if features and share >= thresholds.drifted_feature_share:
         reasons.append(f"{len(drifted)} of {len(features)} features drifted "
@@ -174,9 +184,15 @@ def render_markdown(report: dict) -> str:
               f"Prediction drift: PSI {predictions['psi']:.3f}."]
     performance = report.get("performance")
     if performance:
-        lines.append(f"Performance ({performance['metric']}): test {performance['test']:.4f}, "
-                     f"current {performance['current']:.4f}, decay {performance['decay']:.4f}.")
+        lines.append(f"Performance ({performance['metric']}): test {_show(performance['test'])}, "
+                     f"current {_show(performance['current'])}, decay "
+                     f"{_show(performance['decay'])}.")
     lines += ["", "## Decision", "", f"retrain: {'true' if decision['retrain'] else 'false'}", ""]
     lines += [f"- {reason}" for reason in decision["reasons"]] or ["- no threshold crossed"]
     lines += [f"- warning: {warning}" for warning in decision["warnings"]]
     return "\n".join(lines) + "\n"
+
+
+def _show(value: float | None) -> str:
+    """A metric for people: n/a where it is undefined (e.g. ROC AUC on a single class)."""
+    return "n/a" if value is None or not np.isfinite(value) else f"{value:.4f}"

@@ -6,8 +6,10 @@ the next write of the same file removes the temporary a killed one left behind.
 """
 
 import contextlib
+import errno
 import io
 import json
+import math
 import os
 import tempfile
 import zipfile
@@ -21,13 +23,18 @@ from lifecycle.errors import LifecycleError
 # A fixed timestamp for zip entries (the earliest a zip can hold), so model bytes never carry
 # the time they were written.
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+# Write errors that mean the disk or the file system refused more bytes.
+FULL = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS})
 
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside `path`; rename it onto `path` if the block succeeds."""
+    """Yield a temporary path beside `path`; rename it onto `path` if the block succeeds.
+
+    Folders created for the target are removed again if the block fails, so a failed command
+    leaves nothing behind."""
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    created = _make_parents(target.parent)
     _remove_leftovers(target)
     handle, temporary = tempfile.mkstemp(
         dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
@@ -37,30 +44,223 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     try:
         yield Path(temporary)
         os.replace(temporary, target)
-    except BaseException:
+    except BaseException as error:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
+        _remove_empty(created)
+        if isinstance(error, OSError) and error.errno in FULL:
+            raise LifecycleError(f"{target}: could not write: {error.strerror}; free some "
+                                 f"space or choose another path; nothing was written") from None
         raise
     tracking.record_write(target)
 
 
 @contextlib.contextmanager
 def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary directory beside `path`; it replaces `path` if the block succeeds."""
+    """Yield a temporary directory beside `path`; it replaces `path` if the block succeeds.
+
+    The old folder is moved aside, not deleted, until the new one is in place. Callers with a
+    user-given path check it first with `check_output(..., folder=True)`: a folder is replaced
+    only when it holds nothing but what the command itself writes there."""
     import shutil
 
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    created = _make_parents(target.parent)
     _remove_leftovers(target)
     temporary = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"))
     try:
         yield temporary
-        shutil.rmtree(target, ignore_errors=True)
-        os.replace(temporary, target)
+        _swap_in(temporary, target)
     except BaseException:
         shutil.rmtree(temporary, ignore_errors=True)
+        _remove_empty(created)
         raise
     tracking.record_write(target)
+
+
+def _swap_in(new: Path, target: Path) -> None:
+    """Put folder `new` at `target`; the old target is removed only once the new one is there."""
+    import shutil
+
+    if not target.exists():
+        os.replace(new, target)
+        return
+    old = new.with_name(new.name.removesuffix(".tmp") + ".old.tmp")
+    os.replace(target, old)
+    try:
+        os.replace(new, target)
+    except BaseException:
+        os.replace(old, target)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _make_parents(folder: Path) -> list[Path]:
+    """Create `folder` and its missing parents; return those created, deepest first."""
+    missing = []
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    for created in reversed(missing):
+        try:
+            created.mkdir()
+        except OSError as error:
+            _remove_empty(missing)
+            raise LifecycleError(f"{created}: cannot create the folder: "
+                                 f"{error.strerror or error}; choose another path") from None
+    return missing
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    for folder in folders:  # deepest first
+        with contextlib.suppress(OSError):
+            folder.rmdir()
+
+
+# --- outputs a user names ---------------------------------------------------------------------
+
+# Folders of the project that git and DVC manage: nothing a command writes may land there.
+MACHINERY = (".git", ".dvc")
+
+
+def check_output(path: str | os.PathLike, *, inputs: tuple = (), overwrite: bool = False,
+                 owned: frozenset[str] | None = None, option: str = "--output") -> Path:
+    """Refuse, before any work is done, an output path whose writing could destroy data.
+
+    Never the project folder or a folder holding it, nothing inside .git or .dvc, never an input
+    of the command or a folder holding one, never a file of the project (tracked by git or
+    declared by DVC). An existing file is replaced only with `overwrite`. A folder output
+    (`owned`: the names the command writes in it) replaces an existing folder only when that
+    folder holds nothing but those names. Symbolic links are followed before comparing.
+    """
+    target = Path(path)
+    where = f"{option} {path}: refused:"
+    resolved, root = _real(target), _real(Path.cwd())
+    if root.is_relative_to(resolved):
+        raise LifecycleError(f"{where} it is the project folder or holds it; give a new file or "
+                             f"folder")
+    for machinery in MACHINERY:
+        if resolved.is_relative_to(root / machinery):
+            raise LifecycleError(f"{where} it is inside {machinery}/, which DVC and git "
+                                 f"manage; choose another path")
+    for source in inputs:
+        real = _real(Path(source))
+        if real == resolved:
+            raise LifecycleError(f"{where} it is {source}, an input of this command; choose "
+                                 f"another path")
+        if real.is_relative_to(resolved):
+            raise LifecycleError(f"{where} it holds {source}, an input of this command; choose "
+                                 f"another path")
+    if owned is None:
+        _check_file_output(target, resolved, root, where, overwrite, option)
+    else:
+        _check_folder_output(target, resolved, root, where, owned)
+    _check_writable(target, option)
+    return target
+
+
+def _check_file_output(target: Path, resolved: Path, root: Path, where: str, overwrite: bool,
+                       option: str) -> None:
+    tracked, declared = project_paths(root)
+    if resolved in tracked or any(resolved.is_relative_to(path) for path in declared):
+        raise LifecycleError(f"{where} it is a file of the project (tracked by git or DVC); "
+                             f"choose another path")
+    if target.is_dir():
+        raise LifecycleError(f"{where} it is a folder; give the path of a file")
+    if target.exists() and not overwrite:
+        raise LifecycleError(f"{where} the file exists; pass --overwrite to replace it, or "
+                             f"choose another path")
+
+
+def _check_folder_output(target: Path, resolved: Path, root: Path, where: str,
+                         owned: frozenset[str]) -> None:
+    tracked, declared = project_paths(root)
+    if target.exists() and not target.is_dir():
+        raise LifecycleError(f"{where} it is a file; give the path of a folder")
+    if target.is_dir():
+        others = sorted(entry.name for entry in target.iterdir()
+                        if entry.name not in owned or not entry.is_file())
+        if others:
+            raise LifecycleError(f"{where} the folder holds files this command did not write "
+                                 f"there ({', '.join(others[:3])}); give a new folder")
+        return  # only this command's own files: replacing them loses nothing
+    if resolved in tracked or any(resolved.is_relative_to(path) for path in declared):
+        raise LifecycleError(f"{where} it is inside an output of the pipeline; choose another "
+                             f"path")
+
+
+def _check_writable(target: Path, option: str) -> None:
+    folder = target.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+        raise LifecycleError(f"{option} {target}: cannot write there: {folder} is not a "
+                             f"writable folder; choose another path")
+
+
+def check_distinct(**named: str | os.PathLike) -> None:
+    """Refuse two outputs of one command that are the same file (one would hide the other)."""
+    seen: dict[Path, str] = {}
+    for option, path in named.items():
+        real = _real(Path(path))
+        if real in seen:
+            raise LifecycleError(f"--{option} {path}: refused: it is the same file as "
+                                 f"--{seen[real]}; give each its own path")
+        seen[real] = option
+
+
+def project_paths(root: Path) -> tuple[set[Path], set[Path]]:
+    """Files git tracks, and the paths DVC declares (stage deps and outs, metrics, plots, `.dvc`
+    files' outs, params.yaml, dvc.yaml, dvc.lock), under the project root `root`."""
+    import subprocess
+
+    listed = subprocess.run(["git", "ls-files", "-z"], cwd=root, capture_output=True, text=True)
+    tracked = {root / name for name in listed.stdout.split("\0") if name} \
+        if listed.returncode == 0 else set()
+    declared = {root / name for name in ("params.yaml", "dvc.yaml", "dvc.lock")}
+    dvc_files = [root / "dvc.yaml", *(path for path in tracked if path.suffix == ".dvc")]
+    declared |= {root / name for name in _dvc_declared(root, dvc_files)}
+    return tracked, declared
+
+
+def _dvc_declared(root: Path, files: list[Path]) -> list[str]:
+    import yaml
+
+    found: list[str] = []
+    for file in files:
+        try:
+            document = yaml.safe_load(file.read_text()) if file.is_file() else None
+        except (yaml.YAMLError, OSError, UnicodeDecodeError):
+            continue  # an unreadable file declares nothing; DVC itself will say why
+        if not isinstance(document, dict):
+            continue
+        if file.suffix == ".dvc":
+            found += [str(file.parent.relative_to(root) / name)
+                      for name in _entries(document.get("outs"))]
+            continue
+        for stage in (document.get("stages") or {}).values():
+            if isinstance(stage, dict):
+                for key in ("deps", "outs", "metrics", "plots"):
+                    found += _entries(stage.get(key))
+        found += _entries(document.get("metrics"))
+    return found
+
+
+def _entries(items: Any) -> list[str]:
+    """Paths of a DVC list whose items are strings or one-key mappings ({path: options})."""
+    if not isinstance(items, list):
+        return []
+    paths = []
+    for item in items:
+        if isinstance(item, dict):
+            item = item.get("path") or next(iter(item), None)
+        if isinstance(item, str):
+            paths.append(item)
+    return paths
+
+
+def _real(path: Path) -> Path:
+    return Path(os.path.realpath(path))
 
 
 def _remove_leftovers(target: Path) -> None:
@@ -90,8 +290,20 @@ def write_bytes(data: bytes, path: str | os.PathLike) -> None:
 
 
 def json_text(data: Any) -> str:
-    """Stable JSON: sorted keys and a trailing newline, so files diff cleanly."""
-    return json.dumps(data, indent=2, sort_keys=True) + "\n"
+    """Stable, valid JSON: sorted keys and a trailing newline, so files diff cleanly; NaN and
+    infinities (which JSON cannot hold) become null."""
+    return json.dumps(finite(data), indent=2, sort_keys=True, allow_nan=False) + "\n"
+
+
+def finite(data: Any) -> Any:
+    """`data` with every NaN or infinite float replaced by None, at any depth."""
+    if isinstance(data, float):
+        return data if math.isfinite(data) else None
+    if isinstance(data, dict):
+        return {key: finite(value) for key, value in data.items()}
+    if isinstance(data, list | tuple):
+        return [finite(value) for value in data]
+    return data
 
 
 def write_json(data: Any, path: str | os.PathLike) -> None:
@@ -204,15 +416,26 @@ def save_model(model: Any, path: str | os.PathLike) -> None:
     write_bytes(canonical_skops(skops.io.dumps(model)), path)
 
 
+# Bounds on a model file before skops reads it: its schema is parsed as one JSON document, and a
+# damaged or hostile file could declare entries far larger than any model of this project.
+MAX_SCHEMA_BYTES = 256 * 2**20
+MAX_MODEL_BYTES = 4 * 2**30
+
+
 def load_model(path: str | os.PathLike) -> Any:
+    """A fitted estimator from a skops file of this project: trusted types only, bounded sizes,
+    and a file that is damaged or holds something else is one error naming it."""
     import skops.io
 
     tracking.record_read(path)
     path = _existing(path)
+    fix = "run `dvc pull` to fetch it again, or `dvc repro` to rebuild it"
     try:
+        _check_archive(path)
         untrusted = skops.io.get_untrusted_types(file=path)
-    except (zipfile.BadZipFile, KeyError, ValueError) as error:
-        raise LifecycleError(f"{path}: not a readable skops model file ({error})") from None
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError) as error:
+        raise LifecycleError(f"{path}: not a readable skops model file ({error}); {fix}") \
+            from None
     refused = sorted(set(untrusted) - set(TRUSTED_TYPES))
     if refused:
         raise LifecycleError(
@@ -220,7 +443,40 @@ def load_model(path: str | os.PathLike) -> Any:
             f"{', '.join(refused)}. Only load model files produced by this project; if you "
             f"added a model type on purpose, add its types to TRUSTED_TYPES in lifecycle/io.py"
         )
-    return skops.io.load(path, trusted=TRUSTED_TYPES)
+    try:
+        model = skops.io.load(path, trusted=TRUSTED_TYPES)
+    except Exception as error:  # a damaged entry fails in numpy, zlib or skops, many ways
+        raise LifecycleError(f"{path}: damaged model file ({type(error).__name__}: "
+                             f"{str(error)[:200]}); {fix}") from None
+    _check_fitted(model, path, fix)
+    return model
+
+
+def _check_archive(path: Path) -> None:
+    """Refuse a zip whose entries would make loading read or inflate without bound."""
+    with zipfile.ZipFile(path) as archive:
+        entries = archive.infolist()
+        schema = next((entry for entry in entries if entry.filename == "schema.json"), None)
+        if schema is None:
+            raise ValueError("no schema.json entry")
+        if schema.file_size > MAX_SCHEMA_BYTES:
+            raise ValueError(f"its schema is {schema.file_size:,} bytes, more than "
+                             f"{MAX_SCHEMA_BYTES:,}")
+        total = sum(entry.file_size for entry in entries)
+        if total > MAX_MODEL_BYTES:
+            raise ValueError(f"it unpacks to {total:,} bytes, more than {MAX_MODEL_BYTES:,}")
+
+
+def _check_fitted(model: Any, path: Path, fix: str) -> None:
+    from sklearn.exceptions import NotFittedError
+    from sklearn.utils.validation import check_is_fitted
+
+    try:
+        check_is_fitted(model)
+        model.feature_names_in_  # noqa: B018  every artifact here is fitted on named columns
+    except (NotFittedError, TypeError, AttributeError):
+        raise LifecycleError(f"{path}: holds a {type(model).__name__}, not an estimator fitted "
+                             f"by this project; {fix}") from None
 
 
 def canonical_skops(data: bytes) -> bytes:

@@ -6,7 +6,6 @@ scored in chunks, so memory stays flat as the file grows, and both outputs are w
 """
 
 import dataclasses
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from lifecycle.errors import LifecycleError
 
 CHUNK_ROWS = 50_000
 ROW = "row"  # position of the row in the input file, 0-based
+REASON = "reason"  # why a row was rejected
 TABLE_TYPES = (".csv", ".parquet")
 
 
@@ -112,37 +112,46 @@ def empty_predictions(model: object, index: pd.Index) -> pd.DataFrame:
 def score_chunk(model: object, chunk: pd.DataFrame, rules: contract.Contract,
                 identifiers: list[str], threshold: float,
                 source: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Scored rows keyed by position (and identifiers), and rejected rows with their reasons."""
+    """Scored rows keyed by position (and identifiers), and rejected rows with their reasons.
+
+    The chunk's index is each row's position in the input; the user's columns are never
+    overwritten, so a column named like an output column (`row`, `prediction`, `reason`) is
+    scored as it is and written with the suffix `_input`."""
     parsed, reasons = check_rows(chunk, rules, source)
     ok = reasons == ""
     present = [name for name in identifiers if name in chunk]
     # Identifiers as text: a chunk where one is all missing must not change the column's type.
-    keys = chunk[[ROW, *present]].astype(dict.fromkeys(present, "string"))
-    scored = pd.concat([keys[ok], predict_frame(model, parsed[ok], threshold)], axis=1)
-    rejected = chunk[~ok].assign(reason=reasons[~ok])
+    keys = chunk[present].astype(dict.fromkeys(present, "string"))
+    predictions = predict_frame(model, parsed[ok], threshold)
+    scored = with_output_columns(pd.DataFrame({ROW: chunk.index[ok]}, index=chunk.index[ok]),
+                                 keys[ok], predictions)
+    rejected = with_output_columns(pd.DataFrame({ROW: chunk.index[~ok]}, index=chunk.index[~ok]),
+                                   chunk[~ok], reasons[~ok].rename(REASON).to_frame())
     return scored, rejected
 
 
+def with_output_columns(positions: pd.DataFrame, user: pd.DataFrame,
+                        computed: pd.DataFrame) -> pd.DataFrame:
+    """Positions, the user's columns, then what was computed; a user column whose name an output
+    column takes is renamed `<name>_input` (again until free) rather than overwritten."""
+    taken = {*positions.columns, *computed.columns}
+    renamed = {}
+    for name in user.columns:
+        new = name
+        while new in taken:
+            new = f"{new}_input"
+        taken.add(new)
+        renamed[name] = new
+    return pd.concat([positions, user.rename(columns=renamed), computed], axis=1)
+
+
 def read_chunks(path: Path, rows: int) -> Iterator[pd.DataFrame]:
-    """The input in chunks of at most `rows` rows, each with its 0-based position column."""
+    """The input in chunks of at most `rows` rows, indexed by each row's 0-based position."""
     start = 0
     for chunk in io.table_chunks(path, rows):
         chunk.index = pd.RangeIndex(start, start + len(chunk))
-        yield chunk.assign(**{ROW: chunk.index})
+        yield chunk
         start += len(chunk)
-
-
-def check_output(path: Path) -> None:
-    """Refuse an output that cannot be written before any work is done."""
-    if path.suffix.lower() not in TABLE_TYPES:
-        raise LifecycleError(f"{path}: unsupported output type {path.suffix!r}; "
-                             f"use .csv or .parquet")
-    folder = path.parent
-    while not folder.exists():
-        folder = folder.parent
-    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
-        raise LifecycleError(f"{path}: cannot write there: {folder} is not a writable folder; "
-                             f"choose another path")
 
 
 class TableWriter:
@@ -195,19 +204,33 @@ def score_file(model: object, rules: contract.Contract, identifiers: list[str],
             "rows_scored": scored_writer.rows, "rows_rejected": rejects_writer.rows}
 
 
-def run(input: str, output: str, rejects: str | None = None,
-        chunk_rows: int = CHUNK_ROWS) -> None:
-    params = config.load()
-    source, target = Path(input), Path(output)
-    rejects_path = Path(rejects) if rejects else target.with_name(f"{target.stem}.rejects.csv")
+def default_rejects(output: Path) -> Path:
+    return output.with_name(f"{output.stem}.rejects.csv")
+
+
+def check_paths(source: Path, output: Path, rejects: Path, overwrite: bool) -> None:
+    """Refuse, before any work, paths that cannot be written or would destroy data."""
     if not source.exists():
         raise LifecycleError(f"{source}: not found; give the path of a .csv or .parquet file")
+    if output.suffix.lower() not in TABLE_TYPES:
+        raise LifecycleError(f"{output}: unsupported output type {output.suffix!r}; "
+                             f"use .csv or .parquet")
+    if rejects.suffix.lower() != ".csv":
+        raise LifecycleError(f"{rejects}: the rejects file is CSV; give a path ending .csv")
+    inputs = (source, config.PARAMS_FILE, paths.CONTRACT, paths.MODEL)
+    io.check_output(output, inputs=inputs, overwrite=overwrite)
+    io.check_output(rejects, inputs=inputs, overwrite=overwrite, option="--rejects")
+    io.check_distinct(output=output, rejects=rejects)
+
+
+def run(input: str, output: str, rejects: str | None = None, chunk_rows: int = CHUNK_ROWS,
+        overwrite: bool = False) -> None:
+    params = config.load()
+    source, target = Path(input), Path(output)
+    rejects_path = Path(rejects) if rejects else default_rejects(target)
     if chunk_rows < 1:
         raise LifecycleError(f"--chunk-rows {chunk_rows}: give a positive number of rows")
-    if rejects_path.suffix.lower() != ".csv":
-        raise LifecycleError(f"{rejects_path}: the rejects file is CSV; give a path ending .csv")
-    check_output(target)
-    check_output(rejects_path)
+    check_paths(source, target, rejects_path, overwrite)
     full = contract.load(paths.CONTRACT)
     model = io.load_model(paths.MODEL)
     counts = score_file(

@@ -26,6 +26,10 @@ MARKER = "<!-- lifecycle-report -->"
 MISSING_SHARE_CHANGE = 0.01
 # Headline metrics that are not task metrics, and which way is better for them.
 OTHER_DIRECTIONS = {"worst_slice_gap": -1, "test_rows": 0}
+# Bounds on what the report reads from a revision, before it walks the data: bytes per file,
+# and values after YAML aliases are expanded (an alias can repeat a large value many times).
+MAX_FILE_BYTES = 20_000_000
+MAX_NODES = 1_000_000
 
 
 @dataclass
@@ -52,9 +56,28 @@ class Side:
                                capture_output=True)
         return shown.stdout if shown.returncode == 0 else None
 
-    def data(self, path: str) -> Any:
+    def data(self, path: str) -> dict | None:
+        """The file as a mapping (JSON is YAML too), None where it does not exist; a file that
+        is not a readable mapping is an error naming the file and the side."""
         blob = self.blob(path)
-        return None if blob is None else yaml.safe_load(blob)  # JSON is YAML too
+        if blob is None:
+            return None
+        where = f"{path} in {self.label or self.name}"
+        if len(blob) > MAX_FILE_BYTES:
+            raise LifecycleError(f"{where}: {len(blob):,} bytes, more than the "
+                                 f"{MAX_FILE_BYTES:,} a report reads; is it the right file?")
+        try:
+            data = yaml.safe_load(blob)
+        except yaml.YAMLError as error:
+            reason = str(error).splitlines()[0]
+            raise LifecycleError(f"{where}: not valid YAML ({reason}); fix it, or compare "
+                                 f"other revisions") from None
+        if data is None:
+            return {}
+        if not isinstance(data, dict) or expanded_size(data) > MAX_NODES:
+            raise LifecycleError(f"{where}: not a mapping of the expected size; fix it, or "
+                                 f"compare other revisions")
+        return data
 
     def files_under(self, folder: str) -> list[str]:
         if self.rev is None:
@@ -83,7 +106,9 @@ class Side:
 
 
 def run(base: str, head: str | None = None, output: str | None = None,
-        link_root: str | None = None) -> int:
+        link_root: str | None = None, overwrite: bool = False) -> int:
+    if output:
+        io.check_output(output, overwrite=overwrite)
     root = Path(_git(Path.cwd(), "rev-parse", "--show-toplevel", what="a git repository"))
     sides = [Side(root, _commit(root, base, "--base"), base, f"{base} ({_short(root, base)})"),
              Side(root, _commit(root, head, "--head"), head, f"{head} ({_short(root, head)})")
@@ -128,9 +153,9 @@ class MetricsComparison:
 def compare_metrics(base: Side, head: Side) -> MetricsComparison:
     """Every headline metric: base, head, delta and a verdict against the noise."""
     params = head.data("params.yaml") or {}
-    problem = params.get("problem", {})
+    problem = section(params, "problem")
     task, primary = problem.get("task"), problem.get("primary_metric")
-    before, after = base.data(paths.EVALUATION_METRICS), head.data(paths.EVALUATION_METRICS)
+    before, after = (headline(side) for side in (base, head))
     paired, method = paired_intervals(base, head, task, params)
     unpaired = {name: (_intervals(base).get(name), _intervals(head).get(name))
                 for name in after}
@@ -152,12 +177,29 @@ def compare_metrics(base: Side, head: Side) -> MetricsComparison:
     return MetricsComparison(primary, rows, method)
 
 
+def headline(side: Side) -> dict[str, float]:
+    """The side's headline metrics: a mapping of names to numbers, or an error naming it."""
+    values = side.data(paths.EVALUATION_METRICS) or {}
+    wrong = [name for name, value in values.items()
+             if isinstance(value, bool) or not isinstance(value, int | float)]
+    if wrong:
+        raise LifecycleError(f"{paths.EVALUATION_METRICS} in {side.label}: {wrong[0]!r} is not "
+                             f"a number; run `dvc repro` there, or compare other revisions")
+    return values
+
+
+def section(data: dict, key: str) -> dict:
+    """A mapping inside `data`, or {} where it is absent or not a mapping."""
+    value = data.get(key)
+    return value if isinstance(value, dict) else {}
+
+
 def paired_intervals(base: Side, head: Side, task: str | None, params: dict
                      ) -> tuple[dict[str, list[float]], str]:
     """Paired-bootstrap intervals of the oriented deltas, or {} and why not."""
     unpaired = "from the two sides' bootstrap intervals"
-    if task not in metrics.TASKS or (base.data("params.yaml") or {}).get(
-            "problem", {}).get("task") != task:
+    if task not in metrics.TASKS or section(base.data("params.yaml") or {}, "problem").get(
+            "task") != task:
         return {}, f"{unpaired} (the task differs or is unknown)"
     tables = base.predictions(), head.predictions()
     missing = [side.label for side, table in zip((base, head), tables, strict=True)
@@ -169,9 +211,12 @@ def paired_intervals(base: Side, head: Side, task: str | None, params: dict
                                                                    tables)
     if len(y_base) != len(y_head) or (y_base != y_head).any():
         return {}, f"{unpaired} (the test rows differ: {len(y_base):,} and {len(y_head):,})"
-    evaluation = params.get("evaluate", {})
+    evaluation = section(params, "evaluate")
     thresholds = (_threshold(base, task), _threshold(head, task))
     resamples, seed = evaluation.get("bootstrap_resamples", 100), params.get("seed", 0)
+    if not (isinstance(resamples, int) and 10 <= resamples <= 10_000 and isinstance(seed, int)
+            and seed >= 0):
+        return {}, f"{unpaired} (evaluate.bootstrap_resamples or seed is not usable)"
     intervals = metrics.paired_bootstrap_deltas(
         task, y_head, scores_base, scores_head, base_threshold=thresholds[0],
         head_threshold=thresholds[1], classes=classes, resamples=resamples, seed=seed)
@@ -216,13 +261,14 @@ def metrics_section(comparison: MetricsComparison) -> list[str]:
 
 
 def _intervals(side: Side) -> dict[str, list[float]]:
-    return (side.data(paths.EVALUATION_DETAILS) or {}).get("intervals", {})
+    return section(side.data(paths.EVALUATION_DETAILS) or {}, "intervals")
 
 
 def _threshold(side: Side, task: str) -> float | None:
     if task != "binary":
         return None
-    return ((side.data("params.yaml") or {}).get("evaluate") or {}).get("decision_threshold")
+    threshold = section(side.data("params.yaml") or {}, "evaluate").get("decision_threshold")
+    return threshold if isinstance(threshold, float) and 0 < threshold < 1 else None
 
 
 def _direction(name: str, primary: str | None) -> int:
@@ -349,10 +395,15 @@ def plots_section(base: Side, head: Side, link_root: str | None) -> list[str]:
 def plot_files(side: Side) -> list[str]:
     """The data files behind the plots that dvc.yaml registers (files, or files in folders)."""
     files = []
-    for entry in (side.data("dvc.yaml") or {}).get("plots", []):
-        sources = entry if isinstance(entry, str) else next(iter(entry.values())).get("y", {})
-        for source in [sources] if isinstance(sources, str) else list(sources):
-            files += side.files_under(source) if not Path(source).suffix else [source]
+    entries = (side.data("dvc.yaml") or {}).get("plots")
+    for entry in entries if isinstance(entries, list) else []:
+        if isinstance(entry, dict) and entry:
+            options = next(iter(entry.values()))
+            entry = options.get("y", {}) if isinstance(options, dict) else {}
+        sources = [entry] if isinstance(entry, str) else entry
+        for source in sources if isinstance(sources, list | dict) else []:
+            if isinstance(source, str):
+                files += side.files_under(source) if not Path(source).suffix else [source]
     return files
 
 
@@ -408,3 +459,16 @@ def _value(value: Any) -> str:
 
 def _result(passed: bool | None) -> str:
     return {True: "pass", False: "FAIL", None: "not judged"}[passed]
+
+
+def expanded_size(data: Any, limit: int = MAX_NODES) -> int:
+    """How many values `data` holds with aliases expanded, counting no further than `limit`."""
+    count, stack = 0, [data]
+    while stack and count <= limit:
+        node = stack.pop()
+        count += 1
+        if isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return count

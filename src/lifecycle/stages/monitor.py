@@ -9,11 +9,19 @@ from pathlib import Path
 from lifecycle import config, contract, drift, io, metrics, paths
 from lifecycle.errors import LifecycleError
 
+# What the monitor writes in its folder: it replaces a folder only when it holds just these.
+REPORT_FILES = frozenset({"drift.json", "drift.md", "psi.json"})
+
 
 def run(current: str | None = None, output: str | None = None) -> None:
     params = config.load()
     if current is not None and not Path(current).is_file():
         raise LifecycleError(f"{current}: not found; give the path of a .csv or .parquet batch")
+    folder = output or _default_output(current)
+    if current is not None or output is not None:  # a path a user chose or named
+        io.check_output(folder, owned=REPORT_FILES, inputs=(
+            *filter(None, [current]), config.PARAMS_FILE, paths.CONTRACT, paths.MODEL,
+            *paths.PREPARED.values(), paths.EVALUATION_METRICS))
     columns = contract.load(paths.CONTRACT)
     numeric, categorical = columns.features("numeric"), columns.features("categorical")
     model = io.load_model(paths.MODEL)
@@ -51,10 +59,10 @@ def run(current: str | None = None, output: str | None = None) -> None:
         "performance": performance,
         "decision": drift.retrain_decision(
             feature_report, prediction_psi, performance["decay"] if performance else None,
-            thresholds,
+            thresholds, len(batch),
         ),
     }
-    _write(report, output or _default_output(current))
+    _write(report, folder)
 
 
 def _performance(problem: dict, model, batch, scores, test_metrics: dict) -> dict | None:
