@@ -34,10 +34,13 @@ MONITOR_FILES = {"drift.json", "drift.md", "psi.json"}
 
 
 def snapshot(folder: Path) -> dict[str, str]:
-    """Every file under `folder` (links as their target text) with a digest of its bytes."""
+    """Every file under `folder` (links as their target text) with a digest of its bytes;
+    hypothesis's own cache, which it keeps in the working directory, is left out."""
     found = {}
     for path in sorted(folder.rglob("*")):
         name = path.relative_to(folder).as_posix()
+        if name.startswith(".hypothesis/"):
+            continue
         if path.is_symlink():
             found[name] = f"-> {os.readlink(path)}"
         elif path.is_file():
@@ -464,3 +467,93 @@ def test_an_unforeseen_file_system_error_is_still_one_line(tmp_path, monkeypatch
     code, errors = lifecycle(capsys, "gate")
 
     assert_refused(code, errors, "gate", "reports/gate.json: Is a directory")
+
+
+# --- the rule as a property: whatever the paths, nothing but the outputs changes ----------------
+
+# Ways to spell an output path, relative to the project folder (the working directory).
+PATH_KINDS = {
+    "new file": "out/new.csv",
+    "new parquet": "out/new.parquet",
+    "the input": "{input}",
+    "the input through ..": "sub/../{input}",
+    "the input, absolute": "{root}/{input}",
+    "a link to the input": "link.csv",
+    "the input through a link to the root": "root-link/{input}",
+    "a file of the user's": "old.csv",
+    "a file git tracks": "tracked.csv",
+    "an output of the pipeline": "data/prepared/test.parquet",
+    "the project folder": ".",
+    "inside .git": ".git/x.csv",
+    "inside the DVC cache": ".dvc/cache/x.csv",
+    "a folder": "folder.csv",
+    "the parent folder": "..",
+}
+
+
+def prepare_paths(project: Path) -> None:
+    (project / "link.csv").symlink_to(project / "batch.csv")
+    (project / "root-link").symlink_to(project)
+    (project / "sub").mkdir()
+    (project / "folder.csv").mkdir()
+    (project / "folder.csv/keep.txt").write_text("mine")
+    (project / "old.csv").write_text("a,b\n1,2\n")
+    (project / "tracked.csv").write_text("x\n1\n")
+    run(["git", "add", "tracked.csv"], project)
+
+
+def test_no_combination_of_paths_changes_anything_but_the_outputs(project, capsys,
+                                                                  monkeypatch):
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    prepare_paths(project)
+    model = io.load_model(project / "models/model.skops")
+    monkeypatch.setattr(io, "load_model", lambda path: model)  # the real model, loaded once
+    original = snapshot(project)
+    saved = {name: (project / name).read_bytes() for name in original
+             if not name.startswith(".git/") and not (project / name).is_symlink()}
+    outcomes = set()
+
+    @settings(max_examples=80, derandomize=True, deadline=None, database=None,
+              suppress_health_check=list(HealthCheck))
+    @given(source=st.sampled_from(["batch.csv", "batch.parquet"]),
+           output=st.sampled_from(sorted(PATH_KINDS)),
+           rejects=st.sampled_from([None, "same as the output", *sorted(PATH_KINDS)]),
+           overwrite=st.booleans())
+    def check(source: str, output: str, rejects: str | None, overwrite: bool) -> None:
+        spell = {"input": source, "root": project}
+        output_path = PATH_KINDS[output].format(**spell)
+        arguments = ["predict", "--input", source, "--output", output_path]
+        if rejects is not None:
+            arguments += ["--rejects", output_path if rejects == "same as the output"
+                          else PATH_KINDS[rejects].format(**spell)]
+        code, errors = lifecycle(capsys, *(arguments + ["--overwrite"] * overwrite))
+        outcomes.add(code)
+        after = snapshot(project)
+        try:
+            assert "Traceback" not in errors
+            written = {name for name in after if after[name] != original.get(name)}
+            if code != 0:
+                assert code == 1 and errors.count("\n") == 1, errors
+                assert written == set(), errors
+                return
+            # Success: only the two outputs are new or changed, each a user file or a new one.
+            outputs = {Path(os.path.realpath(arguments[i + 1])).relative_to(project).as_posix()
+                       for i, part in enumerate(arguments) if part in ("--output", "--rejects")}
+            if rejects is None:
+                outputs.add(predict.default_rejects(Path(outputs.copy().pop())).as_posix())
+            assert written <= outputs, (arguments, written)
+            assert not any(original.get(name) for name in written) or overwrite
+            assert all(name in ("old.csv",) or name not in original for name in written)
+        finally:
+            for name in set(after) - set(original):
+                (project / name).unlink()
+            for name in set(original) & set(after):
+                if after[name] != original[name] and name in saved:
+                    (project / name).write_bytes(saved[name])
+            shutil.rmtree(project / "out", ignore_errors=True)
+            assert snapshot(project) == original
+
+    check()
+    assert outcomes == {0, 1}  # both scored and refused combinations were reached

@@ -208,13 +208,16 @@ def default_rejects(output: Path) -> Path:
     return output.with_name(f"{output.stem}.rejects.csv")
 
 
+def check_output_type(output: Path) -> None:
+    if output.suffix.lower() not in TABLE_TYPES:
+        raise LifecycleError(f"{output}: unsupported output type {output.suffix!r}; "
+                             f"use .csv or .parquet")
+
+
 def check_paths(source: Path, output: Path, rejects: Path, overwrite: bool) -> None:
     """Refuse, before any work, paths that cannot be written or would destroy data."""
     if not source.exists():
         raise LifecycleError(f"{source}: not found; give the path of a .csv or .parquet file")
-    if output.suffix.lower() not in TABLE_TYPES:
-        raise LifecycleError(f"{output}: unsupported output type {output.suffix!r}; "
-                             f"use .csv or .parquet")
     if rejects.suffix.lower() != ".csv":
         raise LifecycleError(f"{rejects}: the rejects file is CSV; give a path ending .csv")
     inputs = (source, config.PARAMS_FILE, paths.CONTRACT, paths.MODEL)
@@ -227,9 +230,10 @@ def run(input: str, output: str, rejects: str | None = None, chunk_rows: int = C
         overwrite: bool = False) -> None:
     params = config.load()
     source, target = Path(input), Path(output)
-    rejects_path = Path(rejects) if rejects else default_rejects(target)
     if chunk_rows < 1:
         raise LifecycleError(f"--chunk-rows {chunk_rows}: give a positive number of rows")
+    check_output_type(target)  # first: the default rejects file is named after it
+    rejects_path = Path(rejects) if rejects else default_rejects(target)
     check_paths(source, target, rejects_path, overwrite)
     full = contract.load(paths.CONTRACT)
     model = io.load_model(paths.MODEL)
