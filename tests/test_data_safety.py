@@ -313,6 +313,14 @@ def test_monitor_on_a_tiny_or_single_class_batch_writes_valid_json_and_decides_n
         assert "n/a" in (project / "small/drift.md").read_text()
 
 
+def test_every_json_file_the_pipeline_writes_is_valid_json(reproduced):
+    written = sorted((reproduced["repo"] / "reports").rglob("*.json"))
+
+    assert len(written) > 10
+    for path in written:
+        strict_json(path)
+
+
 # --- model files: damaged or foreign files are one line naming the file and the fix ------------
 
 def saved_model(tmp_path: Path) -> Path:
@@ -416,7 +424,8 @@ REPORT_CASES = {
     "base metrics a list": (GOOD_PARAMS, "[0.7]", None, "metrics.json in HEAD",
                             "not a mapping"),
     "base params multiplied by aliases": (LAUGHS, '{"roc_auc": 0.7}', None,
-                                          "params.yaml in HEAD", "not a mapping of the expected"),
+                                          "params.yaml in HEAD", "once its aliases (*name) are "
+                                          "expanded"),
     "workspace params.yaml with a tab": (GOOD_PARAMS, '{"roc_auc": 0.7}',
                                          "seed: 1\n\tproblem: x\n", "params.yaml in workspace",
                                          "not valid YAML"),

@@ -16,9 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from lifecycle import io, metrics, paths
+from lifecycle import config, io, metrics, paths
 from lifecycle.errors import LifecycleError, ParamsError
 
 MARKER = "<!-- lifecycle-report -->"
@@ -26,10 +24,6 @@ MARKER = "<!-- lifecycle-report -->"
 MISSING_SHARE_CHANGE = 0.01
 # Headline metrics that are not task metrics, and which way is better for them.
 OTHER_DIRECTIONS = {"worst_slice_gap": -1, "test_rows": 0}
-# Bounds on what the report reads from a revision, before it walks the data: bytes per file,
-# and values after YAML aliases are expanded (an alias can repeat a large value many times).
-MAX_FILE_BYTES = 20_000_000
-MAX_NODES = 1_000_000
 
 
 @dataclass
@@ -63,20 +57,14 @@ class Side:
         if blob is None:
             return None
         where = f"{path} in {self.label or self.name}"
-        if len(blob) > MAX_FILE_BYTES:
-            raise LifecycleError(f"{where}: {len(blob):,} bytes, more than the "
-                                 f"{MAX_FILE_BYTES:,} a report reads; is it the right file?")
         try:
-            data = yaml.safe_load(blob)
-        except yaml.YAMLError as error:
-            reason = str(error).splitlines()[0]
-            raise LifecycleError(f"{where}: not valid YAML ({reason}); fix it, or compare "
-                                 f"other revisions") from None
+            data = config.parse_yaml(blob.decode("utf-8", errors="replace"), where)
+        except ParamsError as error:  # bounded and valid YAML, or one line naming the file
+            raise LifecycleError(f"{error}; fix it, or compare other revisions") from None
         if data is None:
             return {}
-        if not isinstance(data, dict) or expanded_size(data) > MAX_NODES:
-            raise LifecycleError(f"{where}: not a mapping of the expected size; fix it, or "
-                                 f"compare other revisions")
+        if not isinstance(data, dict):
+            raise LifecycleError(f"{where}: not a mapping; fix it, or compare other revisions")
         return data
 
     def files_under(self, folder: str) -> list[str]:
@@ -460,15 +448,3 @@ def _value(value: Any) -> str:
 def _result(passed: bool | None) -> str:
     return {True: "pass", False: "FAIL", None: "not judged"}[passed]
 
-
-def expanded_size(data: Any, limit: int = MAX_NODES) -> int:
-    """How many values `data` holds with aliases expanded, counting no further than `limit`."""
-    count, stack = 0, [data]
-    while stack and count <= limit:
-        node = stack.pop()
-        count += 1
-        if isinstance(node, dict):
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
-    return count
