@@ -313,6 +313,20 @@ def test_monitor_on_a_tiny_or_single_class_batch_writes_valid_json_and_decides_n
         assert "n/a" in (project / "small/drift.md").read_text()
 
 
+def test_monitor_reads_text_in_a_numeric_column_as_missing_and_says_so(project, capsys):
+    batch = pd.read_csv(project / "batch.csv").assign(carrier="AA")
+    batch["temp"] = batch["temp"].astype(object)
+    batch.loc[batch.index[:40], "temp"] = "hot"
+    batch.to_csv(project / "feed.csv", index=False)
+
+    code, errors = lifecycle(capsys, "monitor", "--current", "feed.csv", "--output", "feed")
+
+    assert code == 0, errors
+    report = strict_json(project / "feed/drift.json")
+    assert "column 'temp': wrong_type: 40 values are not numeric (e.g. 'hot')" in \
+        " ".join(report["decision"]["warnings"])
+
+
 def test_every_json_file_the_pipeline_writes_is_valid_json(reproduced):
     written = sorted((reproduced["repo"] / "reports").rglob("*.json"))
 

@@ -6,7 +6,7 @@ As a DVC stage it compares the "current" split held out by prepare; `lifecycle m
 
 from pathlib import Path
 
-from lifecycle import config, contract, drift, io, metrics, paths
+from lifecycle import config, contract, drift, io, metrics, paths, validation
 from lifecycle.errors import LifecycleError
 
 # What the monitor writes in its folder: it replaces a folder only when it holds just these.
@@ -29,6 +29,9 @@ def run(current: str | None = None, output: str | None = None) -> None:
     current_path = current or paths.PREPARED["current"]
     batch = io.read_table(current_path)
     _require_columns(batch, inputs, current_path)
+    # Values a batch holds as text where the contract says numbers or dates count as missing
+    # (and are reported): a broken feed is what monitoring is for, not a reason to stop.
+    batch, unreadable = validation.coerce_types(batch, columns)
     reference = io.read_parquet(paths.PREPARED["train"], columns=[*numeric, *categorical])
     thresholds = drift.Thresholds(**{
         name: getattr(params.monitor, name) for name in drift.Thresholds.__dataclass_fields__
@@ -62,6 +65,7 @@ def run(current: str | None = None, output: str | None = None) -> None:
             thresholds, len(batch),
         ),
     }
+    report["decision"]["warnings"] += [failure.message() for failure in unreadable]
     _write(report, folder)
 
 
@@ -72,10 +76,10 @@ def _performance(problem: dict, model, batch, scores, test_metrics: dict) -> dic
         return None
     labelled = batch[target].notna().to_numpy()
     y = batch[target][labelled]
-    current = metrics.task_metrics(
-        task, (y.astype(int) if task == "binary" else y).to_numpy(), scores[labelled],
-        problem["threshold"], getattr(model, "classes_", None),
-    )[name]
+    classes = getattr(model, "classes_", None)
+    y = metrics.binary_targets(y, classes) if task == "binary" else y
+    current = metrics.task_metrics(task, y.to_numpy(), scores[labelled], problem["threshold"],
+                                   classes)[name]
     test = test_metrics[name]
     # Positive decay: the metric got worse, whichever direction is better for it.
     return {"metric": name, "test": test, "current": current,
