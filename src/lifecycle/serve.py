@@ -3,19 +3,47 @@
 The request model is generated from the data contract, so a wrong type, a missing required field,
 a value out of range or an unknown category is refused with 422 naming the field. Predictions
 come from the same `predict_frame` as batch scoring, so both agree row for row.
+
+Every size a client controls is capped before work in proportion to it starts. The limits are
+parameters of `build_app`, each worker process has its own, and the defaults are:
+
+- max_body_bytes (1,000,000): a longer body gets 413. Reading stops at the cap, whether or not
+  the length was declared.
+- max_instances (1,000): more instances get 413. They are counted in the parsed JSON before any
+  is validated, so a list of many small rows costs one `len`.
+- body_seconds (30): a body still arriving after this long gets 408, so a stalled sender cannot
+  keep its place in the queue.
+- compute_slots (1): requests parsed, validated and predicted at once, in worker threads. The
+  work holds the interpreter lock (two at once used one core between them, for no more
+  throughput), and another slot would only slow the event loop; each uses one OpenMP thread.
+  More throughput comes from more worker processes (`--workers`).
+- max_waiting (32): requests beyond those computing that may be sending their body or waiting for
+  a slot (a few seconds of single-row work); any more get 503 at once, with Retry-After. A
+  waiting request whose client disconnects is dropped without being computed.
+- max_errors_shown (100): a 422 lists at most this many errors, and `errors_not_shown` counts
+  the rest.
+
+/health and /metadata answer on the event loop, never queued behind /predict's work.
 """
 
 import datetime
 import hashlib
+import itertools
+import json
 import subprocess
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, Literal
 
+import anyio
 import pandas as pd
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from starlette.datastructures import Headers
+from starlette.requests import ClientDisconnect
+from starlette.types import Receive
 from threadpoolctl import ThreadpoolController
 
 from lifecycle import contract, predict
@@ -23,7 +51,20 @@ from lifecycle.errors import LifecycleError
 
 MAX_INSTANCES = 1000
 MAX_BODY_BYTES = 1_000_000
+BODY_SECONDS = 30.0
+COMPUTE_SLOTS = 1
+MAX_WAITING = 32
+MAX_ERRORS_SHOWN = 100
+RETRY_AFTER_SECONDS = 1
 PYTHON_TYPES = {"numeric": float, "datetime": datetime.datetime, "text": str, "categorical": str}
+# What /docs lists for /predict besides 200: the refusals a client can get.
+REFUSALS: dict[int | str, dict[str, Any]] = {
+    408: {"description": "the body took longer than the limit to arrive"},
+    413: {"description": "the body or the number of instances is over the limit"},
+    415: {"description": "the body is not sent as JSON"},
+    422: {"description": "not JSON, or fields that break the data contract, each named"},
+    503: {"description": "busy: retry after the seconds in the Retry-After header"},
+}
 
 
 def instance_model(rules: contract.Contract) -> type[BaseModel]:
@@ -64,36 +105,24 @@ def model_identity(model_path: Path) -> dict:
 
 
 def build_app(model: object, rules: contract.Contract, threshold: float, metadata: dict,
-              max_instances: int = MAX_INSTANCES,
-              max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
+              max_instances: int = MAX_INSTANCES, max_body_bytes: int = MAX_BODY_BYTES, *,
+              body_seconds: float = BODY_SECONDS, compute_slots: int = COMPUTE_SLOTS,
+              max_waiting: int = MAX_WAITING,
+              max_errors_shown: int = MAX_ERRORS_SHOWN) -> FastAPI:
+    """The API of one model; the limits are described in the module docstring."""
     Instance = instance_model(rules)
     PredictRequest = create_model(
         "PredictRequest", __config__=ConfigDict(extra="forbid"),
-        instances=(list[Instance], Field(..., min_length=1)),
+        instances=(list[Instance], Field(..., min_length=1, max_length=max_instances)),
     )
     app = FastAPI(title="lifecycle model API", version="1")
+    admission = Admission(compute_slots, max_waiting)
     threads = ThreadpoolController()
-
-    @app.middleware("http")
-    async def limit_body_size(request: Request, call_next: Any) -> Any:
-        declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > max_body_bytes:
-            return _too_large(f"request body over {max_body_bytes} bytes")
-        if request.method == "POST" and not _is_json(request.headers.get("content-type")):
-            return JSONResponse({"detail": "the body must be JSON: send it with content-type: "
-                                           "application/json"}, status_code=415)
-        body = await request.body()  # also bounds bodies sent without a length
-        if len(body) > max_body_bytes:
-            return _too_large(f"request body over {max_body_bytes} bytes")
-        return await call_next(request)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
-        # Field, message and type only: echoing the input back could hold NaN, which JSON
-        # cannot encode, or a very long string.
-        detail = [{"loc": list(item["loc"]), "msg": item["msg"], "type": item["type"]}
-                  for item in error.errors()]
-        return JSONResponse({"detail": detail}, status_code=422)
+        errors = error.errors()
+        return invalid(errors, len(errors), max_errors_shown)
 
     @app.exception_handler(Exception)
     async def internal_error(request: Request, error: Exception) -> JSONResponse:
@@ -101,43 +130,226 @@ def build_app(model: object, rules: contract.Contract, threshold: float, metadat
         return JSONResponse({"detail": "internal error"}, status_code=500)
 
     @app.get("/health")
-    def health() -> dict:
+    async def health() -> dict:
         return {"status": "ok"}
 
     @app.get("/metadata")
-    def describe() -> dict:
+    async def describe() -> dict:
         return metadata
 
-    @app.post("/predict")
-    def predict_endpoint(request: PredictRequest) -> Any:  # type: ignore[valid-type]
-        if len(request.instances) > max_instances:
-            return _too_large(f"{len(request.instances)} instances; at most {max_instances} "
-                              f"per request")
-        frame = pd.DataFrame([wall_clock(row.model_dump()) for row in request.instances],
+    def answer(body: bytes) -> Response:
+        """Parse, count, validate and predict: a request's work, run in a worker thread."""
+        document, not_json = parse_json(body)
+        if not_json:
+            return invalid([not_json], 1, max_errors_shown)
+        count = instance_count(document)
+        if count > max_instances:
+            return _too_large(f"{count} instances; at most {max_instances} per request")
+        try:
+            validated = PredictRequest.model_validate(document, from_attributes=True)
+        except ValidationError as error:
+            return invalid(body_errors(error), error.error_count(), max_errors_shown)
+        frame = pd.DataFrame([wall_clock(row.model_dump()) for row in validated.instances],
                              columns=list(rules.columns))
         parsed, broken = predict.rule_failures(frame, rules, "request")
         # What the request model cannot see (e.g. a date pandas cannot hold) is still refused,
         # as batch scoring would reject the row.
-        detail = [{"loc": ["body", "instances", int(row), column],
-                   "msg": f"{rule.replace('_', ' ')} per the data contract", "type": rule}
-                  for column, rule, rows in broken for row in rows.index[rows.to_numpy(bool)]]
-        if detail:
-            return JSONResponse({"detail": detail}, status_code=422)
-        # One OpenMP thread per request: concurrent requests already run in parallel, and
-        # spinning up threads for a few rows made single-row latency 10-20 times worse.
+        failures = sum(int(rows.sum()) for _, _, rows in broken)
+        if failures:
+            return invalid(contract_errors(broken), failures, max_errors_shown)
+        # One OpenMP thread per request: spinning up threads for a few rows made single-row
+        # latency 10-20 times worse.
         with threads.limit(limits=1, user_api="openmp"):
             result = predict.predict_frame(model, parsed, threshold)
-        body: dict[str, Any] = {"predictions": result["prediction"].tolist()}
-        probability_columns = [c for c in result if c.startswith("probability_")]
-        if probability_columns:
-            body["probabilities"] = [
-                {column.removeprefix("probability_"): float(value)
-                 for column, value in row.items()}
-                for row in result[probability_columns].to_dict(orient="records")
-            ]
-        return body
+        return JSONResponse(prediction_body(result))
+
+    async def answer_in_turn(request: Request) -> Response:
+        try:
+            with anyio.fail_after(body_seconds):
+                body = await read_body(request, max_body_bytes)
+        except TimeoutError:
+            return JSONResponse({"detail": f"the request body took over {body_seconds:g} s to "
+                                           f"arrive; send it in one go"}, status_code=408)
+        except ClientDisconnect:
+            return client_gone()
+        if body is None:
+            return body_too_large(max_body_bytes)
+        borrower = object()
+        if not await take_slot(admission.slots, borrower, request.receive):
+            return client_gone()
+        try:
+            return await anyio.to_thread.run_sync(answer, body)
+        finally:
+            admission.slots.release_on_behalf_of(borrower)
+
+    # The endpoint reads its body itself, to cap it before parsing; /docs still shows the model.
+    @app.post("/predict", openapi_extra=documented_body(app, PredictRequest),
+              responses=REFUSALS)
+    async def predict_endpoint(request: Request) -> Response:
+        refusal = refuse_by_headers(request.headers, max_body_bytes)
+        if refusal is not None:
+            return refusal
+        if not admission.enter():
+            return busy(admission.capacity)
+        try:
+            return await answer_in_turn(request)
+        finally:
+            admission.leave()
 
     return app
+
+
+class Admission:
+    """Who is inside /predict: `slots` requests compute at once, and up to `waiting` more may be
+    sending their body or waiting for a slot. Used from the event loop only, so no lock."""
+
+    def __init__(self, slots: int, waiting: int) -> None:
+        if slots < 1 or waiting < 0:
+            raise LifecycleError(f"compute_slots {slots}, max_waiting {waiting}: give 1 or more "
+                                 f"slots and 0 or more waiting places")
+        self.slots = anyio.CapacityLimiter(slots)
+        self.capacity = slots + waiting
+        self.inside = 0
+
+    def enter(self) -> bool:
+        if self.inside >= self.capacity:
+            return False
+        self.inside += 1
+        return True
+
+    def leave(self) -> None:
+        self.inside -= 1
+
+
+async def read_body(request: Request, limit: int) -> bytes | None:
+    """The body, or None as soon as it passes `limit` bytes: the rest is never read."""
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def take_slot(slots: anyio.CapacityLimiter, borrower: object, receive: Receive) -> bool:
+    """Hold one of `slots` for `borrower`, in turn; False, holding none, if the client
+    disconnects while waiting, so an abandoned request is never computed."""
+    try:
+        slots.acquire_on_behalf_of_nowait(borrower)
+        return True
+    except anyio.WouldBlock:
+        pass
+    held = False
+    async with anyio.create_task_group() as group:
+        group.start_soon(cancel_on_disconnect, receive, group.cancel_scope)
+        await slots.acquire_on_behalf_of(borrower)  # gives up the place in line if cancelled
+        held = True
+        group.cancel_scope.cancel()  # stop watching: the request is computed now
+    return held
+
+
+async def cancel_on_disconnect(receive: Receive, scope: anyio.CancelScope) -> None:
+    # The body has been read, so the next message is the disconnect, whenever it comes.
+    while (await receive())["type"] != "http.disconnect":
+        pass
+    scope.cancel()
+
+
+def refuse_by_headers(headers: Headers, max_body_bytes: int) -> Response | None:
+    """413 for a declared length over the cap, 415 for a body not sent as JSON, else None."""
+    declared = headers.get("content-length", "")
+    if declared.isascii() and declared.isdigit() and (
+            len(declared.lstrip("0")) > len(str(max_body_bytes))
+            or int(declared) > max_body_bytes):
+        return body_too_large(max_body_bytes)
+    if not _is_json(headers.get("content-type")):
+        return JSONResponse({"detail": "the body must be JSON: send it with content-type: "
+                                       "application/json"}, status_code=415)
+    return None
+
+
+def parse_json(body: bytes) -> tuple[Any, dict | None]:
+    """The parsed body, or the 422 error entry saying why it is not one JSON document."""
+    if not body:  # as FastAPI answers a missing body
+        return None, {"loc": ["body"], "msg": "Field required", "type": "missing"}
+    try:
+        return json.loads(body), None
+    except json.JSONDecodeError as error:
+        return None, {"loc": ["body", error.pos], "msg": "JSON decode error",
+                      "type": "json_invalid"}
+    except UnicodeDecodeError:
+        return None, _decode_error("the body is not UTF-8 text")
+    except RecursionError:
+        return None, _decode_error("arrays or objects nested too deeply")
+    except ValueError:  # an integer of more digits than Python converts
+        return None, _decode_error("a number with too many digits")
+
+
+def _decode_error(reason: str) -> dict:
+    return {"loc": ["body"], "msg": f"JSON decode error: {reason}", "type": "json_invalid"}
+
+
+def instance_count(document: Any) -> int:
+    """How many instances a parsed body holds; 0 when it holds no list of them, a shape the
+    request model refuses at once without looking at any instance."""
+    if isinstance(document, dict) and isinstance(document.get("instances"), list):
+        return len(document["instances"])
+    return 0
+
+
+def body_errors(error: ValidationError) -> list[dict]:
+    # Field, message and type only: echoing the input back could hold NaN, which JSON cannot
+    # encode, or a very long string.
+    return [{"loc": ["body", *item["loc"]], "msg": item["msg"], "type": item["type"]}
+            for item in error.errors(include_url=False, include_context=False,
+                                     include_input=False)]
+
+
+def contract_errors(broken: list[tuple[str, str, pd.Series]]) -> Iterator[dict]:
+    for column, rule, rows in broken:
+        for row in rows.index[rows.to_numpy(bool)]:
+            yield {"loc": ["body", "instances", int(row), column],
+                   "msg": f"{rule.replace('_', ' ')} per the data contract", "type": rule}
+
+
+def invalid(errors: Iterable[dict], total: int, shown: int) -> JSONResponse:
+    """422 listing the first `shown` of `total` errors (loc, msg, type) and counting the rest,
+    so a request of many bad rows cannot make a huge answer."""
+    listed = [{"loc": list(item["loc"]), "msg": item["msg"], "type": item["type"]}
+              for item in itertools.islice(errors, shown)]
+    body: dict[str, Any] = {"detail": listed}
+    if total > len(listed):
+        body["errors_not_shown"] = total - len(listed)
+    return JSONResponse(body, status_code=422)
+
+
+def prediction_body(result: pd.DataFrame) -> dict[str, Any]:
+    body: dict[str, Any] = {"predictions": result["prediction"].tolist()}
+    probability_columns = [c for c in result if c.startswith("probability_")]
+    if probability_columns:
+        body["probabilities"] = [
+            {column.removeprefix("probability_"): float(value) for column, value in row.items()}
+            for row in result[probability_columns].to_dict(orient="records")
+        ]
+    return body
+
+
+def documented_body(app: FastAPI, model: type[BaseModel]) -> dict:
+    """The OpenAPI entry for a JSON body of `model` that the endpoint reads itself; the model's
+    schemas are added to the document's components, where FastAPI would have put them."""
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    schemas = {**schema.pop("$defs", {}), model.__name__: schema}
+    default_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        document = default_openapi()
+        document.setdefault("components", {}).setdefault("schemas", {}).update(schemas)
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return {"requestBody": {"required": True, "content": {"application/json": {
+        "schema": {"$ref": f"#/components/schemas/{model.__name__}"}}}}}
 
 
 def wall_clock(values: dict) -> dict:
@@ -147,12 +359,28 @@ def wall_clock(values: dict) -> dict:
             for name, value in values.items()}
 
 
+def busy(capacity: int) -> JSONResponse:
+    return JSONResponse(
+        {"detail": f"the server is busy: {capacity} requests are already being answered or "
+                   f"waiting; retry after {RETRY_AFTER_SECONDS} s, or serve with more --workers"},
+        status_code=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
+def client_gone() -> Response:
+    # Nobody reads this: the client closed the connection. 499 is how nginx logs that case.
+    return Response(status_code=499)
+
+
+def body_too_large(limit: int) -> JSONResponse:
+    return _too_large(f"request body over {limit} bytes")
+
+
 def _too_large(detail: str) -> JSONResponse:
     return JSONResponse({"detail": detail}, status_code=413)
 
 
 def _is_json(content_type: str | None) -> bool:
-    """No content type (read as JSON, as FastAPI does), application/json or a +json type."""
+    """No content type (read as JSON), application/json or a +json type."""
     if content_type is None:
         return True
     media = content_type.split(";")[0].strip().lower()
