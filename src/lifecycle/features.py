@@ -4,13 +4,20 @@ The fitted transformer becomes the first step of the deployable model, so traini
 scoring and the API transform rows the same way.
 """
 
+from numbers import Real
+from typing import ClassVar
+
 import numpy as np
 import pandas as pd
+import scipy.sparse
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OrdinalEncoder
+from sklearn.utils import Tags
+from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 # Histogram gradient boosting handles at most 255 bins per categorical feature; rarer levels
 # beyond this many are grouped as "infrequent".
@@ -22,18 +29,35 @@ class CalendarFeatures(TransformerMixin, BaseEstimator):
     """Calendar parts of one datetime column, and ages in years of `*_year` columns.
 
     `plane_year` becomes `plane_age`: the year of the datetime column minus the plane's year.
+    Columns are found by name, so X must be a pandas DataFrame.
     """
+
+    _parameter_constraints: ClassVar[dict] = {
+        "datetime_column": [str],
+        "age_from_year": [tuple, list],
+    }
 
     def __init__(self, datetime_column: str | None = None, age_from_year: tuple = ()):
         self.datetime_column = datetime_column
         self.age_from_year = age_from_year
 
+    def __sklearn_tags__(self) -> Tags:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.string = True  # datetimes may arrive as text; unparsable ones are NaN
+        tags.input_tags.allow_nan = True
+        return tags
+
     def fit(self, X: pd.DataFrame, y: object = None) -> "CalendarFeatures":
-        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
-        self.n_features_in_ = len(self.feature_names_in_)
+        self._validate_params()
+        require_items_of_type(self, "age_from_year", str, "a tuple or list of column names")
+        require_frame(self, X)
+        require_columns(self, X, [self.datetime_column, *self.age_from_year])
+        validate_data(self, X, skip_check_array=True)
         return self
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        check_is_fitted(self)
+        require_frame(self, X)
         moment = pd.to_datetime(X[self.datetime_column], errors="coerce")
         parts = {
             f"{self.datetime_column}_hour": moment.dt.hour,
@@ -46,6 +70,7 @@ class CalendarFeatures(TransformerMixin, BaseEstimator):
         return pd.DataFrame(parts, index=X.index).astype("float64")
 
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
+        check_is_fitted(self)
         names = [f"{self.datetime_column}_{part}" for part in CALENDAR_PARTS]
         names += [age_column_name(column) for column in self.age_from_year]
         return np.asarray(names, dtype=object)
@@ -55,8 +80,15 @@ class CategoryNormaliser(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     """Make spellings of one category agree: strip whitespace, fold case, map aliases.
 
     Applied before the encoder, in the model pipeline, so new rows are normalised the same way.
-    Only string values change; missing values stay missing.
+    Only string values change; missing values and numbers stay as they are. Takes a DataFrame
+    (and returns one) or a 2-D array.
     """
+
+    _parameter_constraints: ClassVar[dict] = {
+        "case": [StrOptions({"keep", "lower", "upper"})],
+        "strip_whitespace": ["boolean"],
+        "aliases": [dict, None],
+    }
 
     def __init__(self, case: str = "keep", strip_whitespace: bool = True,
                  aliases: dict | None = None):
@@ -64,14 +96,31 @@ class CategoryNormaliser(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self.strip_whitespace = strip_whitespace
         self.aliases = aliases
 
+    def __sklearn_tags__(self) -> Tags:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.string = True
+        tags.input_tags.allow_nan = True
+        return tags
+
     def fit(self, X: pd.DataFrame, y: object = None) -> "CategoryNormaliser":
-        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
-        self.n_features_in_ = len(self.feature_names_in_)
+        self._validate_params()
+        require_text_mapping(self, "aliases")
+        validate_data(self, frame_or_checked_array(X), skip_check_array=True)
         return self
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        check_is_fitted(self)
+        X = frame_or_checked_array(X)
+        validate_data(self, X, reset=False, skip_check_array=True)
+        if not isinstance(X, pd.DataFrame):
+            return self._normalise_array(X)
         return pd.DataFrame({name: X[name].map(self._normalise) for name in X.columns},
                             index=X.index)
+
+    def _normalise_array(self, values: np.ndarray) -> np.ndarray:
+        if values.dtype.kind not in "OU":  # no text in it: nothing to normalise
+            return values.copy()
+        return np.frompyfunc(self._normalise, 1, 1)(values)
 
     def _normalise(self, value: object) -> object:
         if not isinstance(value, str):
@@ -91,38 +140,114 @@ class CategoryNormaliser(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 class OutlierFences(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     """Clip (or flag) numeric values beyond fences learned on train: Q1 - k*IQR, Q3 + k*IQR.
 
-    With `mode="flag"` the values are kept and a 0/1 column `<name>_outlier` is added.
+    With `mode="flag"` the values are kept and a 0/1 column `<name>_outlier` is added. Missing
+    values stay missing and are never outliers. A DataFrame in gives a DataFrame out.
     """
+
+    _parameter_constraints: ClassVar[dict] = {
+        "mode": [StrOptions({"clip", "flag"})],
+        "factor": [Interval(Real, 0, None, closed="neither")],
+    }
 
     def __init__(self, mode: str = "clip", factor: float = 3.0):
         self.mode = mode
         self.factor = factor
 
+    def __sklearn_tags__(self) -> Tags:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
+
     def fit(self, X: pd.DataFrame, y: object = None) -> "OutlierFences":
-        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
-        self.n_features_in_ = len(self.feature_names_in_)
-        low, high = X.quantile(0.25), X.quantile(0.75)
+        self._validate_params()
+        # Infinite values are allowed: they are the outliers clipping is for.
+        values = validate_data(self, X, dtype=np.float64, ensure_all_finite=False)
+        # pandas' quantile skips missing values without warning about all-missing columns.
+        low, high = pd.DataFrame(values).quantile([0.25, 0.75]).to_numpy(dtype=float)
         spread = (high - low) * self.factor
-        self.lower_ = (low - spread).to_numpy(dtype=float)
-        self.upper_ = (high + spread).to_numpy(dtype=float)
+        self.lower_ = low - spread
+        self.upper_ = high + spread
         return self
 
     def outside(self, X: pd.DataFrame) -> pd.DataFrame:
-        values = X.astype("float64")
-        return (values < self.lower_) | (values > self.upper_)
+        """True where a value lies beyond its column's fences."""
+        beyond = self._beyond_fences(self._checked_values(X))
+        if isinstance(X, pd.DataFrame):
+            return pd.DataFrame(beyond, index=X.index, columns=X.columns)
+        return beyond
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
-        values = X.astype("float64")
+        values = self._checked_values(X)
         if self.mode == "flag":
-            flags = self.outside(X).astype("float64").add_suffix("_outlier")
-            return pd.concat([values, flags], axis=1)
-        return values.clip(self.lower_, self.upper_, axis=1)
+            out = np.hstack([values, self._beyond_fences(values).astype(np.float64)])
+        else:
+            # Compared rather than np.clip: a fence learned on an all-missing column is NaN
+            # and must leave values alone.
+            out = np.where(values < self.lower_, self.lower_, values)
+            out = np.where(out > self.upper_, self.upper_, out)
+        if isinstance(X, pd.DataFrame):
+            return pd.DataFrame(out, index=X.index, columns=self._output_names(X.columns))
+        return out
 
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
-        names = list(self.feature_names_in_)
+        names = super().get_feature_names_out(input_features)
+        return np.asarray(self._output_names(names), dtype=object)
+
+    def _checked_values(self, X: object) -> np.ndarray:
+        check_is_fitted(self)
+        return validate_data(self, X, reset=False, dtype=np.float64, ensure_all_finite=False)
+
+    def _beyond_fences(self, values: np.ndarray) -> np.ndarray:
+        return (values < self.lower_) | (values > self.upper_)
+
+    def _output_names(self, names: object) -> list:
+        names = list(names)
         if self.mode == "flag":
             names += [f"{name}_outlier" for name in names]
-        return np.asarray(names, dtype=object)
+        return names
+
+
+def require_frame(estimator: BaseEstimator, X: object) -> None:
+    """Refuse anything but a DataFrame: the estimator finds its columns by name."""
+    if isinstance(X, pd.DataFrame):
+        return
+    # Said outright, as scikit-learn's own estimators do, so nobody tries to densify first.
+    sparse = "; sparse input is not supported" if scipy.sparse.issparse(X) else ""
+    raise TypeError(f"{type(estimator).__name__} needs a pandas DataFrame with named columns, "
+                    f"got {type(X).__name__}{sparse}")
+
+
+def require_columns(estimator: BaseEstimator, X: pd.DataFrame, columns: list[str]) -> None:
+    missing = [column for column in columns if column not in X.columns]
+    if missing:
+        raise ValueError(f"{type(estimator).__name__}: X has no column {', '.join(missing)}")
+
+
+def require_items_of_type(estimator: BaseEstimator, parameter: str, item_type: type,
+                          expected: str) -> None:
+    """The item check scikit-learn's container constraints (tuple, list) leave out."""
+    items = getattr(estimator, parameter)
+    if not all(isinstance(item, item_type) for item in items):
+        raise InvalidParameterError(
+            f"The {parameter!r} parameter of {type(estimator).__name__} must be {expected} "
+            f"({item_type.__name__}). Got {items!r} instead.")
+
+
+def require_text_mapping(estimator: BaseEstimator, parameter: str) -> None:
+    """Categories are looked up by their text, so keys or values of other types never match."""
+    mapping = getattr(estimator, parameter) or {}
+    if not all(isinstance(key, str) and isinstance(value, str)
+               for key, value in mapping.items()):
+        raise InvalidParameterError(
+            f"The {parameter!r} parameter of {type(estimator).__name__} must map text to text "
+            f"(str to str), or be None. Got {mapping!r} instead.")
+
+
+def frame_or_checked_array(X: object) -> object:
+    """A DataFrame as it is; anything else as a 2-D array, refusing sparse and complex data."""
+    if isinstance(X, pd.DataFrame):
+        return X
+    return check_array(X, dtype=None, ensure_all_finite=False)
 
 
 def age_column_name(year_column: str) -> str:
