@@ -23,7 +23,7 @@ def test_a_fresh_sample_of_the_reference_does_not_drift(rows):
 
     assert [record["drift"] for record in report.values()] == [False, False, False]
     assert all(record["psi"] < 0.05 for record in report.values())
-    decision = drift.retrain_decision(report, prediction_psi=0.01, decay=None,
+    decision = drift.retrain_decision(report, prediction_psi=0.01, decay=None, rows=1000,
                                       thresholds=THRESHOLDS)
     assert decision["retrain"] is False and decision["reasons"] == []
 
@@ -63,7 +63,7 @@ def test_missing_share_change_is_a_warning_not_a_reason():
     current.loc[: 999, "y"] = np.nan
 
     report = drift.feature_drift(reference, current, ["x", "y"], ["kind"], THRESHOLDS)
-    decision = drift.retrain_decision(report, 0.0, None, THRESHOLDS)
+    decision = drift.retrain_decision(report, 0.0, None, THRESHOLDS, 1000)
 
     assert report["y"]["missing_share_change"] == pytest.approx(0.2)
     assert decision["retrain"] is False
@@ -84,7 +84,7 @@ def record(drifted: bool) -> dict:
 def test_retrain_follows_the_thresholds(drifted, prediction_psi, decay, expected):
     features = {f"f{i}": record(i < drifted) for i in range(4)}
 
-    decision = drift.retrain_decision(features, prediction_psi, decay, THRESHOLDS)
+    decision = drift.retrain_decision(features, prediction_psi, decay, THRESHOLDS, 1000)
 
     assert decision["retrain"] is expected
     assert len(decision["reasons"]) == int(expected)

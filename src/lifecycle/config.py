@@ -8,6 +8,7 @@ is how a test proves that dvc.yaml declares exactly the params each stage uses.
 import dataclasses
 import datetime
 import difflib
+import math
 import types
 import typing
 from pathlib import Path
@@ -19,6 +20,28 @@ from lifecycle.errors import ParamsError
 PARAMS_FILE = "params.yaml"
 # Above 1, source.sample_fraction resamples the rows with replacement to test at scale.
 MAX_SAMPLE_FRACTION = 100
+# numpy's seeds are unsigned 32-bit integers.
+MAX_SEED = 2**32 - 1
+# Work that grows with a number in params.yaml is bounded, so a typo (an extra zero or three)
+# fails at once instead of running for hours at the end of the pipeline.
+MAX_CV_FOLDS = 50
+MAX_IMPORTANCE_REPEATS = 100
+MAX_BOOTSTRAP_RESAMPLES = 10_000
+# A YAML file of the user's (params.yaml, the data contract) is refused beyond these: aliases
+# (&name / *name) can multiply a few hundred bytes into gigabytes once the values are used.
+MAX_YAML_BYTES = 5_000_000
+MAX_YAML_VALUES = 200_000
+MAX_YAML_DEPTH = 50
+
+# What params.yaml may name. They live here, where params are validated, because every stage
+# parses params.yaml and must not import the heavier modules that implement them:
+# `metrics.METRIC_NAMES` is this mapping and `models.ESTIMATORS` has these keys (a test checks).
+METRIC_NAMES = {
+    "binary": ("roc_auc", "average_precision", "log_loss", "brier", "f1", "precision", "recall"),
+    "multiclass": ("macro_f1", "balanced_accuracy", "log_loss"),
+    "regression": ("rmse", "mae", "r2"),
+}
+MODEL_NAMES = ("hist_gradient_boosting", "random_forest", "linear", "trivial")
 
 
 class Section:
@@ -124,6 +147,12 @@ class Cleaning(Section):
     def check(self, where: str) -> None:
         _require(self.outlier_iqr_factor > 0, f"{where}.outlier_iqr_factor",
                  self.outlier_iqr_factor, "a number > 0")
+        for spelling, meant in self.category_aliases.items():
+            # The normaliser looks categories up by their text, so anything else never matches.
+            if not isinstance(spelling, str) or not isinstance(meant, str):
+                raise ParamsError(f"{where}.category_aliases.{spelling}: found {spelling!r}: "
+                                  f"{meant!r}, expected text mapped to text, e.g. "
+                                  f"{{\"N.Y.\": \"NY\"}}")
 
 
 Policy = Literal["fail", "drop", "warn"]
@@ -149,7 +178,8 @@ class Train(Section):
     cv_folds: int
 
     def check(self, where: str) -> None:
-        _require(self.cv_folds >= 2, f"{where}.cv_folds", self.cv_folds, "an integer >= 2")
+        _require(2 <= self.cv_folds <= MAX_CV_FOLDS, f"{where}.cv_folds", self.cv_folds,
+                 f"an integer in [2, {MAX_CV_FOLDS}]")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -167,10 +197,12 @@ class Evaluate(Section):
                  self.decision_threshold, "a probability in (0, 1)")
         _require(self.importance_rows >= 1, f"{where}.importance_rows", self.importance_rows,
                  "an integer >= 1")
-        _require(self.importance_repeats >= 1, f"{where}.importance_repeats",
-                 self.importance_repeats, "an integer >= 1")
-        _require(self.bootstrap_resamples >= 10, f"{where}.bootstrap_resamples",
-                 self.bootstrap_resamples, "an integer >= 10")
+        _require(1 <= self.importance_repeats <= MAX_IMPORTANCE_REPEATS,
+                 f"{where}.importance_repeats", self.importance_repeats,
+                 f"an integer in [1, {MAX_IMPORTANCE_REPEATS}]")
+        _require(10 <= self.bootstrap_resamples <= MAX_BOOTSTRAP_RESAMPLES,
+                 f"{where}.bootstrap_resamples", self.bootstrap_resamples,
+                 f"an integer in [10, {MAX_BOOTSTRAP_RESAMPLES:,}]")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -181,7 +213,7 @@ class Criteria(Section):
     """
 
     key: ClassVar[str] = "criteria"
-    minimum: dict[str, float]
+    minimum: dict[str, float]  # metric name -> threshold
     maximum: dict[str, float]
     min_lift_over_baselines: float | None
     max_slice_gap: float | None
@@ -229,19 +261,99 @@ class Params(Section):
     validation: Validation
     monitor: Monitor
 
+    def check(self, where: str) -> None:
+        """Checks across sections: names that must exist for the task and the model registry."""
+        _require(0 <= self.seed <= MAX_SEED, "seed", self.seed,
+                 f"an integer in [0, {MAX_SEED}] (numpy's range of seeds)")
+        task, primary = self.problem.task, self.problem.primary_metric
+        allowed = METRIC_NAMES[task]
+        if primary not in allowed:
+            raise ParamsError(_choice_message("problem.primary_metric", primary,
+                                              f"{primary!r} is not a {task} metric", allowed))
+        for section, bound in (("minimum", self.criteria.minimum),
+                               ("maximum", self.criteria.maximum)):
+            for metric in bound:
+                if metric not in allowed:
+                    raise ParamsError(_choice_message(f"criteria.{section}.{metric}", metric,
+                                                      f"not a {task} metric", allowed))
+        model = self.train.model
+        if model not in MODEL_NAMES:
+            raise ParamsError(_choice_message("train.model", model, f"unknown model {model!r}",
+                                              MODEL_NAMES))
+
+
+def read_yaml(path: str | Path, if_missing: str = "check the path") -> Any:
+    """The data in a YAML file of the user's, refused (ParamsError naming the file) when it is
+    missing, too large, not UTF-8, not valid YAML or too large once its aliases are expanded.
+
+    Every YAML file a user writes goes through here: a "billion laughs" document of anchors and
+    aliases is a few hundred bytes that becomes gigabytes when its values are walked or copied.
+    """
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_YAML_BYTES:
+            raise ParamsError(f"{path}: {size:,} bytes, more than the {MAX_YAML_BYTES:,} a "
+                              f"settings file may hold; is this the right file?")
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ParamsError(f"{path}: file not found; {if_missing}") from None
+    except UnicodeDecodeError:
+        raise ParamsError(f"{path}: not UTF-8 text; save it as UTF-8") from None
+    except OSError as error:
+        raise ParamsError(f"{path}: cannot be read ({error.strerror}); {if_missing}") from None
+    return parse_yaml(text, str(path))
+
+
+def parse_yaml(text: str, where: str) -> Any:
+    """YAML text as data, with the bounds of `read_yaml`; `where` names it in errors."""
+    import yaml
+
+    if len(text) > MAX_YAML_BYTES:
+        raise ParamsError(f"{where}: more than {MAX_YAML_BYTES:,} characters; is this the "
+                          f"right file?")
+    loader = yaml.SafeLoader(text)
+    try:
+        # What yaml.safe_load does, with a look at the size before any value is built: merge
+        # keys (<<: *name) copy while values are built, so the nodes are measured first.
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_expanded_size(node, where)
+        return loader.construct_document(node)
+    except yaml.YAMLError as error:  # on one line: the parser's own message spans several
+        raise ParamsError(f"{where}: not valid YAML: {' '.join(str(error).split())}") from None
+    except RecursionError:
+        raise ParamsError(f"{where}: nested too deeply to read; flatten it") from None
+    finally:
+        loader.dispose()
+
+
+def _check_expanded_size(root: Any, where: str) -> None:
+    """Count the values of a YAML node graph as if every alias were written out, stopping at
+    the limits, so the count costs at most MAX_YAML_VALUES steps whatever the document."""
+    import yaml
+
+    count, stack = 0, [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        count += 1
+        if count > MAX_YAML_VALUES:
+            raise ParamsError(f"{where}: more than {MAX_YAML_VALUES:,} values once its aliases "
+                              f"(*name) are expanded; write the values out or remove the "
+                              f"aliases")
+        if depth > MAX_YAML_DEPTH:
+            raise ParamsError(f"{where}: nested more than {MAX_YAML_DEPTH} levels deep; "
+                              f"flatten it")
+        if isinstance(node, yaml.MappingNode):
+            stack += [(child, depth + 1) for pair in node.value for child in pair]
+        elif isinstance(node, yaml.SequenceNode):
+            stack += [(child, depth + 1) for child in node.value]
+
 
 def load(path: str | Path = PARAMS_FILE) -> Params:
     path = Path(path)
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
-        raise ParamsError(f"{path}: file not found; run lifecycle from the project root") from None
-    import yaml
-
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        raise ParamsError(f"{path}: not valid YAML: {error}") from None
+    data = read_yaml(path, if_missing="run lifecycle from the project root")
     return parse(data, source=str(path))
 
 
@@ -293,7 +405,10 @@ def _convert(expected: Any, value: Any, where: str) -> Any:
     if origin is dict:
         if not isinstance(value, dict):
             raise ParamsError(f"{where}: expected a mapping, found {value!r}")
-        return dict(value)
+        _, item_type = typing.get_args(expected)
+        if item_type is Any:
+            return dict(value)
+        return {key: _convert(item_type, item, _join(where, key)) for key, item in value.items()}
     return _convert_scalar(expected, value, where)
 
 
@@ -307,6 +422,8 @@ def _convert_scalar(expected: type, value: Any, where: str) -> Any:
             raise ParamsError(f"{where}: expected a date YYYY-MM-DD, found {value!r}") from None
     if expected is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
+    if expected is float and isinstance(value, float) and math.isnan(value):
+        raise ParamsError(f"{where}: expected a number, found {value!r}")
     if isinstance(value, bool) and expected is not bool:
         raise ParamsError(f"{where}: expected {expected.__name__}, found {value!r}")
     if not isinstance(value, expected):
@@ -329,6 +446,13 @@ def _not_allowed_message(where: str, value: Any, allowed: typing.Iterable[Any]) 
     message = f"{where}: {value!r} is not allowed; choose one of: {', '.join(allowed)}"
     close = difflib.get_close_matches(str(value), allowed, n=1)
     return f"{message} (did you mean '{close[0]}'?)" if close else message
+
+
+def _choice_message(where: str, found: str, problem: str, allowed: typing.Sequence[str]) -> str:
+    """`where: problem; choose one of: ...`, with a "did you mean" for a near miss of `found`."""
+    close = difflib.get_close_matches(found, allowed, n=1)
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    return f"{where}: {problem}; choose one of: {', '.join(allowed)}{hint}"
 
 
 def _require(condition: bool, where: str, found: Any, allowed: str) -> None:

@@ -11,8 +11,8 @@ import difflib
 from pathlib import Path
 from typing import Any
 
-from lifecycle import tracking
-from lifecycle.errors import ParamsError
+from lifecycle import config, tracking
+from lifecycle.errors import LifecycleError, ParamsError
 
 CONTRACT_FILE = "data/contract.yaml"
 TYPES = ("numeric", "categorical", "datetime", "text")
@@ -48,6 +48,31 @@ class Contract:
         numeric = [c for c in self.features("numeric") if c not in age_from_year]
         return numeric, self.features("categorical")
 
+    def check_calendar_params(self, datetime_column: str | None, age_from_year: list[str],
+                              where: str = CONTRACT_FILE) -> None:
+        """`features.datetime` and `features.age_from_year` name columns of this contract of the
+        right type (datetime; numeric years), before any data is read for them."""
+        if datetime_column:
+            self.require_column("features.datetime", datetime_column, "datetime", where)
+        for name in age_from_year:
+            self.require_column("features.age_from_year", name, "numeric", where)
+        if age_from_year and not datetime_column:
+            raise ParamsError(f"params.yaml: features.age_from_year: {', '.join(age_from_year)} "
+                              f"become ages at the moment in features.datetime, which is null; "
+                              f"set features.datetime or empty features.age_from_year")
+
+    def require_column(self, key: str, name: str, type_: str, where: str = CONTRACT_FILE
+                       ) -> None:
+        """The params key `key` names a column of this contract of type `type_`."""
+        column = self.columns.get(name)
+        if column is None or column.type != type_:
+            candidates = [n for n, c in self.columns.items() if c.type == type_
+                          and c.role not in ("target", "leakage", "identifier")]
+            found = "not a column" if column is None else f"a {column.type} column"
+            raise ParamsError(f"params.yaml: {key}: {name!r} is {found} of {where}; give one "
+                              f"of its {type_} columns: {', '.join(candidates) or 'none'} (or "
+                              f"add the column to the contract)")
+
     def target(self) -> str:
         targets = self.with_role("target")
         if len(targets) != 1:
@@ -56,17 +81,29 @@ class Contract:
         return targets[0]
 
 
-def load(path: str | Path = CONTRACT_FILE) -> Contract:
-    import yaml
+def check_finite(table: Any, columns: list[str], where: str,
+                 fix: str = "replace or remove them") -> None:
+    """Numeric values in these columns of a DataFrame are finite: scikit-learn refuses infinity,
+    so it is caught here, naming the column, rather than minutes later in a fit."""
+    import numpy as np
+    import pandas as pd
 
+    for name in columns:
+        values = table[name]
+        if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+            continue
+        infinite = np.isinf(values.to_numpy(dtype="float64", na_value=np.nan))
+        if infinite.any():
+            raise LifecycleError(f"{where}: column {name!r} holds {int(infinite.sum())} infinite "
+                                 f"value(s); {fix}")
+
+
+def load(path: str | Path = CONTRACT_FILE) -> Contract:
     path = Path(path)
     tracking.record_read(path)
     if not path.exists():
         raise ParamsError(f"{path}: not found; write one with `lifecycle init` (see the README)")
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as error:
-        raise ParamsError(f"{path}: not valid YAML: {error}") from None
+    data = config.read_yaml(path, if_missing="write one with `lifecycle init`")
     try:
         return parse(data)
     except ParamsError as error:

@@ -6,6 +6,7 @@ from sklearn.base import clone
 from sklearn.model_selection import KFold, StratifiedKFold, TimeSeriesSplit
 
 from lifecycle import metrics
+from lifecycle.errors import ParamsError
 
 
 def cross_validate(estimator: object, X: pd.DataFrame, y: pd.Series, order: pd.Series | None,
@@ -25,13 +26,39 @@ def cross_validate(estimator: object, X: pd.DataFrame, y: pd.Series, order: pd.S
     else:
         splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     scores = []
-    for fit_rows, score_rows in splitter.split(X, y):
+    for number, (fit_rows, score_rows) in enumerate(fold_rows(splitter, X, y, folds), 1):
+        if task != "regression":
+            check_fold_classes(y.iloc[fit_rows], y, number, ordered=order is not None)
         model = clone(estimator).fit(X.iloc[fit_rows], y.iloc[fit_rows])
         held_out = X.iloc[score_rows]
         predicted = metrics.predict_scores(model, held_out, task)
         classes = getattr(model, "classes_", None)
-        scores.append(metrics.task_metrics(task, y.iloc[score_rows], predicted, None, classes))
+        truth = y.iloc[score_rows]
+        if task == "binary":
+            truth = metrics.binary_targets(truth, classes)
+        scores.append(metrics.task_metrics(task, truth, predicted, None, classes))
     return scores
+
+
+def fold_rows(splitter: object, X: pd.DataFrame, y: pd.Series, folds: int) -> list[tuple]:
+    """The (fit, score) row positions of each fold, or a ParamsError when the training rows
+    cannot be cut into that many folds."""
+    try:
+        return list(splitter.split(X, y))
+    except ValueError as error:
+        raise ParamsError(f"params.yaml: train.cv_folds: {len(y)} training rows cannot be cut "
+                          f"into {folds} folds ({error}); lower train.cv_folds") from None
+
+
+def check_fold_classes(fit_labels: pd.Series, labels: pd.Series, number: int,
+                       ordered: bool) -> None:
+    """A fold must fit on every class, or its model cannot score the classes it never saw."""
+    missing = sorted(set(labels.unique()) - set(fit_labels.unique()), key=str)
+    if missing:
+        how = ("time-ordered folds fit on the oldest rows first; lower train.cv_folds or use "
+               "split.method random" if ordered else "lower train.cv_folds")
+        raise ParamsError(f"params.yaml: train.cv_folds: fold {number} of the cross-validation "
+                          f"fits on no row of class {missing[0]!r}; {how}")
 
 
 def summarize_folds(fold_scores: list[dict[str, float]]) -> dict[str, dict[str, float]]:

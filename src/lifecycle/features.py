@@ -195,7 +195,9 @@ class OutlierFences(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
     def _checked_values(self, X: object) -> np.ndarray:
         check_is_fitted(self)
-        return validate_data(self, X, reset=False, dtype=np.float64, ensure_all_finite=False)
+        # No rows is a valid batch to transform (an empty "current" split), not an error.
+        return validate_data(self, X, reset=False, dtype=np.float64, ensure_all_finite=False,
+                             ensure_min_samples=0)
 
     def _beyond_fences(self, values: np.ndarray) -> np.ndarray:
         return (values < self.lower_) | (values > self.upper_)

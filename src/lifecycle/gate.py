@@ -8,9 +8,10 @@ import difflib
 from typing import Any
 
 from lifecycle import io, paths
-from lifecycle.errors import ParamsError
+from lifecycle.errors import LifecycleError, ParamsError
 
 VALIDATED, REJECTED = "VALIDATED", "REJECTED"
+ROW_KEYS = {"criterion", "value", "comparison", "threshold", "passed"}
 
 
 def criteria_rows(criteria: Any, task_metric_names: tuple[str, ...], primary: str,
@@ -64,9 +65,27 @@ def format_table(gate: dict) -> str:
 
 def run() -> int:
     """`lifecycle gate`: print the table; exit 0 when VALIDATED, 1 when REJECTED."""
-    gate = io.read_json(paths.GATE)
+    gate = read_gate(paths.GATE)
     print(format_table(gate))
     return 0 if gate["verdict"] == VALIDATED else 1
+
+
+def read_gate(path: str) -> dict:
+    """The verdict evaluate wrote, or a LifecycleError saying how to get a readable one."""
+    fix = "run `dvc repro` (or `dvc pull`) to write it again"
+    try:
+        gate = io.read_json(path)
+    except ValueError as error:
+        raise LifecycleError(f"{path}: not valid JSON ({error}); {fix}") from None
+    if not (isinstance(gate, dict) and gate.get("verdict") in (VALIDATED, REJECTED)
+            and _are_rows(gate.get("criteria"))):
+        raise LifecycleError(f"{path}: not a gate verdict of `lifecycle evaluate`; {fix}")
+    return gate
+
+
+def _are_rows(rows: Any) -> bool:
+    return isinstance(rows, list) and all(
+        isinstance(row, dict) and row.keys() >= ROW_KEYS for row in rows)
 
 
 def _row(criterion: str, value: float | None, comparison: str,

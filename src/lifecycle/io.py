@@ -310,9 +310,23 @@ def write_json(data: Any, path: str | os.PathLike) -> None:
     write_bytes(json_text(data).encode(), path)
 
 
+def make_json_valid(folder: Path) -> None:
+    """Rewrite the JSON files under `folder` that hold NaN or infinities (which JSON cannot)
+    with null in their place; the others keep their bytes."""
+    for path in sorted(folder.rglob("*.json")):
+        found: list[str] = []
+        data = json.loads(path.read_text(), parse_constant=found.append)  # each becomes None
+        if found:
+            path.write_text(json.dumps(data, indent=4, allow_nan=False))
+
+
 def read_json(path: str | os.PathLike) -> Any:
     tracking.record_read(path)
-    return json.loads(_existing(path).read_text())
+    try:
+        return json.loads(_existing(path).read_text())
+    except (ValueError, UnicodeDecodeError) as error:
+        raise LifecycleError(f"{path}: not valid JSON ({error}); run `dvc repro` (or "
+                             f"`dvc pull`) to write it again") from None
 
 
 def write_parquet(frame: Any, path: str | os.PathLike) -> None:

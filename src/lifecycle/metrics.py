@@ -1,13 +1,19 @@
 """Test metrics by task, with bootstrap confidence intervals, rounded so that files diff cleanly.
 
 A model's "scores" are what `predict_scores` returns: the probability of the positive class
-(binary), a probability per class (multiclass) or the predicted value (regression).
+(binary), a probability per class (multiclass) or the predicted value (regression). Binary
+metrics take 0/1 labels: `binary_targets` turns the labels a model was fitted on (0/1, yes/no,
+any two values) into them.
 """
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sklearn import metrics
+
+from lifecycle import config
+from lifecycle.errors import LifecycleError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -18,11 +24,8 @@ TASKS = ("binary", "multiclass", "regression")
 LOWER_IS_BETTER = frozenset({"log_loss", "brier", "rmse", "mae"})
 # Binary metrics that need the decision threshold from params; the rest rank or calibrate.
 THRESHOLD_METRICS = ("f1", "precision", "recall")
-METRIC_NAMES = {
-    "binary": ("roc_auc", "average_precision", "log_loss", "brier", *THRESHOLD_METRICS),
-    "multiclass": ("macro_f1", "balanced_accuracy", "log_loss"),
-    "regression": ("rmse", "mae", "r2"),
-}
+# The metrics of each task; params.yaml is checked against them when it is parsed.
+METRIC_NAMES = config.METRIC_NAMES
 # The scikit-learn scorer for each metric (permutation importance scores with these).
 SCORERS = {
     "roc_auc": "roc_auc", "average_precision": "average_precision", "log_loss": "neg_log_loss",
@@ -30,6 +33,62 @@ SCORERS = {
     "macro_f1": "f1_macro", "balanced_accuracy": "balanced_accuracy",
     "rmse": "neg_root_mean_squared_error", "mae": "neg_mean_absolute_error", "r2": "r2",
 }
+
+
+def binary_targets(y: Any, classes: Any) -> Any:
+    """1 where the label is the positive class, else 0: the labels binary metrics take.
+
+    The positive class is `classes[1]` (a classifier's `classes_`, which scikit-learn sorts):
+    the class whose probability `predict_proba(X)[:, 1]`, and so `predict_scores`, gives. Labels
+    0/1 stay 0/1; yes/no become no = 0, yes = 1. A Series comes back as a Series on the same
+    index, anything else as an array. A label that is not one of the classes is an error.
+    """
+    import pandas as pd
+
+    classes = list(np.asarray(classes).tolist())
+    if len(classes) != 2:
+        raise LifecycleError(f"a binary target needs exactly two classes; the model knows "
+                             f"{len(classes)}: {classes}")
+    labels = y if isinstance(y, pd.Series) else pd.Series(np.asarray(y))
+    unknown = labels[~labels.isin(classes)]
+    if len(unknown):
+        raise LifecycleError(f"target label {unknown.iloc[0]!r} ({len(unknown)} rows) is not "
+                             f"one of the classes the model learned: {classes[0]!r}, "
+                             f"{classes[1]!r}")
+    positive = (labels == classes[1]).to_numpy(dtype=np.int64)
+    if isinstance(y, pd.Series):
+        return pd.Series(positive, index=y.index, name=y.name)
+    return positive
+
+
+def metric_labels(target: "pd.Series", task: str, classes: Any) -> "pd.Series":
+    """The labels metrics take: 0/1 for the model's positive class (binary), else as they are;
+    a class the model never learned is an error (it cannot be scored)."""
+    if task == "binary":
+        return binary_targets(target, classes)
+    if task == "multiclass":
+        unseen = target[~target.isin(np.asarray(classes).tolist())]
+        if len(unseen):
+            raise LifecycleError(f"target label {unseen.iloc[0]!r} ({len(unseen)} rows) is not "
+                                 f"one of the classes the model learned")
+    return target
+
+
+def importance_scoring(metric: str, task: str, threshold: float | None) -> str | Callable:
+    """What permutation importance scores with: scikit-learn's scorer name, or for a binary
+    task a scorer on 0/1 labels (`binary_targets`) that computes the metric as it is reported.
+
+    scikit-learn's binary scorers judge the labels as the model names them: average precision
+    asks for a class named 1, and F1, precision and recall compare `predict` (probability 0.5)
+    where the report uses the decision threshold.
+    """
+    if task != "binary":
+        return SCORERS[metric]
+
+    def score(model: object, X: object, y: object) -> float:
+        values = _binary_values(np.asarray(y), predict_scores(model, X, task), threshold)
+        return oriented(metric, values[metric])  # larger is better, as for scikit-learn's
+    return score
 
 
 def predict_scores(model: object, X: object, task: str) -> np.ndarray:
@@ -41,7 +100,13 @@ def predict_scores(model: object, X: object, task: str) -> np.ndarray:
 
 def binary_metrics(y_true: np.ndarray, probability: np.ndarray,
                    threshold: float | None) -> dict[str, float]:
-    """Ranking and calibration metrics; with a threshold, also F1, precision and recall."""
+    """Ranking and calibration metrics of 0/1 labels (see `binary_targets`); with a threshold,
+    also F1, precision and recall."""
+    return _rounded(_binary_values(y_true, probability, threshold))
+
+
+def _binary_values(y_true: np.ndarray, probability: np.ndarray,
+                   threshold: float | None) -> dict[str, float]:
     values = {
         "roc_auc": _or_nan(metrics.roc_auc_score, y_true, probability),
         "average_precision": metrics.average_precision_score(y_true, probability),
@@ -54,7 +119,7 @@ def binary_metrics(y_true: np.ndarray, probability: np.ndarray,
         precision, recall, f1, _ = metrics.precision_recall_fscore_support(
             y_true, predicted, average="binary", zero_division=0)
         values.update(f1=f1, precision=precision, recall=recall)
-    return _rounded(values)
+    return values
 
 
 def multiclass_metrics(y_true: np.ndarray, probability: np.ndarray,
@@ -81,7 +146,10 @@ def regression_metrics(y_true: np.ndarray, predicted: np.ndarray) -> dict[str, f
 def task_metrics(task: str, y_true: np.ndarray, scores: np.ndarray,
                  threshold: float | None = None, classes: np.ndarray | None = None
                  ) -> dict[str, float]:
-    """The task's metrics; `threshold` None leaves out the binary metrics that need one."""
+    """The task's metrics; `threshold` None leaves out the binary metrics that need one.
+
+    Binary labels are 0/1 (`binary_targets`); other tasks take the labels as they are.
+    """
     y_true = np.asarray(y_true)
     if task == "binary":
         return binary_metrics(y_true, scores, threshold)
@@ -138,7 +206,10 @@ def paired_bootstrap_deltas(task: str, y_true: np.ndarray, base: np.ndarray, hea
 
 def prediction_table(y_true: object, scores: np.ndarray, classes: np.ndarray | None = None
                      ) -> "pd.DataFrame":
-    """The test labels and scores in a frame: one `score` column, or `score:<class>` each."""
+    """The test labels and scores in a frame: one `score` column, or `score:<class>` each.
+
+    Binary labels are 0/1 (`binary_targets`), so the table scores like any binary one.
+    """
     import pandas as pd
 
     table = pd.DataFrame({"label": np.asarray(y_true)})

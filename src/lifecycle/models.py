@@ -6,13 +6,17 @@ returns an unfitted estimator for the encoded features. Adding a model is one fa
 line in ESTIMATORS (see the README).
 """
 
+import contextlib
 import difflib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
+from lifecycle.config import MODEL_NAMES
 from lifecycle.errors import ParamsError
 
 CLASSIFICATION = ("binary", "multiclass")
+# Rows of each class (or rows, for regression) of the quick fit that tries the hyperparameters.
+QUICK_FIT_ROWS = 50
 
 
 def _hist_gradient_boosting(task: str, hyperparameters: dict, seed: int,
@@ -74,6 +78,11 @@ ESTIMATORS: dict[str, Callable[[str, dict, int, list[str]], Any]] = {
 }
 # Every run also fits these, so the candidate is always compared with something simple.
 BASELINES = ("trivial", "linear")
+# params.yaml is checked against config.MODEL_NAMES when it is parsed, in stages that never
+# import this module; a model added here needs its name there too.
+if tuple(ESTIMATORS) != MODEL_NAMES:
+    raise RuntimeError(f"models.ESTIMATORS {list(ESTIMATORS)} and config.MODEL_NAMES "
+                       f"{list(MODEL_NAMES)} differ; list every model in both")
 
 
 def build_estimator(name: str, hyperparameters: dict, seed: int, categorical: list[str],
@@ -104,3 +113,35 @@ def hyperparameters_of(name: str, hyperparameters: dict) -> dict:
             f"hyperparameter names to values, found {chosen!r}"
         )
     return dict(chosen)
+
+
+@contextlib.contextmanager
+def refused_at_fit(name: str) -> Iterator[None]:
+    """scikit-learn checks some hyperparameters only when fitting (class_weight, monotonic_cst,
+    interaction_cst): its refusal becomes a ParamsError naming the model's settings."""
+    try:
+        yield
+    except (TypeError, ValueError) as error:
+        reason = " ".join(str(error).split()).rstrip(".")
+        raise ParamsError(f"params.yaml: train.hyperparameters.{name}: scikit-learn refused "
+                          f"them when fitting: {reason}; fix or remove that setting") from None
+
+
+def check_fits(name: str, estimator: Any, X: Any, y: Any, task: str) -> None:
+    """Fit a copy on a few rows of each class, so hyperparameters scikit-learn refuses only at
+    fit fail in a second, before the cross-validation and the fits on every row."""
+    from sklearn.base import clone
+
+    rows = quick_fit_rows(y, task)
+    with refused_at_fit(name):
+        clone(estimator).fit(X.iloc[rows], y.iloc[rows])
+
+
+def quick_fit_rows(y: Any, task: str) -> list[int]:
+    """Positions of the first QUICK_FIT_ROWS rows of each class (the first rows, regression)."""
+    import pandas as pd
+
+    labels = pd.Series(range(len(y)), index=range(len(y)))
+    if task not in CLASSIFICATION:
+        return labels.head(QUICK_FIT_ROWS).tolist()
+    return sorted(labels.groupby(y.to_numpy(), sort=False).head(QUICK_FIT_ROWS).tolist())

@@ -17,13 +17,16 @@ def slice_metrics(frame: pd.DataFrame, y: np.ndarray, scores: np.ndarray, column
     records = []
     for column in columns:
         values = frame[column].astype("string").fillna("(missing)").to_numpy()
-        for value in sorted(set(values)):
-            rows = values == value
-            if rows.sum() < min_rows or (task != "regression" and len(set(y[rows])) < 2):
+        # Row positions per value in one pass: a column with a value in every row (a slice
+        # column a user chose by mistake) costs a sort, not one scan of the rows per value.
+        positions = pd.Series(np.arange(len(values))).groupby(values).indices
+        for value in sorted(positions):
+            rows = positions[value]
+            if len(rows) < min_rows or (task != "regression" and len(set(y[rows])) < 2):
                 continue
             scored = metrics.task_metrics(task, y[rows], scores[rows], threshold, classes)
             records.append({"slice": f"{column}={value}", "column": column, "value": value,
-                            "rows": int(rows.sum()), **scored})
+                            "rows": len(rows), **scored})
     return records
 
 

@@ -7,14 +7,13 @@ data/predictions/test.parquet. Plot data is logged
 with dvclive; dvc.yaml registers the plots so `dvc plots show` and `dvc plots diff` draw them.
 """
 
-import json
 
 import numpy as np
 import pandas as pd
 from dvclive import Live
 
 from lifecycle import card, checks, config, gate, importance, io, metrics, paths, slices
-from lifecycle.errors import ParamsError
+from lifecycle.errors import LifecycleError, ParamsError
 
 # Plots of single predictions draw at most this many seeded rows, so plot files stay small.
 PLOT_ROWS = 1000
@@ -24,15 +23,14 @@ def run() -> None:
     params = config.load()
     problem, evaluation = params.problem, params.evaluate
     task, target, primary = problem.task, problem.target, problem.primary_metric
-    check_primary_metric(task, primary)
     model = io.load_model(paths.MODEL)
     test = io.read_parquet(paths.PREPARED["test"])
     check_columns(evaluation.slice_columns, test.columns)
-    y = labels(test.pop(target), task)
+    classes = getattr(model, "classes_", None)
+    y = labels(test.pop(target), task, classes, paths.PREPARED["test"])
     # Read for every task (dvc.yaml declares one list); only a binary label uses it.
     decision_threshold = evaluation.decision_threshold
     threshold = decision_threshold if task == "binary" else None
-    classes = getattr(model, "classes_", None)
     scores = metrics.predict_scores(model, test, task)
     test_metrics = metrics.task_metrics(task, y, scores, threshold, classes)
     slice_records = slices.slice_metrics(test, y, scores, evaluation.slice_columns, task,
@@ -47,7 +45,7 @@ def run() -> None:
         "baselines": score_baselines(test, y, task, primary, threshold, classes, test_metrics),
         "slices": {"records": slice_records,
                    "worst": slices.worst_slice(slice_records, primary, test_metrics[primary])},
-        "checks": run_checks(model, test, y, task, target, params.seed,
+        "checks": run_checks(model, test, y, task, target, classes, params.seed,
                              train_report["train_metrics"].get(primary), test_metrics[primary],
                              primary),
     }
@@ -57,21 +55,21 @@ def run() -> None:
     verdict = {"verdict": gate.verdict(rows), "criteria": rows}
     ranking = importance.permutation_importance_table(
         model, test, y, evaluation.importance_rows, evaluation.importance_repeats, params.seed,
-        scoring=metrics.SCORERS[primary],
+        scoring=metrics.importance_scoring(primary, task, threshold),
     )
-    with io.atomic_directory(paths.EVALUATION_DIR) as folder, Live(
-        str(folder), save_dvc_exp=False, dvcyaml=None, report=None
-    ) as live:
-        for name, value in headline.items():
-            live.log_metric(name, value, plot=False)
-        log_plots(live, task, y, scores, threshold, classes, params.seed)
-        if slice_records:
-            live.log_plot("slices", [{"slice": r["slice"], primary: r[primary]}
-                                     for r in slice_records],
-                          x=primary, y="slice", template="bar_horizontal")
-        live.log_image("importance.png", importance.importance_figure(ranking, primary))
+    with io.atomic_directory(paths.EVALUATION_DIR) as folder:
+        with Live(str(folder), save_dvc_exp=False, dvcyaml=None, report=None) as live:
+            for name, value in headline.items():
+                live.log_metric(name, value, plot=False)
+            log_plots(live, task, y, scores, threshold, classes, params.seed)
+            if slice_records:
+                live.log_plot("slices", [{"slice": r["slice"], primary: r[primary]}
+                                         for r in slice_records],
+                              x=primary, y="slice", template="bar_horizontal")
+            live.log_image("importance.png", importance.importance_figure(ranking, primary))
         # Inside the directory being written, so it lands atomically with the metrics.
-        (folder / "details.json").write_text(json.dumps(details, indent=2, sort_keys=True) + "\n")
+        (folder / "details.json").write_text(io.json_text(details))
+        io.make_json_valid(folder)  # dvclive writes the ROC curve's infinite first threshold
     io.write_json(ranking.to_dict(orient="records"), paths.IMPORTANCE)
     # Cached by DVC: `lifecycle report` pairs two revisions' scores on the same test rows.
     io.write_parquet(metrics.prediction_table(y, scores, classes), paths.TEST_PREDICTIONS)
@@ -97,11 +95,12 @@ def score_baselines(test: pd.DataFrame, y: pd.Series, task: str, primary: str,
 
 
 def run_checks(model: object, test: pd.DataFrame, y: pd.Series, task: str, target: str,
-               seed: int, train_score: float | None, test_score: float, primary: str) -> dict:
+               classes: np.ndarray | None, seed: int, train_score: float | None,
+               test_score: float, primary: str) -> dict:
     """Leakage and split checks on the model's input columns."""
     inputs = list(model.feature_names_in_)
     train = io.read_parquet(paths.PREPARED["train"], columns=[*inputs, target])
-    y_train = labels(train.pop(target), task)
+    y_train = labels(train.pop(target), task, classes, paths.PREPARED["train"])
     return {
         "single_feature": checks.single_feature_scores(train, y_train, test[inputs], y, task,
                                                        seed),
@@ -162,15 +161,17 @@ def log_plots(live: Live, task: str, y: pd.Series, scores: np.ndarray,
         live.log_plot("residuals", points, x="predicted", y="residual", template="scatter")
 
 
-def labels(target: pd.Series, task: str) -> pd.Series:
-    return target.astype(int) if task == "binary" else target
+def labels(target: pd.Series, task: str, classes: np.ndarray | None, where: str) -> pd.Series:
+    """The labels metrics take: 0/1 for the model's positive class (binary), else as they are.
 
-
-def check_primary_metric(task: str, primary: str) -> None:
-    allowed = metrics.METRIC_NAMES[task]
-    if primary not in allowed:
-        raise ParamsError(f"params.yaml: problem.primary_metric: {primary!r} is not a {task} "
-                          f"metric; choose one of: {', '.join(allowed)}")
+    A class the model never saw in training cannot be scored: a clear error, not a crash in the
+    metrics after the predictions are made."""
+    try:
+        return metrics.metric_labels(target, task, classes)
+    except LifecycleError as error:
+        raise LifecycleError(f"{where}: {error}; every class must occur in the training split "
+                             f"(move split.test_start, or use split.method random), then run "
+                             f"`dvc repro`") from None
 
 
 def check_columns(columns: list[str], available: pd.Index) -> None:

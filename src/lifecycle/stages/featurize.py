@@ -8,8 +8,10 @@ from lifecycle import config, contract, features, io, paths
 def run() -> None:
     params = config.load()
     feature_params = params.features
-    numeric, categorical = contract.load(paths.CONTRACT).feature_lists(
-        feature_params.age_from_year)
+    rules = contract.load(paths.CONTRACT)
+    rules.check_calendar_params(feature_params.datetime, feature_params.age_from_year,
+                                paths.CONTRACT)
+    numeric, categorical = rules.feature_lists(feature_params.age_from_year)
     columns = dict(
         numeric=numeric,
         categorical=categorical,

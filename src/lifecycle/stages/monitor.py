@@ -77,7 +77,7 @@ def _performance(problem: dict, model, batch, scores, test_metrics: dict) -> dic
     labelled = batch[target].notna().to_numpy()
     y = batch[target][labelled]
     classes = getattr(model, "classes_", None)
-    y = metrics.binary_targets(y, classes) if task == "binary" else y
+    y = metrics.metric_labels(y, task, classes)
     current = metrics.task_metrics(task, y.to_numpy(), scores[labelled], problem["threshold"],
                                    classes)[name]
     test = test_metrics[name]

@@ -14,7 +14,12 @@ def run() -> None:
     params = config.load()
     rules = contract.load(paths.CONTRACT)
     target, task = params.problem.target, params.problem.task
-    check_contract_target(rules, target)
+    check_contract_target(rules, target, task)
+    rules.check_calendar_params(params.features.datetime, params.features.age_from_year,
+                                paths.CONTRACT)
+    time_column = params.split.time_column
+    if time_column:
+        rules.require_column("split.time_column", time_column, "datetime", paths.CONTRACT)
     numeric, categorical = rules.feature_lists(params.features.age_from_year)
     inputs = features.input_columns(numeric, categorical, params.features.datetime,
                                     params.features.age_from_year)
@@ -30,7 +35,7 @@ def run() -> None:
     # Duplicates are judged on whole source rows: two flights may share every feature value.
     curated, dropped = curation.curate(outcome.table, target, rules.keys)
     curation.check_target(curated, target, task, paths.RAW)
-    time_column = params.split.time_column
+    check_finite_inputs(curated, inputs, target, task)
     keep = [*inputs, time_column, *rules.keys, target]
     curated = curated[list(dict.fromkeys(c for c in keep if c))]
     splits = split(curated, params, target, task)
@@ -70,11 +75,24 @@ def split(table, params: config.Params, target: str, task: str) -> dict:
                                  stratify=task != "regression")
 
 
-def check_contract_target(rules: contract.Contract, target: str) -> None:
+def check_finite_inputs(table, inputs: list[str], target: str, task: str) -> None:
+    """No infinity reaches the model: scikit-learn would refuse it stages later."""
+    columns = [*inputs, target] if task == "regression" else inputs
+    contract.check_finite(table, columns, paths.RAW,
+                          fix=f"replace or remove them, or give the column a min and max in "
+                              f"{paths.CONTRACT} so validation drops those rows")
+
+
+def check_contract_target(rules: contract.Contract, target: str, task: str) -> None:
     if rules.target() != target:
         raise ParamsError(f"{paths.CONTRACT}: the column with role target is "
                           f"{rules.target()!r} but params.yaml problem.target is {target!r}; "
                           f"make them agree")
+    kind = rules.columns[target].type
+    if task == "regression" and kind != "numeric":
+        raise ParamsError(f"params.yaml: problem.task: regression needs a numeric target, but "
+                          f"{paths.CONTRACT} says {target!r} is {kind}; set problem.task to "
+                          f"binary or multiclass, or fix the column's type")
 
 
 def check_no_leakage(inputs: list[str], target: str, leakage_columns: list[str]) -> None:

@@ -1,6 +1,7 @@
 """Stage train: fit the candidate and the baselines on the encoded training split, cross-validate
 the candidate in time order, and save each as one deployable Pipeline."""
 
+import pandas as pd
 from dvclive import Live
 from sklearn.pipeline import Pipeline
 
@@ -12,8 +13,7 @@ def run() -> None:
     target, task, train = params.problem.target, params.problem.task, params.train
     transformer = io.load_model(paths.FEATURE_TRANSFORMER)
     encoded = io.read_parquet(paths.TRAIN_FEATURES)
-    y = encoded.pop(target)
-    y = y.astype(int) if task == "binary" else y
+    y = fit_labels(encoded.pop(target), task)
     categorical = features.categorical_output_columns(transformer)
 
     def build(name: str) -> object:
@@ -21,34 +21,56 @@ def run() -> None:
         return models.build_estimator(name, hyperparameters, params.seed, categorical, task)
 
     candidate = build(train.model)
+    baselines = {name: build(name) for name in models.BASELINES}
+    # Seconds, not minutes, to learn that scikit-learn refuses a hyperparameter at fit.
+    for name, estimator in {train.model: candidate, **baselines}.items():
+        models.check_fits(name, estimator, encoded, y, task)
     # An out-of-time split orders the CV folds by the training rows' times; the training split
     # is read (a declared dep) whatever the method, so dvc.yaml stays one list.
     in_time = params.split.method == "out_of_time"
     time_column = params.split.time_column
     rows = io.read_parquet(paths.PREPARED["train"], columns=[time_column] if in_time else [])
     order = rows[time_column] if in_time else None
-    fold_scores = cross_validation.cross_validate(
-        candidate, encoded, y, order, train.cv_folds, task, params.seed
-    )
-    candidate.fit(encoded, y)
+    with models.refused_at_fit(train.model):
+        fold_scores = cross_validation.cross_validate(
+            candidate, encoded, y, order, train.cv_folds, task, params.seed
+        )
+        candidate.fit(encoded, y)
     # The transformer is already fitted; the pipeline only chains it to the estimator.
     io.save_model(Pipeline([("features", transformer), ("estimator", candidate)]), paths.MODEL)
-    for name in models.BASELINES:
-        baseline = build(name).fit(encoded, y)
+    for name, baseline in baselines.items():
+        with models.refused_at_fit(name):
+            baseline.fit(encoded, y)
         io.save_model(Pipeline([("features", transformer), ("estimator", baseline)]),
                       paths.BASELINES[name])
     log_folds(fold_scores)
     scores = metrics.predict_scores(candidate, encoded, task)
+    classes = getattr(candidate, "classes_", None)
+    truth = metrics.binary_targets(y, classes) if task == "binary" else y
     io.write_json({
         "rows": len(encoded),
         "features": list(encoded.columns),
         "model": train.model,
-        "train_metrics": metrics.task_metrics(
-            task, y, scores, None, getattr(candidate, "classes_", None)),
+        "train_metrics": metrics.task_metrics(task, truth, scores, None, classes),
         "cross_validation": {
             "folds": fold_scores, "summary": cross_validation.summarize_folds(fold_scores)},
         "iterations": int(getattr(candidate, "n_iter_", 0)),
     }, paths.TRAIN_REPORT)
+
+
+def fit_labels(y: pd.Series, task: str) -> pd.Series:
+    """The labels the estimators learn: binary labels that are whole numbers as integers (a
+    nullable or float 0/1 column gives the model classes 0 and 1), any others as they are
+    (yes/no); `metrics.binary_targets` turns them into 0/1 where a metric needs it."""
+    if task == "binary" and whole_numbers(y):
+        return y.astype(int)
+    return y
+
+
+def whole_numbers(values: pd.Series) -> bool:
+    if pd.api.types.is_bool_dtype(values) or pd.api.types.is_integer_dtype(values):
+        return True
+    return bool(pd.api.types.is_float_dtype(values) and (values % 1 == 0).all())
 
 
 def log_folds(fold_scores: list[dict[str, float]]) -> None:
