@@ -28,7 +28,8 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from lifecycle import contract, serve
+from lifecycle import contract
+from lifecycle.commands import serve
 
 from .conftest import bin_path
 

@@ -24,7 +24,8 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
-from lifecycle import cli, serve
+from lifecycle import cli
+from lifecycle.commands import serve
 
 from .conftest import ROOT, bin_path, environment, set_param
 

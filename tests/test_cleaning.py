@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from lifecycle import features, io
+from lifecycle import artifacts, features
 
 
 def test_category_normaliser_strips_folds_case_and_maps_aliases_keeping_missing():
@@ -37,8 +37,8 @@ def test_the_transformer_with_cleaning_survives_a_skops_round_trip(tmp_path):
     train = pd.DataFrame({"x": [1.0, 2.0, None, 50.0], "city": ["A", " a", None, "b"]})
     expected = transformer.fit_transform(train)
 
-    io.save_model(transformer, tmp_path / "t.skops")
-    loaded = io.load_model(tmp_path / "t.skops")
+    artifacts.save_model(transformer, tmp_path / "t.skops")
+    loaded = artifacts.load_model(tmp_path / "t.skops")
 
     pd.testing.assert_frame_equal(loaded.transform(train), expected)
     assert expected["city"].nunique() == 2  # "A" and " a" are one category; missing imputed

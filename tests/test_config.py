@@ -3,7 +3,7 @@ import copy
 import pytest
 import yaml
 
-from lifecycle import config, tracking
+from lifecycle import config, stage_trace
 from lifecycle.errors import ParamsError
 
 from .conftest import ROOT
@@ -57,14 +57,25 @@ def test_integers_are_accepted_where_floats_are_expected(raw):
 
 
 def test_reading_a_leaf_records_its_dotted_key_and_validation_records_nothing(raw):
-    tracking._params.clear()
+    stage_trace._params.clear()
     params = config.parse(raw)
-    assert tracking._params == set()
+    assert stage_trace._params == set()
 
     _ = params.train.hyperparameters, params.seed, params.train
 
-    assert tracking._params == {"train.hyperparameters", "seed"}
-    tracking._params.clear()
+    assert stage_trace._params == {"train.hyperparameters", "seed"}
+    stage_trace._params.clear()
+
+
+def test_one_models_hyperparameters_record_that_models_block_only(raw):
+    params = config.parse(raw)
+    stage_trace._params.clear()
+
+    block = params.train.hyperparameters_for("random_forest")
+
+    assert block == raw["train"]["hyperparameters"]["random_forest"]
+    assert stage_trace._params == {"train.hyperparameters.random_forest"}
+    stage_trace._params.clear()
 
 
 def test_missing_params_file_is_a_clear_error(tmp_path):

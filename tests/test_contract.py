@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lifecycle import contract, curation, init, profiling, validation
+from lifecycle import contract, contract_checks, curation, data_quality, splits
+from lifecycle.commands import init
 from lifecycle.errors import LifecycleError, ParamsError
 
 from .conftest import ROOT
@@ -65,15 +66,15 @@ def test_dump_reads_back_to_the_same_contract_with_comments():
 
 
 def test_validation_collects_every_failure_before_deciding():
-    typed, failures = validation.coerce_types(people(), rules())
-    failures += validation.check_rules(typed, rules())
+    typed, failures = contract_checks.coerce_types(people(), rules())
+    failures += contract_checks.check_rules(typed, rules())
 
     found = {(f.rule, f.column): int(f.rows.sum()) for f in failures}
     assert found == {("wrong_type", "age"): 1, ("wrong_type", "seen"): 1,
                      ("missing_value", "age"): 2, ("out_of_range", "age"): 1,
                      ("unknown_category", "city"): 1}
     with pytest.raises(LifecycleError) as error:
-        validation.apply_policies(typed, failures, POLICIES, "data/raw/dataset.parquet")
+        contract_checks.apply_policies(typed, failures, POLICIES, "data/raw/dataset.parquet")
     message = str(error.value)
     assert message.startswith("data/raw/dataset.parquet: 2 data contract rule(s) failed")
     assert "column 'age': wrong_type: 1 values are not numeric (e.g. 'x')" in message
@@ -81,11 +82,11 @@ def test_validation_collects_every_failure_before_deciding():
 
 
 def test_drop_policy_counts_each_dropped_row_once_by_its_first_reason():
-    typed, failures = validation.coerce_types(people(), rules())
-    failures += validation.check_rules(typed, rules())
+    typed, failures = contract_checks.coerce_types(people(), rules())
+    failures += contract_checks.check_rules(typed, rules())
     policies = {**POLICIES, "wrong_type": "drop"}
 
-    outcome = validation.apply_policies(typed, failures, policies, "raw")
+    outcome = contract_checks.apply_policies(typed, failures, policies, "raw")
 
     # b: age 'x' (wrong type, then missing); c: seen 'soon' (and age missing); d: age 150
     assert outcome.dropped == {"wrong_type:age": 1, "wrong_type:seen": 1,
@@ -99,13 +100,13 @@ def test_drop_policy_counts_each_dropped_row_once_by_its_first_reason():
 
 def test_a_missing_column_fails_or_becomes_empty_when_tolerated():
     table = people().drop(columns="city")
-    failures = validation.check_rules(table, rules())
+    failures = contract_checks.check_rules(table, rules())
 
     with pytest.raises(LifecycleError, match="column 'city': missing_column"):
-        validation.apply_policies(table, failures, POLICIES, "raw")
+        contract_checks.apply_policies(table, failures, POLICIES, "raw")
     tolerant = {**POLICIES, "missing_column": "warn", "missing_value": "warn",
                 "out_of_range": "warn"}
-    outcome = validation.apply_policies(table, failures, tolerant, "raw")
+    outcome = contract_checks.apply_policies(table, failures, tolerant, "raw")
     assert outcome.table["city"].isna().all()
 
 
@@ -137,23 +138,23 @@ def test_check_target_names_a_missing_target_and_a_near_match():
 def test_random_split_is_stratified_seeded_and_puts_each_row_in_one_split():
     table = pd.DataFrame({"id": range(200), "y": [0] * 150 + [1] * 50})
 
-    splits = curation.split_random(table, "y", 0.2, 0.1, seed=3, stratify=True)
+    parts = splits.split_random(table, "y", 0.2, 0.1, seed=3, stratify=True)
 
-    ids = [set(frame["id"]) for frame in splits.values()]
+    ids = [set(frame["id"]) for frame in parts.values()]
     assert sum(map(len, ids)) == 200 and set.union(*ids) == set(range(200))
     assert not (ids[0] & ids[1] or ids[0] & ids[2] or ids[1] & ids[2])
-    assert [len(frame) for frame in splits.values()] == [140, 40, 20]
-    assert splits["test"]["y"].mean() == 0.25  # the class balance of the whole table
-    again = curation.split_random(table, "y", 0.2, 0.1, seed=3, stratify=True)
-    assert all(again[name].equals(frame) for name, frame in splits.items())
+    assert [len(frame) for frame in parts.values()] == [140, 40, 20]
+    assert parts["test"]["y"].mean() == 0.25  # the class balance of the whole table
+    again = splits.split_random(table, "y", 0.2, 0.1, seed=3, stratify=True)
+    assert all(again[name].equals(frame) for name, frame in parts.items())
 
 
 def test_out_of_time_split_without_current_start_has_an_empty_current_batch():
     table = pd.DataFrame({"when": pd.date_range("2024-01-01", periods=10, tz="UTC"), "y": 1})
 
-    splits = curation.split_out_of_time(table, "when", pd.Timestamp("2024-01-08").date(), None)
+    parts = splits.split_out_of_time(table, "when", pd.Timestamp("2024-01-08").date(), None)
 
-    assert [len(frame) for frame in splits.values()] == [7, 3, 0]
+    assert [len(frame) for frame in parts.values()] == [7, 3, 0]
 
 
 def test_profile_counts_equal_pandas():
@@ -163,14 +164,14 @@ def test_profile_counts_equal_pandas():
                                         "c": {"type": "categorical", "role": "feature"},
                                         "d": {"type": "datetime", "role": "timestamp"}}})
 
-    profile = profiling.profile_columns(table, rules)
+    profile = data_quality.profile_columns(table, rules)
 
     assert profile["x"] == {"type": "numeric", "role": "feature", "missing": 1,
                             "missing_share": 0.25, "distinct": 2, "min": 1.0, "q25": 2.0,
                             "median": 3.0, "q75": 3.0, "max": 3.0}
     assert profile["c"]["top"] == {"a": 2, "b": 1}
     assert profile["d"]["min"] == "2024-01-01 00:00:00"
-    assert profiling.target_distribution(table, "c", "binary") == {
+    assert data_quality.target_distribution(table, "c", "binary") == {
         "rows": 3, "classes": {"a": 2, "b": 1}}
 
 

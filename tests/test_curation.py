@@ -3,7 +3,7 @@ import datetime
 import pandas as pd
 import pytest
 
-from lifecycle import curation
+from lifecycle import curation, splits
 from lifecycle.errors import LifecycleError
 
 
@@ -24,30 +24,21 @@ def months_table() -> pd.DataFrame:
 def test_split_out_of_time_puts_every_row_in_exactly_one_split_by_date():
     table = months_table()
 
-    splits = curation.split_out_of_time(
+    parts = splits.split_out_of_time(
         table, "when", datetime.date(2013, 9, 1), datetime.date(2013, 12, 1)
     )
 
-    assert sum(len(frame) for frame in splits.values()) == len(table)
-    ids = [set(frame["y"]) for frame in splits.values()]
+    assert sum(len(frame) for frame in parts.values()) == len(table)
+    ids = [set(frame["y"]) for frame in parts.values()]
     assert not (ids[0] & ids[1] or ids[0] & ids[2] or ids[1] & ids[2])
-    assert splits["train"]["when"].max() < pd.Timestamp("2013-09-01")
-    assert splits["test"]["when"].min() >= pd.Timestamp("2013-09-01")
-    assert splits["test"]["when"].max() < pd.Timestamp("2013-12-01")
-    assert splits["current"]["when"].min() >= pd.Timestamp("2013-12-01")
+    assert parts["train"]["when"].max() < pd.Timestamp("2013-09-01")
+    assert parts["test"]["when"].min() >= pd.Timestamp("2013-09-01")
+    assert parts["test"]["when"].max() < pd.Timestamp("2013-12-01")
+    assert parts["current"]["when"].min() >= pd.Timestamp("2013-12-01")
 
 
 def test_split_out_of_time_names_the_empty_split_and_the_data_range():
     with pytest.raises(LifecycleError, match=r"test split is empty.*2013-01-01"):
-        curation.split_out_of_time(
+        splits.split_out_of_time(
             months_table(), "when", datetime.date(2014, 1, 1), datetime.date(2014, 2, 1)
         )
-
-
-def test_split_summary_counts_rows_and_positive_rate():
-    splits = {"train": pd.DataFrame({"y": [0, 1, 1, 1]}), "current": pd.DataFrame({"y": []})}
-
-    summary = curation.split_summary(splits, "y")
-
-    assert summary == {"train": {"rows": 4, "positive_rate": 0.75},
-                       "current": {"rows": 0, "positive_rate": 0.0}}

@@ -25,7 +25,8 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from lifecycle import cli, contract, io, predict
+from lifecycle import artifacts, cli, contract, scoring
+from lifecycle.commands import predict
 from lifecycle.errors import LifecycleError
 
 from .conftest import bin_path, environment, run
@@ -275,7 +276,7 @@ def test_a_model_input_named_row_is_scored_with_its_own_values():
                                         "x": {"type": "numeric", "role": "feature"}}})
     chunk = frame.head(50).copy()
 
-    scored, rejected = predict.score_chunk(model, chunk, rules, [], 0.5, "batch.csv")
+    scored, rejected = scoring.score_chunk(model, chunk, rules, [], 0.5, "batch.csv")
 
     assert rejected.empty
     assert scored["row"].tolist() == list(range(50))
@@ -343,7 +344,7 @@ def saved_model(tmp_path: Path) -> Path:
     model = Pipeline([("scale", StandardScaler()),
                       ("model", HistGradientBoostingClassifier(max_iter=5))])
     path = tmp_path / "model.skops"
-    io.save_model(model.fit(frame, (frame["a"] > 0).astype(int)), path)
+    artifacts.save_model(model.fit(frame, (frame["a"] > 0).astype(int)), path)
     return path
 
 
@@ -386,17 +387,17 @@ def test_a_damaged_or_foreign_model_file_is_a_clear_error(tmp_path, name):
     damage(path)
 
     with pytest.raises(LifecycleError, match="run `dvc pull` to fetch it again") as error:
-        io.load_model(path)
+        artifacts.load_model(path)
     assert words in str(error.value)
 
 
 def test_a_schema_over_the_bound_is_refused_before_it_is_parsed(tmp_path, monkeypatch):
     path = saved_model(tmp_path)
     size = zipfile.ZipFile(path).getinfo("schema.json").file_size
-    monkeypatch.setattr(io, "MAX_SCHEMA_BYTES", size - 1)
+    monkeypatch.setattr(artifacts, "MAX_SCHEMA_BYTES", size - 1)
 
     with pytest.raises(LifecycleError, match=f"its schema is {size:,} bytes"):
-        io.load_model(path)
+        artifacts.load_model(path)
 
 
 def test_predict_with_a_damaged_model_says_which_file_and_how_to_fix_it(project, capsys):
@@ -532,8 +533,8 @@ def test_no_combination_of_paths_changes_anything_but_the_outputs(project, capsy
     from hypothesis import strategies as st
 
     prepare_paths(project)
-    model = io.load_model(project / "models/model.skops")
-    monkeypatch.setattr(io, "load_model", lambda path: model)  # the real model, loaded once
+    model = artifacts.load_model(project / "models/model.skops")
+    monkeypatch.setattr(artifacts, "load_model", lambda path: model)  # the real model, loaded once
     original = snapshot(project)
     saved = {name: (project / name).read_bytes() for name in original
              if not name.startswith(".git/") and not (project / name).is_symlink()}

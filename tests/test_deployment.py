@@ -11,7 +11,9 @@ import pandas as pd
 import pytest
 import uvicorn
 
-from lifecycle import contract, io, predict, serve
+from lifecycle import contract, scoring, tables
+from lifecycle.commands import serve
+from lifecycle.errors import LifecycleError
 
 from .conftest import bin_path, run
 
@@ -27,7 +29,7 @@ def test_check_rows_gives_every_broken_rule_per_row():
     frame = pd.DataFrame({"when": ["2013-01-01", "soon", "2013-01-02", "2013-01-03"],
                           "size": ["1", "2", "11", None], "kind": ["a", "c", None, "b"]})
 
-    parsed, reasons = predict.check_rows(frame, RULES, "batch.csv")
+    parsed, reasons = scoring.check_rows(frame, RULES, "batch.csv")
 
     assert reasons.tolist() == [
         "", "when: wrong type; kind: unknown category", "size: out of range",
@@ -40,7 +42,7 @@ def test_times_with_different_offsets_are_read_as_the_local_times_they_name():
     frame = pd.DataFrame({"when": ["2013-03-10T01:30-05:00", "2013-03-10T03:30-04:00",
                                    "2013-03-11T08:00"], "size": [1, 2, 3], "kind": "a"})
 
-    parsed, reasons = predict.check_rows(frame, RULES, "batch.csv")
+    parsed, reasons = scoring.check_rows(frame, RULES, "batch.csv")
 
     assert reasons.tolist() == ["", "", ""]
     assert parsed["when"].dt.hour.tolist() == [1, 3, 8]
@@ -50,15 +52,15 @@ def test_a_chunk_where_a_category_is_all_missing_reaches_the_model_as_in_trainin
     frame = pd.DataFrame({"when": ["2013-01-01"] * 2, "size": [1, 2],
                           "kind": [float("nan")] * 2})
 
-    parsed, reasons = predict.check_rows(frame, RULES, "batch.csv")
+    parsed, reasons = scoring.check_rows(frame, RULES, "batch.csv")
 
     assert reasons.tolist() == ["", ""]
     assert parsed["kind"].tolist() == [None, None] and parsed["kind"].dtype == object
 
 
 def test_a_batch_without_a_needed_column_is_refused_as_a_whole():
-    with pytest.raises(predict.LifecycleError, match=r"batch.csv: missing column.*kind"):
-        predict.check_rows(pd.DataFrame({"when": [], "size": []}), RULES, "batch.csv")
+    with pytest.raises(LifecycleError, match=r"batch.csv: missing column.*kind"):
+        scoring.check_rows(pd.DataFrame({"when": [], "size": []}), RULES, "batch.csv")
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +68,7 @@ def deployed(reproduced, tmp_path_factory):
     """The reproduced project's model and a batch of its test rows with four broken ones."""
     repo = reproduced["repo"]
     folder = tmp_path_factory.mktemp("batch")
-    rows = io.read_parquet(repo / "data/prepared/test.parquet").drop(columns="late").head(500)
+    rows = tables.read_parquet(repo / "data/prepared/test.parquet").drop(columns="late").head(500)
     batch = rows.astype({"carrier": object, "temp": object, "distance": object})
     batch.loc[10, "carrier"] = "ZZ"
     batch.loc[20, "temp"] = "hot"
@@ -206,5 +208,5 @@ def test_metadata_names_the_model_its_inputs_and_the_gate(api):
 def test_categories_read_as_numbers_reach_the_model_as_text_as_the_api_sends_them():
     values = pd.Series([0.0, float("nan"), 2.5, float("inf")])
 
-    assert predict.category_values(values).tolist() == ["0", None, "2.5", "inf"]
-    assert predict.category_values(pd.Series([True, False])).tolist() == [True, False]
+    assert scoring.category_values(values).tolist() == ["0", None, "2.5", "inf"]
+    assert scoring.category_values(pd.Series([True, False])).tolist() == [True, False]

@@ -8,7 +8,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lifecycle import card, checks, cross_validation, gate, io, metrics, models, slices
+from lifecycle import (
+    artifacts,
+    cross_validation,
+    gate,
+    leakage,
+    metrics,
+    model_card,
+    models,
+    slices,
+)
 from lifecycle.errors import ParamsError
 
 from .conftest import bin_path, environment
@@ -52,9 +61,9 @@ def test_every_registered_model_saves_and_loads_with_the_trusted_types(tmp_path,
     for name in models.ESTIMATORS:
         small = {"n_estimators": 3} if name == "random_forest" else {}
         estimator = models.build_estimator(name, small, 0, ["carrier"], task).fit(X, y)
-        io.save_model(estimator, tmp_path / f"{name}.skops")
+        artifacts.save_model(estimator, tmp_path / f"{name}.skops")
 
-        loaded = io.load_model(tmp_path / f"{name}.skops")
+        loaded = artifacts.load_model(tmp_path / f"{name}.skops")
 
         assert np.allclose(metrics.predict_scores(loaded, X, task),
                            metrics.predict_scores(estimator, X, task))
@@ -71,10 +80,10 @@ def test_the_linear_model_one_hot_encodes_the_ordinal_categories():
 def test_hyperparameters_come_per_model_from_params():
     given = {"random_forest": {"n_estimators": 5}, "trivial": {}}
 
-    assert models.hyperparameters_of("random_forest", given) == {"n_estimators": 5}
-    assert models.hyperparameters_of("linear", given) == {}
+    assert models.hyperparameters_of("random_forest", given["random_forest"]) == {"n_estimators": 5}
+    assert models.hyperparameters_of("linear", given.get("linear")) == {}
     with pytest.raises(ParamsError, match=r"train.hyperparameters.trivial"):
-        models.hyperparameters_of("trivial", {"trivial": 3})
+        models.hyperparameters_of("trivial", 3)
 
 
 def test_cross_validation_scores_time_ordered_folds_and_summarizes_them():
@@ -122,7 +131,7 @@ def test_a_leaking_column_is_flagged_by_its_single_feature_score():
     X["carrier_name"] = X["carrier"].map({0: "AA", 1: "B6", 2: "DL", 3: "UA"})
     fit, held_out = slice(0, 1500), slice(1500, None)
 
-    scores = checks.single_feature_scores(X[fit], y[fit], X[held_out], y[held_out], "binary", 0)
+    scores = leakage.single_feature_scores(X[fit], y[fit], X[held_out], y[held_out], "binary", 0)
 
     assert scores[0]["feature"] == "arrival_delay" and scores[0]["roc_auc"] > 0.99
     assert all(record["roc_auc"] < 0.95 for record in scores[1:])  # a real signal is no leak
@@ -132,7 +141,7 @@ def test_shared_rows_counts_test_rows_that_also_occur_in_train():
     train = pd.DataFrame({"a": [1, 2, 3], "b": ["x", "y", "z"]})
     test = pd.DataFrame({"a": [1, 2, 9, 9], "b": ["x", "q", "z", "z"]})
 
-    assert checks.shared_rows(train, test) == {"rows": 1, "fraction": 0.25}
+    assert leakage.shared_rows(train, test) == {"rows": 1, "fraction": 0.25}
 
 
 def criteria(**overrides: object) -> SimpleNamespace:
@@ -215,7 +224,7 @@ def test_the_model_card_holds_every_section_and_the_verdict():
                "target": "late", "primary_metric": "roc_auc"}
     data = {"splits": {"train": {"rows": 10, "positive_rate": 0.2}}}
 
-    text = card.render_model_card(problem, data, TEST_METRICS, details,
+    text = model_card.render_model_card(problem, data, TEST_METRICS, details,
                                   {"verdict": gate.verdict(rows), "criteria": rows})
 
     for heading in ("Intended use", "Data and split", "Test metrics", "Baselines", "Slices",

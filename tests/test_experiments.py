@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from lifecycle import report
+from lifecycle.commands import report
 
 from .conftest import bin_path, experiment_data, run, set_param
 

@@ -45,15 +45,15 @@ def wait_until(condition: Callable[[], object], process: subprocess.Popen,
 
 
 def stage_process(parent: int, stage: str) -> int:
-    """The `lifecycle <stage>` process DVC started (not the shell around it)."""
+    """The `python -m lifecycle.stages.<stage>` process DVC started (not the shell around it)."""
     for process in psutil.Process(parent).children(recursive=True):
         try:
             command = process.cmdline()
         except psutil.Error:
             continue
-        if command[-1:] == [stage] and len(command) > 1 and Path(command[-2]).name == "lifecycle":
+        if command[-2:] == ["-m", f"lifecycle.stages.{stage}"]:
             return process.pid
-    pytest.fail(f"no `lifecycle {stage}` process under {parent}")
+    pytest.fail(f"no `python -m lifecycle.stages.{stage}` process under {parent}")
 
 
 def files_under(folder: Path) -> dict[str, bytes]:

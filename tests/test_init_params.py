@@ -4,7 +4,7 @@
 import yaml
 from dvc.utils.hydra import apply_overrides
 
-from lifecycle.init import update_params
+from lifecycle.commands.init import update_params
 
 from .conftest import ROOT
 

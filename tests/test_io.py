@@ -9,7 +9,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-from lifecycle import io
+from lifecycle import artifacts, files, tables
 from lifecycle.errors import LifecycleError
 
 
@@ -28,23 +28,23 @@ def test_two_saves_of_one_model_give_identical_bytes_that_load_back(tmp_path):
     assert skops.io.dumps(model) != skops.io.dumps(refit)  # why canonical_skops exists
 
     first, second = tmp_path / "a.skops", tmp_path / "b.skops"
-    io.save_model(model, first)
-    io.save_model(refit, second)
+    artifacts.save_model(model, first)
+    artifacts.save_model(refit, second)
 
     assert first.read_bytes() == second.read_bytes()
-    loaded = io.load_model(first)
+    loaded = artifacts.load_model(first)
     np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
-    assert {info.date_time for info in zipfile.ZipFile(first).infolist()} == {io.ZIP_EPOCH}
+    assert {info.date_time for info in zipfile.ZipFile(first).infolist()} == {artifacts.ZIP_EPOCH}
 
 
 def test_a_model_file_with_an_untrusted_type_is_refused(tmp_path):
     model, _ = fitted_model()
     hostile = Pipeline([("run", FunctionTransformer(os.system)), ("model", model)])
     path = tmp_path / "hostile.skops"
-    io.save_model(hostile, path)
+    artifacts.save_model(hostile, path)
 
     with pytest.raises(LifecycleError, match=r"refused to load.*posix.system"):
-        io.load_model(path)
+        artifacts.load_model(path)
 
 
 def test_a_file_that_is_not_a_model_is_a_clear_error(tmp_path):
@@ -52,18 +52,18 @@ def test_a_file_that_is_not_a_model_is_a_clear_error(tmp_path):
     path.write_text("not a zip")
 
     with pytest.raises(LifecycleError, match="not a readable skops model"):
-        io.load_model(path)
+        artifacts.load_model(path)
 
 
 def test_atomic_write_leaves_the_old_file_and_no_temporary_when_interrupted(tmp_path):
     target = tmp_path / "out.json"
-    io.write_json({"version": 1}, target)
+    files.write_json({"version": 1}, target)
 
-    with pytest.raises(RuntimeError), io.atomic_path(target) as temporary:
+    with pytest.raises(RuntimeError), files.atomic_path(target) as temporary:
         temporary.write_text("half")
         raise RuntimeError("killed mid-write")
 
-    assert io.read_json(target) == {"version": 1}
+    assert files.read_json(target) == {"version": 1}
     assert os.listdir(tmp_path) == ["out.json"]
     assert oct(target.stat().st_mode & 0o777) != oct(0o600)  # not mkstemp's private mode
 
@@ -73,7 +73,7 @@ def test_atomic_directory_replaces_the_whole_directory_on_success(tmp_path):
     target.mkdir()
     (target / "stale.json").write_text("{}")
 
-    with io.atomic_directory(target) as folder:
+    with files.atomic_directory(target) as folder:
         (folder / "metrics.json").write_text("{}")
 
     assert os.listdir(target) == ["metrics.json"]
@@ -82,7 +82,7 @@ def test_atomic_directory_replaces_the_whole_directory_on_success(tmp_path):
 
 def test_reading_a_missing_file_says_how_to_produce_it(tmp_path):
     with pytest.raises(LifecycleError, match=r"not found; run `dvc repro`"):
-        io.read_parquet(tmp_path / "nothing.parquet")
+        tables.read_parquet(tmp_path / "nothing.parquet")
 
 
 def test_the_next_write_removes_the_temporaries_a_killed_write_left(tmp_path):
@@ -92,8 +92,8 @@ def test_the_next_write_removes_the_temporaries_a_killed_write_left(tmp_path):
     (tmp_path / ".evaluation.x9y8z7.tmp/metrics.json").write_text("{")
     (tmp_path / ".other.json.a1b2c3.tmp").write_text("another file's")
 
-    io.write_bytes(b"model", tmp_path / "model.skops")
-    with io.atomic_directory(tmp_path / "evaluation") as folder:
+    files.write_bytes(b"model", tmp_path / "model.skops")
+    with files.atomic_directory(tmp_path / "evaluation") as folder:
         (folder / "metrics.json").write_text("{}")
 
     assert sorted(os.listdir(tmp_path)) == [".other.json.a1b2c3.tmp", "evaluation",

@@ -18,7 +18,7 @@ import pytest
 from lifecycle import contract
 
 from .conftest import ROOT, bin_path, copy_project, environment, run
-from .test_pipeline import STAGES, declared, out_paths, stages_run
+from .test_pipeline import STAGES, assert_declares_what_it_traced, declared, stages_run
 
 ROWS = 300
 
@@ -85,13 +85,7 @@ def reproduce(repo: Path, tmp_path: Path, *targets: str) -> tuple[str, Path]:
 
 def assert_declarations_match_traces(repo: Path, trace_dir: Path, stages: list[str]) -> None:
     for stage in stages:
-        trace = json.loads((trace_dir / f"{stage}.json").read_text())
-        spec = declared(repo)[stage]
-        deps = set(spec["deps"])
-        assert set(trace["modules"]) == {d for d in deps if d.startswith("src/")}, stage
-        assert set(trace["reads"]) == {d for d in deps if not d.startswith("src/")}, stage
-        assert set(trace["params"]) == set(spec.get("params", [])), stage
-        assert set(trace["writes"]) == out_paths(spec), stage
+        assert_declares_what_it_traced(repo, trace_dir, stage)
 
 
 def norm(value: object) -> object:

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from lifecycle import contract, io
+from lifecycle import artifacts, contract, tables
 
-from .conftest import bin_path, environment, experiment_data, run, set_param
+from .conftest import ROOT, bin_path, environment, experiment_data, run, set_param
 
 STAGES = ["ingest", "prepare", "featurize", "train", "evaluate", "monitor"]
 
@@ -47,22 +47,56 @@ def test_repro_runs_every_stage_and_produces_every_declared_output(reproduced):
     assert (plots / "images/importance.png").read_bytes().startswith(b"\x89PNG")
 
 
-@pytest.mark.parametrize("stage", STAGES)
-def test_each_stage_declares_exactly_what_it_imports_reads_uses_and_writes(reproduced, stage):
-    repo = reproduced["repo"]
-    trace = json.loads((reproduced["trace_dir"] / f"{stage}.json").read_text())
+def resolved_params(repo: Path, spec: dict) -> set[str]:
+    """A stage's declared params keys with `${key}` replaced by that key's value."""
+    values = yaml.safe_load((repo / "params.yaml").read_text())
+
+    def value(dotted: str) -> str:
+        node = values
+        for key in dotted.split("."):
+            node = node[key]
+        return str(node)
+
+    return {re.sub(r"\$\{([\w.]+)\}", lambda match: value(match.group(1)), key)
+            for key in spec.get("params", [])}
+
+
+def covered(key: str, declared_keys: set[str]) -> bool:
+    """A key read is declared when it or a section holding it is."""
+    parts = key.split(".")
+    return any(".".join(parts[:end]) in declared_keys for end in range(1, len(parts) + 1))
+
+
+def assert_declares_what_it_traced(repo: Path, trace_dir: Path, stage: str) -> None:
+    """Everything the stage imported, read and used is declared; it wrote exactly its outs."""
+    trace = json.loads((trace_dir / f"{stage}.json").read_text())
     spec = declared(repo)[stage]
     deps = set(spec["deps"])
+    declared_keys = resolved_params(repo, spec)
 
-    assert set(trace["modules"]) == {d for d in deps if d.startswith("src/")}
-    assert set(trace["reads"]) == {d for d in deps if not d.startswith("src/")}
-    assert set(trace["params"]) == set(spec.get("params", []))
-    assert set(trace["writes"]) == out_paths(spec)
+    assert set(trace["modules"]) <= {d for d in deps if d.startswith("src/")}, stage
+    assert set(trace["reads"]) <= {d for d in deps if not d.startswith("src/")}, stage
+    assert [key for key in trace["params"] if not covered(key, declared_keys)] == [], stage
+    assert set(trace["writes"]) == out_paths(spec), stage
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_each_stage_declares_everything_it_imports_reads_uses_and_writes(reproduced, stage):
+    assert_declares_what_it_traced(reproduced["repo"], reproduced["trace_dir"], stage)
+
+
+def test_each_stages_code_dependencies_are_what_its_imports_reach():
+    from lifecycle.commands import code_deps
+
+    dvc_text = (ROOT / "dvc.yaml").read_text()
+    assert code_deps.rewrite(dvc_text, ROOT) == dvc_text  # `lifecycle code-deps`
+    for stage, spec in yaml.safe_load(dvc_text)["stages"].items():
+        assert "src/lifecycle/cli.py" not in spec["deps"], stage
 
 
 def test_the_model_never_sees_a_leaking_column(reproduced):
     repo = reproduced["repo"]
-    model = io.load_model(repo / "models/model.skops")
+    model = artifacts.load_model(repo / "models/model.skops")
     rules = contract.load(repo / "data/contract.yaml")
 
     inputs = set(model.feature_names_in_)
@@ -180,7 +214,7 @@ def test_the_monitor_stage_ends_its_report_with_the_retrain_verdict(reproduced):
 
 def test_monitor_on_a_new_batch_flags_the_shifted_features_only(reproduced, tmp_path):
     repo, env = reproduced["repo"], reproduced["env"]
-    batch = io.read_parquet(repo / "data/prepared/train.parquet").sample(800, random_state=0)
+    batch = tables.read_parquet(repo / "data/prepared/train.parquet").sample(800, random_state=0)
     batch.drop(columns="late").to_csv(tmp_path / "fresh.csv", index=False)
     shifted = batch.assign(temp=batch["temp"] + 40, humid=batch["humid"] / 3,
                            pressure=batch["pressure"] + 30)

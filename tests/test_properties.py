@@ -20,8 +20,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from threadpoolctl import threadpool_limits
 
-from lifecycle import config, contract, predict, serve
-from lifecycle import io as lifecycle_io
+from lifecycle import artifacts, config, contract, scoring
+from lifecycle.commands import predict, serve
 
 # Deterministic and bounded: the same examples on every run, a few seconds each test.
 BOUNDED = settings(max_examples=150, deadline=None, derandomize=True, database=None,
@@ -52,8 +52,8 @@ def setting(trained: Path) -> dict:
     patch = pytest.MonkeyPatch()
     patch.chdir(trained)
     app = serve.create_app()
-    model = lifecycle_io.load_model("models/model.skops")
-    rules = predict.input_contract(contract.load("data/contract.yaml"),
+    model = artifacts.load_model("models/model.skops")
+    rules = scoring.input_contract(contract.load("data/contract.yaml"),
                                    list(model.feature_names_in_))
     threshold = config.load().evaluate.decision_threshold
     patch.undo()
@@ -131,7 +131,7 @@ def test_any_batch_row_is_scored_or_rejected_with_a_reason_naming_a_changed_fiel
                                                   quoting=csv.QUOTE_NONNUMERIC)
         (chunk,) = predict.read_chunks(path, 10)
 
-        scored, rejected = predict.score_chunk(setting["model"], chunk, rules, [],
+        scored, rejected = scoring.score_chunk(setting["model"], chunk, rules, [],
                                                setting["threshold"], "batch.csv")
 
         assert sorted([*scored["row"], *rejected["row"]]) == list(range(len(rows)))

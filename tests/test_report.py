@@ -2,7 +2,7 @@
 
 import pytest
 
-from lifecycle import report
+from lifecycle.commands import report
 
 
 @pytest.mark.parametrize(("interval", "expected"), [

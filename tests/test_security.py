@@ -15,7 +15,8 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
-from lifecycle import cli, contract, serve
+from lifecycle import cli, contract
+from lifecycle.commands import serve
 
 from .conftest import ROOT
 

@@ -6,7 +6,7 @@ import subprocess
 import pytest
 import yaml
 
-from lifecycle import report
+from lifecycle.commands import report
 
 from .conftest import ROOT
 

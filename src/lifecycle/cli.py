@@ -1,15 +1,15 @@
-"""The `lifecycle` command: one subcommand per DVC stage.
+"""The `lifecycle` command: one subcommand per DVC stage, and the commands beside them.
 
-Stage modules are imported only when their subcommand runs, so each process loads just what it
-needs.
+dvc.yaml runs the stages without this module (`python -m lifecycle.stages.<name>`), so editing
+a help text here reruns nothing.
 """
 
 import argparse
-import importlib
 import sys
+from collections.abc import Callable
 
-from lifecycle import tracking
-from lifecycle.errors import LifecycleError
+from lifecycle import stage_trace
+from lifecycle.errors import run_command
 
 STAGES = {
     "ingest": "snapshot the configured source into data/raw/",
@@ -19,7 +19,7 @@ STAGES = {
     "evaluate": "score the model on the test split; write metrics and plots",
     "monitor": "drift of the current batch against the training data; retrain or not",
 }
-# Commands beside the stages: modules of the package whose run() may return an exit code.
+# Commands beside the stages (lifecycle/commands/): their run() may return an exit code.
 TOOLS = {
     "init": "point the template at your own table: infer data/contract.yaml and write the "
             "problem and source of params.yaml",
@@ -29,6 +29,8 @@ TOOLS = {
     "serve": "serve the model over HTTP: POST /predict, GET /health, GET /metadata",
     "report": "compare the workspace (or --head) with a base revision: params, metrics with "
               "verdicts against the noise, gate, data quality and plots, in Markdown",
+    "code-deps": "rewrite each stage's code dependencies in dvc.yaml from its imports "
+                 "(--check: only fail when they differ)",
 }
 
 
@@ -51,6 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_predict_arguments(parsers["predict"])
     add_serve_arguments(parsers["serve"])
     add_report_arguments(parsers["report"])
+    parsers["code-deps"].add_argument("--check", action="store_true",
+                                      help="change nothing; exit 1 when dvc.yaml is out of date")
     return parser
 
 
@@ -117,23 +121,46 @@ def add_report_arguments(report: argparse.ArgumentParser) -> None:
     add_overwrite_argument(report)
 
 
+def command_function(command: str) -> Callable[..., int | None]:
+    """The function a command runs, imported only when it runs, so each process loads just
+    what it needs."""
+    if command == "ingest":
+        from lifecycle.stages.ingest import run
+    elif command == "prepare":
+        from lifecycle.stages.prepare import run
+    elif command == "featurize":
+        from lifecycle.stages.featurize import run
+    elif command == "train":
+        from lifecycle.stages.train import run
+    elif command == "evaluate":
+        from lifecycle.stages.evaluate import run
+    elif command == "monitor":
+        from lifecycle.stages.monitor import run
+    elif command == "init":
+        from lifecycle.commands.init import run
+    elif command == "gate":
+        from lifecycle.commands.gate import run
+    elif command == "predict":
+        from lifecycle.commands.predict import run
+    elif command == "serve":
+        from lifecycle.commands.serve import run
+    elif command == "report":
+        from lifecycle.commands.report import run
+    elif command == "code-deps":
+        from lifecycle.commands.code_deps import run
+    else:
+        raise ValueError(f"no command {command!r}")
+    return run
+
+
 def main(argv: list[str] | None = None) -> int:
     arguments = build_parser().parse_args(argv)
     command = arguments.command
     options = {key: value for key, value in vars(arguments).items() if key != "command"}
-    try:
-        if command in TOOLS:
-            return importlib.import_module(f"lifecycle.{command}").run(**options) or 0
-        importlib.import_module(f"lifecycle.stages.{command}").run(**options)
-    except LifecycleError as error:
-        print(f"lifecycle {command}: error: {error}", file=sys.stderr)
-        return error.exit_code
-    except OSError as error:  # the file system refused something no check foresaw
-        where = f"{error.filename}: " if error.filename else ""
-        print(f"lifecycle {command}: error: {where}{error.strerror or error}", file=sys.stderr)
-        return 1
-    tracking.write_trace(command)
-    return 0
+    code = run_command(command, command_function(command), **options)
+    if code == 0 and command in STAGES:
+        stage_trace.write_trace(command)
+    return code
 
 
 if __name__ == "__main__":

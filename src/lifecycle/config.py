@@ -14,7 +14,7 @@ import typing
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from lifecycle import tracking
+from lifecycle import stage_trace
 from lifecycle.errors import ParamsError
 
 PARAMS_FILE = "params.yaml"
@@ -54,7 +54,7 @@ class Section:
         fields = object.__getattribute__(self, "__dataclass_fields__")
         if name in fields and not isinstance(value, Section):
             prefix = type(self).key
-            tracking.record_param(f"{prefix}.{name}" if prefix else name)
+            stage_trace.record_param(f"{prefix}.{name}" if prefix else name)
         return value
 
     def check(self, where: str) -> None:
@@ -180,6 +180,14 @@ class Train(Section):
     def check(self, where: str) -> None:
         _require(2 <= self.cv_folds <= MAX_CV_FOLDS, f"{where}.cv_folds", self.cv_folds,
                  f"an integer in [2, {MAX_CV_FOLDS}]")
+
+    def hyperparameters_for(self, model: str) -> Any:
+        """One model's block: the stage depends on that block only, so editing another model's
+        reruns nothing (dvc.yaml declares `train.hyperparameters.<model>` per model)."""
+        with stage_trace.paused():
+            blocks = self.hyperparameters
+        stage_trace.record_param(f"{type(self).key}.hyperparameters.{model}")
+        return blocks.get(model)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -359,7 +367,7 @@ def load(path: str | Path = PARAMS_FILE) -> Params:
 
 def parse(data: Any, source: str = PARAMS_FILE) -> Params:
     try:
-        with tracking.paused():
+        with stage_trace.paused():
             return _build(Params, data, "")
     except ParamsError as error:
         raise ParamsError(f"{source}: {error}") from None

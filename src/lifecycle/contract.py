@@ -11,7 +11,7 @@ import difflib
 from pathlib import Path
 from typing import Any
 
-from lifecycle import config, tracking
+from lifecycle import config, stage_trace
 from lifecycle.errors import LifecycleError, ParamsError
 
 CONTRACT_FILE = "data/contract.yaml"
@@ -100,7 +100,7 @@ def check_finite(table: Any, columns: list[str], where: str,
 
 def load(path: str | Path = CONTRACT_FILE) -> Contract:
     path = Path(path)
-    tracking.record_read(path)
+    stage_trace.record_read(path)
     if not path.exists():
         raise ParamsError(f"{path}: not found; write one with `lifecycle init` (see the README)")
     data = config.read_yaml(path, if_missing="write one with `lifecycle init`")

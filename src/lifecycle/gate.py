@@ -7,7 +7,7 @@ metrics of every experiment); `lifecycle gate` prints it and exits 1 unless VALI
 import difflib
 from typing import Any
 
-from lifecycle import io, paths
+from lifecycle import files
 from lifecycle.errors import LifecycleError, ParamsError
 
 VALIDATED, REJECTED = "VALIDATED", "REJECTED"
@@ -63,18 +63,11 @@ def format_table(gate: dict) -> str:
     return "\n".join([*text, "", gate["verdict"]])
 
 
-def run() -> int:
-    """`lifecycle gate`: print the table; exit 0 when VALIDATED, 1 when REJECTED."""
-    gate = read_gate(paths.GATE)
-    print(format_table(gate))
-    return 0 if gate["verdict"] == VALIDATED else 1
-
-
 def read_gate(path: str) -> dict:
     """The verdict evaluate wrote, or a LifecycleError saying how to get a readable one."""
     fix = "run `dvc repro` (or `dvc pull`) to write it again"
     try:
-        gate = io.read_json(path)
+        gate = files.read_json(path)
     except ValueError as error:
         raise LifecycleError(f"{path}: not valid JSON ({error}); {fix}") from None
     if not (isinstance(gate, dict) and gate.get("verdict") in (VALIDATED, REJECTED)

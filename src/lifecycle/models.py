@@ -104,9 +104,10 @@ def build_estimator(name: str, hyperparameters: dict, seed: int, categorical: li
     return estimator
 
 
-def hyperparameters_of(name: str, hyperparameters: dict) -> dict:
-    """The hyperparameters params.yaml gives for one model (none: scikit-learn's defaults)."""
-    chosen = hyperparameters.get(name) or {}
+def hyperparameters_of(name: str, chosen: Any) -> dict:
+    """One model's hyperparameters block from params.yaml, checked (none: scikit-learn's
+    defaults)."""
+    chosen = chosen or {}
     if not isinstance(chosen, dict):
         raise ParamsError(
             f"params.yaml: train.hyperparameters.{name}: expected a mapping of "

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lifecycle import io
+from lifecycle import stage_trace, tables
 from lifecycle.errors import LifecycleError
 
 WEATHER_COLUMNS = [
@@ -95,7 +95,7 @@ def read_file(path: str | Path, kind: str) -> pd.DataFrame:
     if not Path(path).is_file():
         raise LifecycleError(f"source {path}: file not found; check source.path in params.yaml "
                              f"(paths are relative to the project root)")
-    return check_table(io.read_table(path, kind=kind, name=f"source {path}"), str(path))
+    return check_table(tables.read_table(path, kind=kind, name=f"source {path}"), str(path))
 
 
 def check_table(table: pd.DataFrame, where: str) -> pd.DataFrame:
@@ -136,9 +136,8 @@ def read_only_url(url: str) -> str:
     path = sqlite_file(url)
     if path is None:
         return url
-    from lifecycle import tracking
 
-    tracking.record_read(path)
+    stage_trace.record_read(path)
     if not Path(path).is_file():
         raise LifecycleError(f"source {url}: database file {path} not found; check source.url")
     # SQLite's URI form opens the file read-only; a missing file is not silently created.

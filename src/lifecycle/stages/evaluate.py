@@ -12,7 +12,19 @@ import numpy as np
 import pandas as pd
 from dvclive import Live
 
-from lifecycle import card, checks, config, gate, importance, io, metrics, paths, slices
+from lifecycle import (
+    artifacts,
+    config,
+    files,
+    gate,
+    importance,
+    leakage,
+    metrics,
+    model_card,
+    paths,
+    slices,
+    tables,
+)
 from lifecycle.errors import LifecycleError, ParamsError
 
 # Plots of single predictions draw at most this many seeded rows, so plot files stay small.
@@ -23,19 +35,17 @@ def run() -> None:
     params = config.load()
     problem, evaluation = params.problem, params.evaluate
     task, target, primary = problem.task, problem.target, problem.primary_metric
-    model = io.load_model(paths.MODEL)
-    test = io.read_parquet(paths.PREPARED["test"])
+    model = artifacts.load_model(paths.MODEL)
+    test = tables.read_parquet(paths.PREPARED["test"])
     check_columns(evaluation.slice_columns, test.columns)
     classes = getattr(model, "classes_", None)
     y = labels(test.pop(target), task, classes, paths.PREPARED["test"])
-    # Read for every task (dvc.yaml declares one list); only a binary label uses it.
-    decision_threshold = evaluation.decision_threshold
-    threshold = decision_threshold if task == "binary" else None
+    threshold = evaluation.decision_threshold if task == "binary" else None  # labels need one
     scores = metrics.predict_scores(model, test, task)
     test_metrics = metrics.task_metrics(task, y, scores, threshold, classes)
     slice_records = slices.slice_metrics(test, y, scores, evaluation.slice_columns, task,
                                          evaluation.slice_min_rows, threshold, classes)
-    train_report = io.read_json(paths.TRAIN_REPORT)
+    train_report = files.read_json(paths.TRAIN_REPORT)
     details = {
         "model": train_report["model"],
         "intervals": metrics.bootstrap_intervals(
@@ -57,7 +67,7 @@ def run() -> None:
         model, test, y, evaluation.importance_rows, evaluation.importance_repeats, params.seed,
         scoring=metrics.importance_scoring(primary, task, threshold),
     )
-    with io.atomic_directory(paths.EVALUATION_DIR) as folder:
+    with files.atomic_directory(paths.EVALUATION_DIR) as folder:
         with Live(str(folder), save_dvc_exp=False, dvcyaml=None, report=None) as live:
             for name, value in headline.items():
                 live.log_metric(name, value, plot=False)
@@ -68,17 +78,17 @@ def run() -> None:
                               x=primary, y="slice", template="bar_horizontal")
             live.log_image("importance.png", importance.importance_figure(ranking, primary))
         # Inside the directory being written, so it lands atomically with the metrics.
-        (folder / "details.json").write_text(io.json_text(details))
-        io.make_json_valid(folder)  # dvclive writes the ROC curve's infinite first threshold
-    io.write_json(ranking.to_dict(orient="records"), paths.IMPORTANCE)
+        (folder / "details.json").write_text(files.json_text(details))
+        files.make_json_valid(folder)  # dvclive writes the ROC curve's infinite first threshold
+    files.write_json(ranking.to_dict(orient="records"), paths.IMPORTANCE)
     # Cached by DVC: `lifecycle report` pairs two revisions' scores on the same test rows.
-    io.write_parquet(metrics.prediction_table(y, scores, classes), paths.TEST_PREDICTIONS)
-    io.write_json(verdict, paths.GATE)
+    tables.write_parquet(metrics.prediction_table(y, scores, classes), paths.TEST_PREDICTIONS)
+    files.write_json(verdict, paths.GATE)
     problem_summary = {"name": problem.name, "description": problem.description, "task": task,
                        "target": target, "primary_metric": primary}
-    model_card = card.render_model_card(problem_summary, io.read_json(paths.DATA_REPORT),
+    card = model_card.render_model_card(problem_summary, files.read_json(paths.DATA_REPORT),
                                         headline, details, verdict)
-    io.write_bytes(model_card.encode(), paths.MODEL_CARD)
+    files.write_bytes(card.encode(), paths.MODEL_CARD)
 
 
 def score_baselines(test: pd.DataFrame, y: pd.Series, task: str, primary: str,
@@ -87,7 +97,7 @@ def score_baselines(test: pd.DataFrame, y: pd.Series, task: str, primary: str,
     """Each baseline's test metrics and the candidate's lift over it on the primary metric."""
     baselines = {}
     for name, path in paths.BASELINES.items():
-        scores = metrics.predict_scores(io.load_model(path), test, task)
+        scores = metrics.predict_scores(artifacts.load_model(path), test, task)
         scored = metrics.task_metrics(task, y, scores, threshold, classes)
         baselines[name] = {"metrics": scored,
                            "lift": metrics.lift(primary, candidate[primary], scored[primary])}
@@ -99,12 +109,12 @@ def run_checks(model: object, test: pd.DataFrame, y: pd.Series, task: str, targe
                test_score: float, primary: str) -> dict:
     """Leakage and split checks on the model's input columns."""
     inputs = list(model.feature_names_in_)
-    train = io.read_parquet(paths.PREPARED["train"], columns=[*inputs, target])
+    train = tables.read_parquet(paths.PREPARED["train"], columns=[*inputs, target])
     y_train = labels(train.pop(target), task, classes, paths.PREPARED["train"])
     return {
-        "single_feature": checks.single_feature_scores(train, y_train, test[inputs], y, task,
+        "single_feature": leakage.single_feature_scores(train, y_train, test[inputs], y, task,
                                                        seed),
-        "shared_test_rows": checks.shared_rows(train, test[inputs]),
+        "shared_test_rows": leakage.shared_rows(train, test[inputs]),
         # the primary metric on the rows the model was fitted on, minus on the test rows
         "train_test_gap": (None if train_score is None
                            else metrics.lift(primary, train_score, test_score)),
@@ -131,7 +141,7 @@ def gate_findings(details: dict, task: str) -> dict:
     return {
         **{f"lift_over_{name}": entry["lift"] for name, entry in details["baselines"].items()},
         "slice_gap": worst["gap"] if worst else None,
-        "single_feature_score": single[0][checks.SINGLE_FEATURE_METRIC[task]] if single
+        "single_feature_score": single[0][leakage.SINGLE_FEATURE_METRIC[task]] if single
         else None,
         "shared_test_rows": details["checks"]["shared_test_rows"]["fraction"],
         "train_test_gap": details["checks"]["train_test_gap"],
@@ -179,3 +189,9 @@ def check_columns(columns: list[str], available: pd.Index) -> None:
     if missing:
         raise ParamsError(f"params.yaml: evaluate.slice_columns: {', '.join(missing)} not in the "
                           f"test split; choose from its columns: {', '.join(available)}")
+
+
+if __name__ == "__main__":
+    from lifecycle import stages
+
+    stages.main("evaluate", run)

@@ -2,7 +2,7 @@
 
 import dataclasses
 
-from lifecycle import config, contract, features, io, paths
+from lifecycle import artifacts, config, contract, features, paths, tables
 
 
 def run() -> None:
@@ -19,7 +19,7 @@ def run() -> None:
         age_from_year=feature_params.age_from_year,
     )
     target = params.problem.target
-    train = io.read_parquet(
+    train = tables.read_parquet(
         paths.PREPARED["train"], columns=[*features.input_columns(**columns), target]
     )
     transformer = features.build_transformer(
@@ -31,5 +31,11 @@ def run() -> None:
     )
     encoded = transformer.fit_transform(train.drop(columns=target))
     encoded[target] = train[target].to_numpy()
-    io.save_model(transformer, paths.FEATURE_TRANSFORMER)
-    io.write_parquet(encoded, paths.TRAIN_FEATURES)
+    artifacts.save_model(transformer, paths.FEATURE_TRANSFORMER)
+    tables.write_parquet(encoded, paths.TRAIN_FEATURES)
+
+
+if __name__ == "__main__":
+    from lifecycle import stages
+
+    stages.main("featurize", run)

@@ -1,6 +1,6 @@
 """Stage ingest: snapshot the configured source into data/raw/."""
 
-from lifecycle import config, io, paths, sources
+from lifecycle import config, paths, sources, tables
 
 
 def run() -> None:
@@ -17,4 +17,10 @@ def run() -> None:
     else:
         table = sources.read_file(source.path, kind)
     table = sources.sample_rows(table, source.sample_fraction, params.seed)
-    io.write_parquet(table, paths.RAW)
+    tables.write_parquet(table, paths.RAW)
+
+
+if __name__ == "__main__":
+    from lifecycle import stages
+
+    stages.main("ingest", run)

@@ -6,7 +6,17 @@ As a DVC stage it compares the "current" split held out by prepare; `lifecycle m
 
 from pathlib import Path
 
-from lifecycle import config, contract, drift, io, metrics, paths, validation
+from lifecycle import (
+    artifacts,
+    config,
+    contract,
+    contract_checks,
+    drift,
+    files,
+    metrics,
+    paths,
+    tables,
+)
 from lifecycle.errors import LifecycleError
 
 # What the monitor writes in its folder: it replaces a folder only when it holds just these.
@@ -19,20 +29,20 @@ def run(current: str | None = None, output: str | None = None) -> None:
         raise LifecycleError(f"{current}: not found; give the path of a .csv or .parquet batch")
     folder = output or _default_output(current)
     if current is not None or output is not None:  # a path a user chose or named
-        io.check_output(folder, owned=REPORT_FILES, inputs=(
+        files.check_output(folder, owned=REPORT_FILES, inputs=(
             *filter(None, [current]), config.PARAMS_FILE, paths.CONTRACT, paths.MODEL,
             *paths.PREPARED.values(), paths.EVALUATION_METRICS))
     columns = contract.load(paths.CONTRACT)
     numeric, categorical = columns.features("numeric"), columns.features("categorical")
-    model = io.load_model(paths.MODEL)
+    model = artifacts.load_model(paths.MODEL)
     inputs = list(model.feature_names_in_)
     current_path = current or paths.PREPARED["current"]
-    batch = io.read_table(current_path)
+    batch = tables.read_table(current_path)
     _require_columns(batch, inputs, current_path)
     # Values a batch holds as text where the contract says numbers or dates count as missing
     # (and are reported): a broken feed is what monitoring is for, not a reason to stop.
-    batch, unreadable = validation.coerce_types(batch, columns)
-    reference = io.read_parquet(paths.PREPARED["train"], columns=[*numeric, *categorical])
+    batch, unreadable = contract_checks.coerce_types(batch, columns)
+    reference = tables.read_parquet(paths.PREPARED["train"], columns=[*numeric, *categorical])
     thresholds = drift.Thresholds(**{
         name: getattr(params.monitor, name) for name in drift.Thresholds.__dataclass_fields__
     })
@@ -41,19 +51,15 @@ def run(current: str | None = None, output: str | None = None) -> None:
     # Scores on the test split are the reference for prediction drift: out of sample, like the
     # scores on a new batch (in-sample training scores would be sharper and flag false drift).
     task = params.problem.task
-    test = io.read_parquet(paths.PREPARED["test"], columns=inputs)
-    test_metrics = io.read_json(paths.EVALUATION_METRICS)
-    # Read whether or not the batch is empty or labelled: dvc.yaml declares one list of params.
-    problem = {"target": params.problem.target, "task": task,
-               "metric": params.problem.primary_metric,
-               "threshold": params.evaluate.decision_threshold}
+    test = tables.read_parquet(paths.PREPARED["test"], columns=inputs)
+    test_metrics = files.read_json(paths.EVALUATION_METRICS)
     prediction_psi, performance = 0.0, None
     if len(batch):  # a split without a "current" slice leaves an empty batch
         current_scores = metrics.predict_scores(model, batch[inputs], task)
         prediction_psi = drift.prediction_psi(
             metrics.predict_scores(model, test, task), current_scores
         )
-        performance = _performance(problem, model, batch, current_scores, test_metrics)
+        performance = _performance(params, model, batch, current_scores, test_metrics)
     report = {
         "reference": {"name": paths.PREPARED["train"], "rows": len(reference)},
         "current": {"name": Path(current_path).as_posix(), "rows": len(batch)},
@@ -69,16 +75,18 @@ def run(current: str | None = None, output: str | None = None) -> None:
     _write(report, folder)
 
 
-def _performance(problem: dict, model, batch, scores, test_metrics: dict) -> dict | None:
+def _performance(params: config.Params, model, batch, scores, test_metrics: dict) -> dict | None:
     """Primary metric on the batch against the test split, when the batch has labels."""
-    target, task, name = problem["target"], problem["task"], problem["metric"]
+    target, task = params.problem.target, params.problem.task
     if target not in batch or batch[target].isna().all():
         return None
+    name = params.problem.primary_metric
+    threshold = params.evaluate.decision_threshold if task == "binary" else None
     labelled = batch[target].notna().to_numpy()
     y = batch[target][labelled]
     classes = getattr(model, "classes_", None)
     y = metrics.metric_labels(y, task, classes)
-    current = metrics.task_metrics(task, y.to_numpy(), scores[labelled], problem["threshold"],
+    current = metrics.task_metrics(task, y.to_numpy(), scores[labelled], threshold,
                                    classes)[name]
     test = test_metrics[name]
     # Positive decay: the metric got worse, whichever direction is better for it.
@@ -101,9 +109,15 @@ def _default_output(current: str | None) -> str:
 
 def _write(report: dict, output: str) -> None:
     # The folder is replaced as a whole, so plain writes inside it are already atomic.
-    with io.atomic_directory(output) as folder:
-        (folder / "drift.json").write_text(io.json_text(report))
+    with files.atomic_directory(output) as folder:
+        (folder / "drift.json").write_text(files.json_text(report))
         (folder / "drift.md").write_text(drift.render_markdown(report))
         psi_rows = [{"feature": name, "psi": record["psi"]}
                     for name, record in report["features"].items()]
-        (folder / "psi.json").write_text(io.json_text(psi_rows))
+        (folder / "psi.json").write_text(files.json_text(psi_rows))
+
+
+if __name__ == "__main__":
+    from lifecycle import stages
+
+    stages.main("monitor", run)

@@ -6,7 +6,18 @@ Only row curation happens here; value cleaning is fitted on train in the model p
 import dataclasses
 import sys
 
-from lifecycle import config, contract, curation, features, io, paths, profiling, validation
+from lifecycle import (
+    config,
+    contract,
+    contract_checks,
+    curation,
+    data_quality,
+    features,
+    files,
+    paths,
+    splits,
+    tables,
+)
 from lifecycle.errors import ParamsError
 
 
@@ -24,12 +35,13 @@ def run() -> None:
     inputs = features.input_columns(numeric, categorical, params.features.datetime,
                                     params.features.age_from_year)
     check_no_leakage(inputs, target, rules.with_role("leakage", "identifier"))
-    table = io.read_parquet(paths.RAW)
+    table = tables.read_parquet(paths.RAW)
     curation.check_target(table, target, task, paths.RAW)
 
-    typed, failures = validation.coerce_types(table, rules)
-    failures += validation.check_rules(typed, rules)
-    outcome = validation.apply_policies(typed, failures, policies(params.validation), paths.RAW)
+    typed, failures = contract_checks.coerce_types(table, rules)
+    failures += contract_checks.check_rules(typed, rules)
+    outcome = contract_checks.apply_policies(typed, failures, policies(params.validation),
+                                             paths.RAW)
     for warning in outcome.warnings:
         print(f"lifecycle prepare: warning: {warning}", file=sys.stderr)
     # Duplicates are judged on whole source rows: two flights may share every feature value.
@@ -40,7 +52,7 @@ def run() -> None:
     curated = curated[list(dict.fromkeys(c for c in keep if c))]
     splits = split(curated, params, target, task)
     for name, frame in splits.items():
-        io.write_parquet(frame, paths.PREPARED[name])
+        tables.write_parquet(frame, paths.PREPARED[name])
 
     report = {
         "rows_in": len(table),
@@ -49,30 +61,28 @@ def run() -> None:
         "duplicates_found": {"rows": int(typed.duplicated().sum()),
                              "keys": int(typed.duplicated(rules.keys).sum()) if rules.keys else 0},
         "validation": outcome.failures,
-        "columns": profiling.profile_columns(typed, rules),
-        "cleaning": profiling.cleaning_summary(
+        "columns": data_quality.profile_columns(typed, rules),
+        "cleaning": data_quality.cleaning_summary(
             splits, numeric, categorical, dataclasses.asdict(params.cleaning),
             params.features.min_category_count),
-        "splits": {name: profiling.target_distribution(frame, target, task)
+        "splits": {name: data_quality.target_distribution(frame, target, task)
                    for name, frame in splits.items()},
     }
-    io.write_json(report, paths.DATA_REPORT)
-    io.write_bytes(profiling.markdown(report).encode(), paths.DATA_REPORT_MARKDOWN)
+    files.write_json(report, paths.DATA_REPORT)
+    files.write_bytes(data_quality.markdown(report).encode(), paths.DATA_REPORT_MARKDOWN)
 
 
 def policies(section: config.Validation) -> dict[str, str]:
-    return {rule: getattr(section, rule) for rule in validation.RULES}
+    return {rule: getattr(section, rule) for rule in contract_checks.RULES}
 
 
 def split(table, params: config.Params, target: str, task: str) -> dict:
-    # Every split key is read whichever the method, so dvc.yaml declares one fixed list.
-    settings, seed = dataclasses.asdict(params.split), params.seed
-    if settings["method"] == "out_of_time":
-        return curation.split_out_of_time(
-            table, settings["time_column"], settings["test_start"], settings["current_start"])
-    return curation.split_random(table, target, settings["test_fraction"],
-                                 settings["current_fraction"], seed,
-                                 stratify=task != "regression")
+    settings = params.split
+    if settings.method == "out_of_time":
+        return splits.split_out_of_time(
+            table, settings.time_column, settings.test_start, settings.current_start)
+    return splits.split_random(table, target, settings.test_fraction, settings.current_fraction,
+                               params.seed, stratify=task != "regression")
 
 
 def check_finite_inputs(table, inputs: list[str], target: str, task: str) -> None:
@@ -103,3 +113,9 @@ def check_no_leakage(inputs: list[str], target: str, leakage_columns: list[str])
             f"params.yaml: features: {', '.join(leaking)} may not be features: the target and "
             f"the contract's leakage and identifier columns are never model inputs; remove them"
         )
+
+
+if __name__ == "__main__":
+    from lifecycle import stages
+
+    stages.main("prepare", run)

@@ -5,19 +5,29 @@ import pandas as pd
 from dvclive import Live
 from sklearn.pipeline import Pipeline
 
-from lifecycle import config, cross_validation, features, io, metrics, models, paths
+from lifecycle import (
+    artifacts,
+    config,
+    cross_validation,
+    features,
+    files,
+    metrics,
+    models,
+    paths,
+    tables,
+)
 
 
 def run() -> None:
     params = config.load()
     target, task, train = params.problem.target, params.problem.task, params.train
-    transformer = io.load_model(paths.FEATURE_TRANSFORMER)
-    encoded = io.read_parquet(paths.TRAIN_FEATURES)
+    transformer = artifacts.load_model(paths.FEATURE_TRANSFORMER)
+    encoded = tables.read_parquet(paths.TRAIN_FEATURES)
     y = fit_labels(encoded.pop(target), task)
     categorical = features.categorical_output_columns(transformer)
 
     def build(name: str) -> object:
-        hyperparameters = models.hyperparameters_of(name, train.hyperparameters)
+        hyperparameters = models.hyperparameters_of(name, train.hyperparameters_for(name))
         return models.build_estimator(name, hyperparameters, params.seed, categorical, task)
 
     candidate = build(train.model)
@@ -25,29 +35,29 @@ def run() -> None:
     # Seconds, not minutes, to learn that scikit-learn refuses a hyperparameter at fit.
     for name, estimator in {train.model: candidate, **baselines}.items():
         models.check_fits(name, estimator, encoded, y, task)
-    # An out-of-time split orders the CV folds by the training rows' times; the training split
-    # is read (a declared dep) whatever the method, so dvc.yaml stays one list.
-    in_time = params.split.method == "out_of_time"
-    time_column = params.split.time_column
-    rows = io.read_parquet(paths.PREPARED["train"], columns=[time_column] if in_time else [])
-    order = rows[time_column] if in_time else None
+    # An out-of-time split orders the CV folds by the training rows' times.
+    order = None
+    if params.split.method == "out_of_time":
+        time_column = params.split.time_column
+        order = tables.read_parquet(paths.PREPARED["train"], columns=[time_column])[time_column]
     with models.refused_at_fit(train.model):
         fold_scores = cross_validation.cross_validate(
             candidate, encoded, y, order, train.cv_folds, task, params.seed
         )
         candidate.fit(encoded, y)
     # The transformer is already fitted; the pipeline only chains it to the estimator.
-    io.save_model(Pipeline([("features", transformer), ("estimator", candidate)]), paths.MODEL)
+    deployable = Pipeline([("features", transformer), ("estimator", candidate)])
+    artifacts.save_model(deployable, paths.MODEL)
     for name, baseline in baselines.items():
         with models.refused_at_fit(name):
             baseline.fit(encoded, y)
-        io.save_model(Pipeline([("features", transformer), ("estimator", baseline)]),
-                      paths.BASELINES[name])
+        artifacts.save_model(Pipeline([("features", transformer), ("estimator", baseline)]),
+                             paths.BASELINES[name])
     log_folds(fold_scores)
     scores = metrics.predict_scores(candidate, encoded, task)
     classes = getattr(candidate, "classes_", None)
     truth = metrics.binary_targets(y, classes) if task == "binary" else y
-    io.write_json({
+    files.write_json({
         "rows": len(encoded),
         "features": list(encoded.columns),
         "model": train.model,
@@ -75,10 +85,16 @@ def whole_numbers(values: pd.Series) -> bool:
 
 def log_folds(fold_scores: list[dict[str, float]]) -> None:
     """One dvclive step per fold: `dvc plots` draws each metric across the folds."""
-    with io.atomic_directory(paths.CV_DIR) as folder, Live(
+    with files.atomic_directory(paths.CV_DIR) as folder, Live(
         str(folder), save_dvc_exp=False, dvcyaml=None, report=None
     ) as live:
         for scores in fold_scores:
             for name, value in scores.items():
                 live.log_metric(name, value)
             live.next_step()
+
+
+if __name__ == "__main__":
+    from lifecycle import stages
+
+    stages.main("train", run)

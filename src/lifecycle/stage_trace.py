@@ -1,6 +1,6 @@
 """Record what a stage reads and writes, so a test can compare it with dvc.yaml.
 
-Set LIFECYCLE_TRACE_DIR and every `lifecycle <stage>` run writes `<dir>/<stage>.json` with the
+Set LIFECYCLE_TRACE_DIR and every stage run writes `<dir>/<stage>.json` with the
 params keys it read, the project files it read and wrote, and the project modules it imported.
 """
 
@@ -46,11 +46,12 @@ def record_write(path: str | os.PathLike) -> None:
 def project_modules() -> list[str]:
     """Source files of the `lifecycle` package loaded in this process, as `src/...` paths."""
     package_root = Path(__file__).resolve().parent.parent
-    files = {
-        module.__file__
-        for name, module in list(sys.modules.items())
-        if (name == "lifecycle" or name.startswith("lifecycle.")) and module.__file__
-    }
+    files = set()
+    for module in list(sys.modules.values()):
+        spec = getattr(module, "__spec__", None)  # a stage run with -m is named __main__
+        name = spec.name if spec else ""
+        if (name == "lifecycle" or name.startswith("lifecycle.")) and module.__file__:
+            files.add(module.__file__)
     return sorted(f"src/{Path(f).resolve().relative_to(package_root).as_posix()}" for f in files)
 
 

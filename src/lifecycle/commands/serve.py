@@ -46,7 +46,7 @@ from starlette.requests import ClientDisconnect
 from starlette.types import Receive
 from threadpoolctl import ThreadpoolController
 
-from lifecycle import contract, predict
+from lifecycle import artifacts, contract, files, scoring
 from lifecycle.errors import LifecycleError
 
 MAX_INSTANCES = 1000
@@ -151,7 +151,7 @@ def build_app(model: object, rules: contract.Contract, threshold: float, metadat
             return invalid(body_errors(error), error.error_count(), max_errors_shown)
         frame = pd.DataFrame([wall_clock(row.model_dump()) for row in validated.instances],
                              columns=list(rules.columns))
-        parsed, broken = predict.rule_failures(frame, rules, "request")
+        parsed, broken = scoring.rule_failures(frame, rules, "request")
         # What the request model cannot see (e.g. a date pandas cannot hold) is still refused,
         # as batch scoring would reject the row.
         failures = sum(int(rows.sum()) for _, _, rows in broken)
@@ -160,7 +160,7 @@ def build_app(model: object, rules: contract.Contract, threshold: float, metadat
         # One OpenMP thread per request: spinning up threads for a few rows made single-row
         # latency 10-20 times worse.
         with threads.limit(limits=1, user_api="openmp"):
-            result = predict.predict_frame(model, parsed, threshold)
+            result = scoring.predict_frame(model, parsed, threshold)
         return JSONResponse(prediction_body(result))
 
     async def answer_in_turn(request: Request) -> Response:
@@ -390,18 +390,18 @@ def _is_json(content_type: str | None) -> bool:
 
 def create_app() -> FastAPI:
     """The app for the model and contract of the project in the working directory."""
-    from lifecycle import config, io, paths
+    from lifecycle import config, paths, scoring
 
     params = config.load()
-    model = io.load_model(paths.MODEL)
-    rules = predict.input_contract(contract.load(paths.CONTRACT), list(model.feature_names_in_))
+    model = artifacts.load_model(paths.MODEL)
+    rules = scoring.input_contract(contract.load(paths.CONTRACT), list(model.feature_names_in_))
     gate = Path(paths.GATE)
     metadata = {
         "model": model_identity(Path(paths.MODEL)),
         "problem": {"name": params.problem.name, "task": params.problem.task,
                     "target": params.problem.target},
         "inputs": describe_inputs(rules),
-        "gate": io.read_json(gate).get("verdict") if gate.exists() else None,
+        "gate": files.read_json(gate).get("verdict") if gate.exists() else None,
     }
     return build_app(model, rules, params.evaluate.decision_threshold, metadata)
 
@@ -435,5 +435,5 @@ def run(host: str, port: int, workers: int = 1) -> None:
         uvicorn.run(create_app(), host=host, port=port, log_level="warning")
     else:
         # Each worker process builds its own app (and loads the model) from the project here.
-        uvicorn.run("lifecycle.serve:create_app", factory=True, workers=workers, host=host,
+        uvicorn.run("lifecycle.commands.serve:create_app", factory=True, workers=workers, host=host,
                     port=port, log_level="warning")

@@ -34,6 +34,24 @@ def single_feature_scores(train: pd.DataFrame, y_train: pd.Series, test: pd.Data
     return sorted(records, key=lambda record: (-np.nan_to_num(record[metric]), record["feature"]))
 
 
+def column_score(values: pd.Series, target: pd.Series, task: str, seed: int = 0) -> float:
+    """The single-feature score of one column of a table not yet split (`lifecycle init`):
+    fitted on two thirds of its labelled rows, scored on the rest."""
+    labelled = target.notna().to_numpy()
+    frame, y = values[labelled].to_frame().reset_index(drop=True), target[labelled]
+    y = y.reset_index(drop=True)
+    if task != "regression":
+        if y.nunique() < 2 or y.value_counts().min() < 3:
+            return 0.0  # too few rows of a class to score
+        if task == "binary":
+            y = metrics.binary_targets(y, sorted(y.unique()))
+    rows = np.random.default_rng(seed).permutation(len(y))
+    fit, score = np.sort(rows[: 2 * len(y) // 3]), np.sort(rows[2 * len(y) // 3:])
+    (record,) = single_feature_scores(frame.iloc[fit], y.iloc[fit], frame.iloc[score],
+                                      y.iloc[score], task, seed)
+    return float(np.nan_to_num(record[SINGLE_FEATURE_METRIC[task]]))
+
+
 def shared_rows(train: pd.DataFrame, test: pd.DataFrame) -> dict[str, float]:
     """Test rows whose input values all occur in one training row: scored on what was learned."""
     train_keys = set(pd.util.hash_pandas_object(train, index=False))
@@ -59,4 +77,6 @@ def _as_numbers(fit: pd.Series, score: pd.Series) -> tuple[np.ndarray, np.ndarra
     elif not pd.api.types.is_numeric_dtype(fit) or pd.api.types.is_bool_dtype(fit):
         codes = {value: code for code, value in enumerate(pd.unique(fit.dropna()))}
         fit, score = fit.map(codes), score.map(codes)
-    return tuple(np.asarray(column, dtype="float64").reshape(-1, 1) for column in (fit, score))
+    numbers = (np.asarray(column, dtype="float64") for column in (fit, score))
+    # scikit-learn refuses infinity; a tree routes missing values (NaN) on its own.
+    return tuple(np.where(np.isinf(column), np.nan, column).reshape(-1, 1) for column in numbers)

@@ -16,14 +16,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lifecycle import config, contract, curation, io, paths, sources
+from lifecycle import config, contract, curation, files, leakage, paths, sources
 from lifecycle.contract import Column, Contract
 from lifecycle.errors import LifecycleError
 
 PRIMARY_METRIC = {"binary": "roc_auc", "multiclass": "macro_f1", "regression": "rmse"}
 MAX_LISTED_CATEGORIES = 20
 LEAKAGE_SCORE = 0.98  # one column that predicts the target this well is too good to be true
-CHECK_ROWS = 5000     # rows sampled for the leakage check
+CHECK_ROWS = 5000     # rows sampled to infer a column's type
 # A classifier fits a model per class (gradient boosting: trees per class per iteration), so a
 # target with more classes is an identifier or a quantity, and training would run for hours.
 MAX_CLASSES = 100
@@ -88,38 +88,6 @@ def identifier_reason(values: pd.Series, type_: str) -> str | None:
     return None
 
 
-def leakage_score(values: pd.Series, target: pd.Series, task: str, seed: int = 0) -> float:
-    """Cross-validated score of a shallow tree that sees this one column only.
-
-    Balanced accuracy for classification, R² for regression: near 1 means the column alone
-    gives the answer away, which real features rarely do.
-    """
-    from sklearn.model_selection import cross_val_score
-    from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
-
-    labelled = target.notna()
-    x, y = values[labelled], target[labelled]
-    if len(y) > CHECK_ROWS:
-        x, y = x.sample(CHECK_ROWS, random_state=seed), y.sample(CHECK_ROWS, random_state=seed)
-    if pd.api.types.is_numeric_dtype(x) and not pd.api.types.is_bool_dtype(x):
-        column = x.astype("float64").to_numpy()
-    elif pd.api.types.is_datetime64_any_dtype(x):
-        column = x.astype("int64").astype("float64").to_numpy()
-    else:
-        column = pd.factorize(x)[0].astype("float64")
-    column = np.where(np.isinf(column), np.nan, column)  # scikit-learn refuses infinity
-    column = column.reshape(-1, 1)  # trees route missing values (NaN) on their own
-    if task == "regression":
-        model, scoring = DecisionTreeRegressor(max_depth=6, random_state=seed), "r2"
-    else:
-        model, scoring = DecisionTreeClassifier(max_depth=6, random_state=seed), \
-            "balanced_accuracy"
-        y = y.astype(str)
-        if y.value_counts().min() < 3:
-            return 0.0
-    return float(np.mean(cross_val_score(model, column, y, cv=3, scoring=scoring)))
-
-
 def infer_contract(table: pd.DataFrame, target: str, task: str,
                    time_column: str | None) -> tuple[Contract, dict[str, str]]:
     """A contract for `table` and the comments explaining each flagged column."""
@@ -140,7 +108,7 @@ def infer_contract(table: pd.DataFrame, target: str, task: str,
         elif type_ == "datetime":
             role, note = "excluded", ("a second datetime column: only features.datetime "
                                       "becomes calendar features")
-        elif (score := leakage_score(values, table[target], task)) >= LEAKAGE_SCORE:
+        elif (score := leakage.column_score(values, table[target], task)) >= LEAKAGE_SCORE:
             role, note = "leakage", (f"looks like leakage: alone it predicts the target with "
                                      f"score {score:.3f}")
         if note:
@@ -302,7 +270,7 @@ def make_copy(copy: Copy) -> None:
         print(f"{destination} already holds {original}; using it (a dependency of ingest)")
         return
     try:
-        with io.atomic_path(destination) as temporary:
+        with files.atomic_path(destination) as temporary:
             shutil.copyfile(original, temporary)
     except OSError as error:
         raise LifecycleError(f"init: could not copy {original} to {destination}: "
@@ -424,7 +392,7 @@ def run(data: str | None, target: str, task: str | None, time_column: str | None
     config.parse(config.parse_yaml(texts["params.yaml"], "params.yaml"))
     positive = positive_class(table[target]) if task == "binary" else None
     for path, text in texts.items():
-        io.write_bytes(text.encode(), path)
+        files.write_bytes(text.encode(), path)
     make_copy(copy)  # last: a failed init leaves no copy behind
     print(summary(rules, comments, problem, len(table), positive))
 

@@ -7,22 +7,17 @@ the next write of the same file removes the temporary a killed one left behind.
 
 import contextlib
 import errno
-import io
 import json
 import math
 import os
 import tempfile
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from lifecycle import tracking
+from lifecycle import stage_trace
 from lifecycle.errors import LifecycleError
 
-# A fixed timestamp for zip entries (the earliest a zip can hold), so model bytes never carry
-# the time they were written.
-ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 # Write errors that mean the disk or the file system refused more bytes.
 FULL = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS})
 
@@ -52,7 +47,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
             raise LifecycleError(f"{target}: could not write: {error.strerror}; free some "
                                  f"space or choose another path; nothing was written") from None
         raise
-    tracking.record_write(target)
+    stage_trace.record_write(target)
 
 
 @contextlib.contextmanager
@@ -75,7 +70,7 @@ def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
         shutil.rmtree(temporary, ignore_errors=True)
         _remove_empty(created)
         raise
-    tracking.record_write(target)
+    stage_trace.record_write(target)
 
 
 def _swap_in(new: Path, target: Path) -> None:
@@ -321,216 +316,18 @@ def make_json_valid(folder: Path) -> None:
 
 
 def read_json(path: str | os.PathLike) -> Any:
-    tracking.record_read(path)
+    stage_trace.record_read(path)
     try:
-        return json.loads(_existing(path).read_text())
+        return json.loads(existing(path).read_text())
     except (ValueError, UnicodeDecodeError) as error:
         raise LifecycleError(f"{path}: not valid JSON ({error}); run `dvc repro` (or "
                              f"`dvc pull`) to write it again") from None
 
 
-def write_parquet(frame: Any, path: str | os.PathLike) -> None:
-    with atomic_path(path) as temporary:
-        frame.to_parquet(temporary, index=False)
-
-
-def read_parquet(path: str | os.PathLike, columns: list[str] | None = None) -> Any:
-    import pandas as pd
-
-    tracking.record_read(path)
-    return pd.read_parquet(_existing(path), columns=columns)
-
-
-def read_table(path: str | os.PathLike, kind: str | None = None, name: str | None = None
-               ) -> Any:
-    """A CSV or parquet file a user brings, as one frame (see `table_chunks`)."""
-    import pandas as pd
-
-    chunks = list(table_chunks(path, kind=kind, name=name))
-    return chunks[0] if len(chunks) == 1 else pd.concat(chunks, ignore_index=True)
-
-
-def table_chunks(path: str | os.PathLike, rows: int | None = None, kind: str | None = None,
-                 name: str | None = None) -> Iterator[Any]:
-    """A CSV or parquet file in frames of at most `rows` rows (None: one frame), by `kind` or
-    else the extension. Every way the file can fail to read is one LifecycleError that starts
-    with `name` (default: the path) and says how to fix it."""
-    import pandas as pd
-
-    path = Path(path)
-    name = name or str(path)
-    kind = kind or path.suffix.lower().removeprefix(".")
-    tracking.record_read(path)
-    if kind not in ("csv", "parquet"):
-        raise LifecycleError(f"{name}: unsupported file type {path.suffix!r}; use .csv or "
-                             f".parquet")
-    if not path.is_file():
-        raise LifecycleError(f"{name}: file not found")
-    if path.stat().st_size == 0:
-        raise LifecycleError(f"{name}: the file is empty; export the table again")
-    try:
-        if kind == "csv":
-            frames = pd.read_csv(path, chunksize=rows) if rows else [pd.read_csv(path)]
-        else:
-            import pyarrow.parquet as pq
-
-            parquet = pq.ParquetFile(path)
-            batches = parquet.iter_batches(rows) if rows else [parquet.read()]
-            frames = (batch.to_pandas() for batch in batches)
-        for frame in frames:
-            if frame.shape[1] == 1 and any(sep in str(frame.columns[0]) for sep in ";\t|"):
-                raise LifecycleError(f"{name}: one column {frame.columns[0]!r}: the delimiter "
-                                     f"looks wrong; save the file comma-separated")
-            yield frame
-    except UnicodeDecodeError as error:
-        raise LifecycleError(
-            f"{name}: not UTF-8 text ({error.reason} at byte {error.start}); save the file as "
-            f"UTF-8 (e.g. `iconv -f latin1 -t utf-8`)") from None
-    except pd.errors.EmptyDataError:
-        raise LifecycleError(f"{name}: the file has no columns; export the table again with a "
-                             f"header row") from None
-    except (pd.errors.ParserError, ValueError, OSError) as error:
-        raise LifecycleError(f"{name}: could not be read as {kind}: {error}") from None
-
-
-def _existing(path: str | os.PathLike) -> Path:
+def existing(path: str | os.PathLike) -> Path:
     path = Path(path)
     if not path.exists():
         raise LifecycleError(
             f"{path}: not found; run `dvc repro` (or `dvc pull`) to produce it first"
         )
     return path
-
-
-# --- models -------------------------------------------------------------------------------------
-
-# Types a model file may contain beyond those skops trusts by default. Loading refuses any other:
-# a model file is data, never code to run.
-TRUSTED_TYPES = [
-    # HistGradientBoosting's internal preprocessor holds partial(check_array, ...).
-    "functools.partial",
-    "lifecycle.features.CalendarFeatures",
-    "lifecycle.features.CategoryNormaliser",
-    "lifecycle.features.OutlierFences",
-    "numpy.dtype",
-    "sklearn._loss.link.Interval",
-    "sklearn._loss.link.LogitLink",
-    "sklearn._loss.loss.HalfBinomialLoss",
-    "sklearn.ensemble._hist_gradient_boosting.binning._BinMapper",
-    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
-    "sklearn.tree._tree.Tree",  # the trees of random_forest
-    "sklearn.utils._bunch.Bunch",
-    "sklearn.utils.validation.check_array",
-]
-
-
-def save_model(model: Any, path: str | os.PathLike) -> None:
-    import skops.io
-
-    write_bytes(canonical_skops(skops.io.dumps(model)), path)
-
-
-# Bounds on a model file before skops reads it: its schema is parsed as one JSON document, and a
-# damaged or hostile file could declare entries far larger than any model of this project.
-MAX_SCHEMA_BYTES = 256 * 2**20
-MAX_MODEL_BYTES = 4 * 2**30
-
-
-def load_model(path: str | os.PathLike) -> Any:
-    """A fitted estimator from a skops file of this project: trusted types only, bounded sizes,
-    and a file that is damaged or holds something else is one error naming it."""
-    import skops.io
-
-    tracking.record_read(path)
-    path = _existing(path)
-    fix = "run `dvc pull` to fetch it again, or `dvc repro` to rebuild it"
-    try:
-        _check_archive(path)
-        untrusted = skops.io.get_untrusted_types(file=path)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError) as error:
-        raise LifecycleError(f"{path}: not a readable skops model file ({error}); {fix}") \
-            from None
-    refused = sorted(set(untrusted) - set(TRUSTED_TYPES))
-    if refused:
-        raise LifecycleError(
-            f"{path}: refused to load: it holds types outside the trusted list: "
-            f"{', '.join(refused)}. Only load model files produced by this project; if you "
-            f"added a model type on purpose, add its types to TRUSTED_TYPES in lifecycle/io.py"
-        )
-    try:
-        model = skops.io.load(path, trusted=TRUSTED_TYPES)
-    except Exception as error:  # a damaged entry fails in numpy, zlib or skops, many ways
-        raise LifecycleError(f"{path}: damaged model file ({type(error).__name__}: "
-                             f"{str(error)[:200]}); {fix}") from None
-    _check_fitted(model, path, fix)
-    return model
-
-
-def _check_archive(path: Path) -> None:
-    """Refuse a zip whose entries would make loading read or inflate without bound."""
-    with zipfile.ZipFile(path) as archive:
-        entries = archive.infolist()
-        schema = next((entry for entry in entries if entry.filename == "schema.json"), None)
-        if schema is None:
-            raise ValueError("no schema.json entry")
-        if schema.file_size > MAX_SCHEMA_BYTES:
-            raise ValueError(f"its schema is {schema.file_size:,} bytes, more than "
-                             f"{MAX_SCHEMA_BYTES:,}")
-        total = sum(entry.file_size for entry in entries)
-        if total > MAX_MODEL_BYTES:
-            raise ValueError(f"it unpacks to {total:,} bytes, more than {MAX_MODEL_BYTES:,}")
-
-
-def _check_fitted(model: Any, path: Path, fix: str) -> None:
-    from sklearn.exceptions import NotFittedError
-    from sklearn.utils.validation import check_is_fitted
-
-    try:
-        check_is_fitted(model)
-        model.feature_names_in_  # noqa: B018  every artifact here is fitted on named columns
-    except (NotFittedError, TypeError, AttributeError):
-        raise LifecycleError(f"{path}: holds a {type(model).__name__}, not an estimator fitted "
-                             f"by this project; {fix}") from None
-
-
-def canonical_skops(data: bytes) -> bytes:
-    """Rewrite a skops file so that the same model always gives the same bytes.
-
-    skops names array entries and `__id__` fields after Python object ids and stamps entries with
-    the current time. Renumbering ids in order of first appearance keeps the identity relations
-    skops relies on, and a fixed timestamp removes the clock.
-    """
-    source = zipfile.ZipFile(io.BytesIO(data))
-    schema = json.loads(source.read("schema.json"))
-    new_ids: dict[int, int] = {}
-    schema = _renumber(schema, new_ids)
-    output = io.BytesIO()
-    with zipfile.ZipFile(output, "w", compression=zipfile.ZIP_DEFLATED) as target:
-        _write_entry(target, "schema.json", json.dumps(schema, indent=2).encode())
-        for old_id, new_id in new_ids.items():
-            name = f"{old_id}.npy"
-            if name in source.namelist():
-                _write_entry(target, f"{new_id}.npy", source.read(name))
-    return output.getvalue()
-
-
-def _renumber(node: Any, new_ids: dict[int, int]) -> Any:
-    if isinstance(node, list):
-        return [_renumber(item, new_ids) for item in node]
-    if not isinstance(node, dict):
-        return node
-    renumbered = {}
-    for key, value in node.items():
-        if key == "__id__":
-            value = new_ids.setdefault(value, len(new_ids))
-        elif key == "file" and isinstance(value, str) and value.endswith(".npy"):
-            old_id = int(value.removesuffix(".npy"))
-            value = f"{new_ids.setdefault(old_id, len(new_ids))}.npy"
-        renumbered[key] = _renumber(value, new_ids)
-    return renumbered
-
-
-def _write_entry(archive: zipfile.ZipFile, name: str, data: bytes) -> None:
-    info = zipfile.ZipInfo(name, date_time=ZIP_EPOCH)
-    info.compress_type = zipfile.ZIP_DEFLATED
-    archive.writestr(info, data)

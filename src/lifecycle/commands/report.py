@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lifecycle import config, io, metrics, paths
+from lifecycle import config, files, metrics, paths
 from lifecycle.errors import LifecycleError, ParamsError
 
 MARKER = "<!-- lifecycle-report -->"
@@ -96,14 +96,14 @@ class Side:
 def run(base: str, head: str | None = None, output: str | None = None,
         link_root: str | None = None, overwrite: bool = False) -> int:
     if output:
-        io.check_output(output, overwrite=overwrite)
+        files.check_output(output, overwrite=overwrite)
     root = Path(_git(Path.cwd(), "rev-parse", "--show-toplevel", what="a git repository"))
     sides = [Side(root, _commit(root, base, "--base"), base, f"{base} ({_short(root, base)})"),
              Side(root, _commit(root, head, "--head"), head, f"{head} ({_short(root, head)})")
              if head else Side(root, None, "workspace", "workspace")]
     text = render(*sides, link_root=link_root)
     if output:
-        io.write_bytes(text.encode(), output)
+        files.write_bytes(text.encode(), output)
         print(f"lifecycle report: wrote {output}")
     else:
         print(text, end="")

@@ -1,18 +1,12 @@
-"""Batch scoring: `lifecycle predict --input PATH --output PATH`.
-
-Rows are checked against the data contract with the same rules `prepare` applies; a row that
-breaks one goes to a rejects file with its reasons instead of being scored. The input is read and
-scored in chunks, so memory stays flat as the file grows, and both outputs are written atomically.
-"""
+"""Scoring rows: the contract's rules for the model's inputs, the reasons a row is rejected,
+and the predictions of the rows that pass. Batch scoring and the API share it."""
 
 import dataclasses
-from collections.abc import Iterator
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from lifecycle import config, contract, io, paths, validation
+from lifecycle import contract, contract_checks, paths
 from lifecycle.errors import LifecycleError
 
 CHUNK_ROWS = 50_000
@@ -40,8 +34,8 @@ def rule_failures(frame: pd.DataFrame, rules: contract.Contract,
     absent = [name for name in rules.columns if name not in frame]
     if absent:
         raise LifecycleError(f"{source}: missing column(s) the model needs: {', '.join(absent)}")
-    parsed, failures = validation.coerce_types(frame[list(rules.columns)], rules)
-    failures += validation.check_rules(parsed, rules)
+    parsed, failures = contract_checks.coerce_types(frame[list(rules.columns)], rules)
+    failures += contract_checks.check_rules(parsed, rules)
     for name, column in rules.columns.items():
         if column.type in ("categorical", "text"):
             parsed[name] = category_values(parsed[name])
@@ -145,102 +139,3 @@ def with_output_columns(positions: pd.DataFrame, user: pd.DataFrame,
     return pd.concat([positions, user.rename(columns=renamed), computed], axis=1)
 
 
-def read_chunks(path: Path, rows: int) -> Iterator[pd.DataFrame]:
-    """The input in chunks of at most `rows` rows, indexed by each row's 0-based position."""
-    start = 0
-    for chunk in io.table_chunks(path, rows):
-        chunk.index = pd.RangeIndex(start, start + len(chunk))
-        yield chunk
-        start += len(chunk)
-
-
-class TableWriter:
-    """Append chunks to a CSV or parquet file; the first chunk fixes the columns and types."""
-
-    def __init__(self, path: Path, kind: str):
-        if kind not in TABLE_TYPES:
-            raise LifecycleError(f"unsupported output type {kind!r}; use .csv or .parquet")
-        self.path, self.kind, self.rows, self.started = path, kind, 0, False
-        self.schema, self.parquet = None, None
-
-    def write(self, frame: pd.DataFrame) -> None:
-        if self.kind == ".csv":
-            frame.to_csv(self.path, mode="a" if self.started else "w", header=not self.started,
-                          index=False)
-        else:
-            import pyarrow as pa
-            import pyarrow.parquet as pq
-
-            table = pa.Table.from_pandas(frame, schema=self.schema, preserve_index=False)
-            if self.parquet is None:
-                self.schema = table.schema
-                self.parquet = pq.ParquetWriter(self.path, self.schema)
-            self.parquet.write_table(table)
-        self.started = True
-        self.rows += len(frame)
-
-    def close(self) -> None:
-        if self.parquet is not None:
-            self.parquet.close()
-
-
-def score_file(model: object, rules: contract.Contract, identifiers: list[str],
-               threshold: float, source: Path, output: Path, rejects: Path,
-               chunk_rows: int = CHUNK_ROWS) -> dict[str, int]:
-    """Score `source` into `output` and `rejects`, chunk by chunk; return the row counts."""
-    with io.atomic_path(output) as scored_file, io.atomic_path(rejects) as rejects_file:
-        scored_writer = TableWriter(scored_file, output.suffix.lower())
-        rejects_writer = TableWriter(rejects_file, rejects.suffix.lower())
-        try:
-            for chunk in read_chunks(source, chunk_rows):
-                scored, rejected = score_chunk(model, chunk, rules, identifiers, threshold,
-                                               str(source))
-                scored_writer.write(scored)
-                rejects_writer.write(rejected)
-        finally:
-            scored_writer.close()
-            rejects_writer.close()
-    return {"rows_in": scored_writer.rows + rejects_writer.rows,
-            "rows_scored": scored_writer.rows, "rows_rejected": rejects_writer.rows}
-
-
-def default_rejects(output: Path) -> Path:
-    return output.with_name(f"{output.stem}.rejects.csv")
-
-
-def check_output_type(output: Path) -> None:
-    if output.suffix.lower() not in TABLE_TYPES:
-        raise LifecycleError(f"{output}: unsupported output type {output.suffix!r}; "
-                             f"use .csv or .parquet")
-
-
-def check_paths(source: Path, output: Path, rejects: Path, overwrite: bool) -> None:
-    """Refuse, before any work, paths that cannot be written or would destroy data."""
-    if not source.exists():
-        raise LifecycleError(f"{source}: not found; give the path of a .csv or .parquet file")
-    if rejects.suffix.lower() != ".csv":
-        raise LifecycleError(f"{rejects}: the rejects file is CSV; give a path ending .csv")
-    inputs = (source, config.PARAMS_FILE, paths.CONTRACT, paths.MODEL)
-    io.check_output(output, inputs=inputs, overwrite=overwrite)
-    io.check_output(rejects, inputs=inputs, overwrite=overwrite, option="--rejects")
-    io.check_distinct(output=output, rejects=rejects)
-
-
-def run(input: str, output: str, rejects: str | None = None, chunk_rows: int = CHUNK_ROWS,
-        overwrite: bool = False) -> None:
-    params = config.load()
-    source, target = Path(input), Path(output)
-    if chunk_rows < 1:
-        raise LifecycleError(f"--chunk-rows {chunk_rows}: give a positive number of rows")
-    check_output_type(target)  # first: the default rejects file is named after it
-    rejects_path = Path(rejects) if rejects else default_rejects(target)
-    check_paths(source, target, rejects_path, overwrite)
-    full = contract.load(paths.CONTRACT)
-    model = io.load_model(paths.MODEL)
-    counts = score_file(
-        model, input_contract(full, list(model.feature_names_in_)),
-        full.with_role("identifier"), params.evaluate.decision_threshold,
-        source, target, rejects_path, chunk_rows,
-    )
-    print(f"{counts['rows_in']} rows read from {source}: {counts['rows_scored']} scored into "
-          f"{target}, {counts['rows_rejected']} rejected into {rejects_path} (reason per row)")

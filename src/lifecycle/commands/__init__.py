@@ -1,0 +1,1 @@
+"""Commands beside the stages: what a person runs by hand."""

@@ -1,0 +1,59 @@
+"""The split: training, test and current (monitoring) rows, at random or out of time."""
+
+import datetime
+
+import pandas as pd
+
+from lifecycle.errors import LifecycleError
+
+
+def split_random(table: pd.DataFrame, target: str, test_fraction: float,
+                 current_fraction: float, seed: int, stratify: bool) -> dict[str, pd.DataFrame]:
+    """A seeded random split, stratified by the target for classification.
+
+    The optional "current" slice stands in for new data to monitor when no time column exists.
+    """
+    from sklearn.model_selection import train_test_split
+
+    def cut(frame: pd.DataFrame, size: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+        labels = frame[target] if stratify else None
+        try:
+            return train_test_split(frame, test_size=size, random_state=seed, stratify=labels)
+        except ValueError as error:
+            raise LifecycleError(f"split: cannot split {len(frame)} rows randomly ({error}); "
+                                 f"use more data or set split.test_fraction") from None
+
+    rest, test = cut(table, test_fraction)
+    current = table.iloc[:0]
+    if current_fraction > 0:
+        rest, current = cut(rest, current_fraction / (1 - test_fraction))
+    splits = {"train": rest, "test": test, "current": current}
+    return {name: frame.sort_index().reset_index(drop=True) for name, frame in splits.items()}
+
+
+def split_out_of_time(table: pd.DataFrame, time_column: str, test_start: datetime.date,
+                      current_start: datetime.date | None) -> dict[str, pd.DataFrame]:
+    """Train before `test_start`, test until `current_start`, and the "current" batch after.
+
+    The current batch stands for the newest data a deployed model meets; monitoring compares it
+    with the training data.
+    """
+    moment = pd.to_datetime(table[time_column])
+    if moment.dt.tz is not None:  # compare in UTC with the naive dates of params.yaml
+        moment = moment.dt.tz_convert(None)
+    test_from = pd.Timestamp(test_start)
+    # Without current_start there is no "current" batch: everything from test_start is test.
+    current_from = pd.Timestamp(current_start) if current_start else pd.Timestamp.max
+    masks = {
+        "train": moment < test_from,
+        "test": (moment >= test_from) & (moment < current_from),
+        "current": moment >= current_from,
+    }
+    splits = {name: table[mask].reset_index(drop=True) for name, mask in masks.items()}
+    for name in ("train", "test"):
+        if splits[name].empty:
+            raise LifecycleError(
+                f"split: the {name} split is empty: {time_column} runs from {moment.min()} to "
+                f"{moment.max()}; move split.test_start / split.current_start inside that range"
+            )
+    return splits

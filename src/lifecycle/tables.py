@@ -1,0 +1,74 @@
+"""Tables: the parquet files stages exchange and the CSV or parquet files users bring."""
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from lifecycle import stage_trace
+from lifecycle.errors import LifecycleError
+from lifecycle.files import atomic_path, existing
+
+
+def write_parquet(frame: Any, path: str | os.PathLike) -> None:
+    with atomic_path(path) as temporary:
+        frame.to_parquet(temporary, index=False)
+
+
+def read_parquet(path: str | os.PathLike, columns: list[str] | None = None) -> Any:
+    import pandas as pd
+
+    stage_trace.record_read(path)
+    return pd.read_parquet(existing(path), columns=columns)
+
+
+def read_table(path: str | os.PathLike, kind: str | None = None, name: str | None = None
+               ) -> Any:
+    """A CSV or parquet file a user brings, as one frame (see `table_chunks`)."""
+    import pandas as pd
+
+    chunks = list(table_chunks(path, kind=kind, name=name))
+    return chunks[0] if len(chunks) == 1 else pd.concat(chunks, ignore_index=True)
+
+
+def table_chunks(path: str | os.PathLike, rows: int | None = None, kind: str | None = None,
+                 name: str | None = None) -> Iterator[Any]:
+    """A CSV or parquet file in frames of at most `rows` rows (None: one frame), by `kind` or
+    else the extension. Every way the file can fail to read is one LifecycleError that starts
+    with `name` (default: the path) and says how to fix it."""
+    import pandas as pd
+
+    path = Path(path)
+    name = name or str(path)
+    kind = kind or path.suffix.lower().removeprefix(".")
+    stage_trace.record_read(path)
+    if kind not in ("csv", "parquet"):
+        raise LifecycleError(f"{name}: unsupported file type {path.suffix!r}; use .csv or "
+                             f".parquet")
+    if not path.is_file():
+        raise LifecycleError(f"{name}: file not found")
+    if path.stat().st_size == 0:
+        raise LifecycleError(f"{name}: the file is empty; export the table again")
+    try:
+        if kind == "csv":
+            frames = pd.read_csv(path, chunksize=rows) if rows else [pd.read_csv(path)]
+        else:
+            import pyarrow.parquet as pq
+
+            parquet = pq.ParquetFile(path)
+            batches = parquet.iter_batches(rows) if rows else [parquet.read()]
+            frames = (batch.to_pandas() for batch in batches)
+        for frame in frames:
+            if frame.shape[1] == 1 and any(sep in str(frame.columns[0]) for sep in ";\t|"):
+                raise LifecycleError(f"{name}: one column {frame.columns[0]!r}: the delimiter "
+                                     f"looks wrong; save the file comma-separated")
+            yield frame
+    except UnicodeDecodeError as error:
+        raise LifecycleError(
+            f"{name}: not UTF-8 text ({error.reason} at byte {error.start}); save the file as "
+            f"UTF-8 (e.g. `iconv -f latin1 -t utf-8`)") from None
+    except pd.errors.EmptyDataError:
+        raise LifecycleError(f"{name}: the file has no columns; export the table again with a "
+                             f"header row") from None
+    except (pd.errors.ParserError, ValueError, OSError) as error:
+        raise LifecycleError(f"{name}: could not be read as {kind}: {error}") from None
