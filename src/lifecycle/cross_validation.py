@@ -7,6 +7,7 @@ from sklearn.model_selection import KFold, StratifiedKFold, TimeSeriesSplit
 
 from lifecycle import metrics
 from lifecycle.errors import ParamsError
+from lifecycle.formatting import rounded
 
 
 def cross_validate(estimator: object, X: pd.DataFrame, y: pd.Series, order: pd.Series | None,
@@ -65,7 +66,7 @@ def summarize_folds(fold_scores: list[dict[str, float]]) -> dict[str, dict[str, 
     """Mean and standard deviation of each metric across folds."""
     table = pd.DataFrame(fold_scores)
     return {
-        name: {"mean": round(float(table[name].mean()), metrics.DIGITS),
-               "std": round(float(table[name].std(ddof=0)), metrics.DIGITS)}
+        name: {"mean": rounded(table[name].mean()),
+               "std": rounded(table[name].std(ddof=0))}
         for name in table.columns
     }

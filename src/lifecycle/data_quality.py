@@ -8,9 +8,9 @@ from typing import Any
 import pandas as pd
 
 from lifecycle.contract import Contract
+from lifecycle.formatting import markdown_table, rounded
 
 TOP_CATEGORIES = 5
-DIGITS = 6
 
 
 def profile_columns(table: pd.DataFrame, contract: Contract) -> dict[str, dict[str, Any]]:
@@ -25,14 +25,14 @@ def profile_columns(table: pd.DataFrame, contract: Contract) -> dict[str, dict[s
             "type": column.type if column else "not in contract",
             "role": column.role if column else "not in contract",
             "missing": missing,
-            "missing_share": _round(missing / len(values)) if len(values) else 0.0,
+            "missing_share": rounded(missing / len(values)) if len(values) else 0.0,
             "distinct": int(values.nunique()),
         }
         present = values.dropna()
         if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
             points = present.quantile([0.0, 0.25, 0.5, 0.75, 1.0]) if len(present) else []
             profile.update(dict(zip(["min", "q25", "median", "q75", "max"],
-                                    [_round(q) for q in points], strict=False)))
+                                    [rounded(q) for q in points], strict=False)))
         elif pd.api.types.is_datetime64_any_dtype(values) and len(present):
             profile.update(min=str(present.min()), max=str(present.max()))
         else:
@@ -48,8 +48,8 @@ def target_distribution(frame: pd.DataFrame, target: str, task: str) -> dict[str
     if task == "regression":
         if values.empty:
             return {"rows": 0}
-        return {"rows": len(values), "mean": _round(values.mean()), "std": _round(values.std()),
-                "min": _round(values.min()), "max": _round(values.max())}
+        return {"rows": len(values), "mean": rounded(values.mean()), "std": rounded(values.std()),
+                "min": rounded(values.min()), "max": rounded(values.max())}
     counts = values.astype(str).value_counts().sort_index()
     return {"rows": len(values), "classes": {str(k): int(v) for k, v in counts.items()}}
 
@@ -64,36 +64,35 @@ def rare_levels(train: pd.DataFrame, categorical: list[str], min_count: int) -> 
     return grouped
 
 
-def _round(value: float) -> float:
-    return round(float(value), DIGITS)
-
-
 def markdown(report: dict[str, Any]) -> str:
     """The report for people: totals, drops by reason, rule failures, cleaning, columns."""
     lines = ["# Data quality", "",
              f"Rows in: {report['rows_in']}; rows out: {report['rows_out']}.", "",
-             "## Rows dropped", "", "| reason | rows |", "| --- | --- |"]
-    lines += [f"| {reason} | {count} |" for reason, count in report["rows_dropped"].items()]
+             "## Rows dropped", "",
+             *markdown_table(("reason", "rows"), report["rows_dropped"].items())]
     lines += ["", "## Contract rules that failed", ""]
     failures = report["validation"]
     if failures:
-        lines += ["| rule | column | rows | policy |", "| --- | --- | --- | --- |"]
-        lines += [f"| {f['rule']} | {f['column']} | {f['rows']} | {f['policy']} |"
-                  for f in failures]
+        lines += markdown_table(("rule", "column", "rows", "policy"),
+                                [(f["rule"], f["column"], f["rows"], f["policy"])
+                                 for f in failures])
     else:
         lines.append("None: every row obeys the contract.")
     lines += ["", "## Cleaning (fitted on train, applied in the model pipeline)", "",
               "```json", _json(report["cleaning"]), "```", "",
               "## Target per split", "", "```json", _json(report["splits"]), "```", "",
-              "## Columns", "",
-              "| column | type | role | missing | missing share | distinct | range / top |",
-              "| --- | --- | --- | --- | --- | --- | --- |"]
-    for name, p in report["columns"].items():
-        spread = (f"{p.get('min')} … {p.get('max')}" if "min" in p
-                  else ", ".join(f"{k} ({v})" for k, v in p.get("top", {}).items()))
-        lines.append(f"| {name} | {p['type']} | {p['role']} | {p['missing']} | "
-                     f"{p['missing_share']:.2%} | {p['distinct']} | {spread} |")
+              "## Columns", ""]
+    lines += markdown_table(
+        ("column", "type", "role", "missing", "missing share", "distinct", "range / top"),
+        [(name, p["type"], p["role"], p["missing"], f"{p['missing_share']:.2%}", p["distinct"],
+          _spread(p)) for name, p in report["columns"].items()])
     return "\n".join(lines) + "\n"
+
+
+def _spread(profile: dict[str, Any]) -> str:
+    if "min" in profile:
+        return f"{profile.get('min')} … {profile.get('max')}"
+    return ", ".join(f"{value} ({count})" for value, count in profile.get("top", {}).items())
 
 
 def _json(data: Any) -> str:
@@ -113,7 +112,7 @@ def cleaning_summary(splits: dict[str, pd.DataFrame], numeric: list[str],
         fences = features.OutlierFences(cleaning["outliers"], cleaning["outlier_iqr_factor"])
         fences.fit(train[numeric])
         summary["outlier_fences"] = {
-            name: [_round(low), _round(high)]
+            name: [rounded(low), rounded(high)]
             for name, low, high in zip(numeric, fences.lower_, fences.upper_, strict=True)}
         summary["outliers_by_split"] = {
             split: {k: int(v) for k, v in fences.outside(frame[numeric]).sum().items()}

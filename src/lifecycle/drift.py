@@ -12,7 +12,8 @@ import pandas as pd
 from scipy import stats
 from scipy.spatial.distance import jensenshannon
 
-DIGITS = 6
+from lifecycle.formatting import markdown_table, rounded, shown
+
 # Floor for empty bins in PSI, so that a bin seen on one side only gives a large, finite value.
 PSI_EPSILON = 1e-4
 # Below this many rows a batch says nothing reliable about drift or decay (one row gives a PSI
@@ -81,23 +82,23 @@ def numeric_drift(reference: pd.Series, current: pd.Series,
                   thresholds: Thresholds) -> dict:
     """KS test for small batches, normalised Wasserstein distance otherwise, plus PSI."""
     ref, cur = _finite(reference), _finite(current)
-    result = {"type": "numeric", "psi": round(psi(ref, cur), DIGITS)}
+    result = {"type": "numeric", "psi": rounded(psi(ref, cur))}
     if len(ref) == 0 or len(cur) == 0:
         return {**result, "test": "none", "statistic": 0.0, "drift": False}
     if min(len(ref), len(cur)) < thresholds.small_sample_rows:
         p_value = float(stats.ks_2samp(ref, cur).pvalue)
-        return {**result, "test": "kolmogorov_smirnov", "statistic": round(p_value, DIGITS),
+        return {**result, "test": "kolmogorov_smirnov", "statistic": rounded(p_value),
                 "threshold": thresholds.p_value, "drift": p_value < thresholds.p_value}
     scale = float(np.std(ref)) or 1.0
     distance = float(stats.wasserstein_distance(ref, cur)) / scale
-    return {**result, "test": "wasserstein_normed", "statistic": round(distance, DIGITS),
+    return {**result, "test": "wasserstein_normed", "statistic": rounded(distance),
             "threshold": thresholds.wasserstein, "drift": distance >= thresholds.wasserstein}
 
 
 def categorical_drift(reference: pd.Series, current: pd.Series,
                       thresholds: Thresholds) -> dict:
     """Chi-square test for small batches, Jensen-Shannon distance otherwise, plus PSI."""
-    result = {"type": "categorical", "psi": round(categorical_psi(reference, current), DIGITS)}
+    result = {"type": "categorical", "psi": rounded(categorical_psi(reference, current))}
     n_ref, n_cur = reference.notna().sum(), current.notna().sum()
     if n_ref == 0 or n_cur == 0:
         return {**result, "test": "none", "statistic": 0.0, "drift": False}
@@ -106,16 +107,16 @@ def categorical_drift(reference: pd.Series, current: pd.Series,
         counts = np.vstack([expected * n_ref, actual * n_cur])
         counts = counts[:, counts.sum(axis=0) > 0]
         p_value = 1.0 if counts.shape[1] < 2 else float(stats.chi2_contingency(counts).pvalue)
-        return {**result, "test": "chi_square", "statistic": round(p_value, DIGITS),
+        return {**result, "test": "chi_square", "statistic": rounded(p_value),
                 "threshold": thresholds.p_value, "drift": p_value < thresholds.p_value}
     distance = float(jensenshannon(expected, actual, base=2))
-    return {**result, "test": "jensen_shannon", "statistic": round(distance, DIGITS),
+    return {**result, "test": "jensen_shannon", "statistic": rounded(distance),
             "threshold": thresholds.jensen_shannon,
             "drift": distance >= thresholds.jensen_shannon}
 
 
 def missing_share_change(reference: pd.Series, current: pd.Series) -> float:
-    return round(float(current.isna().mean() - reference.isna().mean()), DIGITS)
+    return rounded(float(current.isna().mean() - reference.isna().mean()))
 
 
 def feature_drift(reference: pd.DataFrame, current: pd.DataFrame, numeric: list[str],
@@ -140,7 +141,7 @@ def retrain_decision(features: dict[str, dict], prediction_psi: float,
     drifted = sorted(name for name, record in features.items() if record["drift"])
     share = len(drifted) / len(features) if features else 0.0
     if rows < MIN_BATCH_ROWS:
-        return {"drifted_features": drifted, "drifted_share": round(share, DIGITS),
+        return {"drifted_features": drifted, "drifted_share": rounded(share),
                 "retrain": False, "reasons": [],
                 "warnings": [f"the batch holds {rows} rows, fewer than {MIN_BATCH_ROWS}: too "
                              f"few to judge drift or decay; no retraining decided"]}
@@ -157,7 +158,7 @@ def retrain_decision(features: dict[str, dict], prediction_psi: float,
     missing = sorted(name for name, record in features.items() if record["missing_drift"])
     warnings = [f"missing-value share moved by >= {thresholds.missing_share} in: "
                 f"{', '.join(missing)}"] if missing else []
-    return {"drifted_features": drifted, "drifted_share": round(share, DIGITS),
+    return {"drifted_features": drifted, "drifted_share": rounded(share),
             "retrain": bool(reasons), "reasons": reasons, "warnings": warnings}
 
 
@@ -170,29 +171,25 @@ def render_markdown(report: dict) -> str:
         f"Reference: {report['reference']['name']} ({report['reference']['rows']} rows). "
         f"Current: {report['current']['name']} ({report['current']['rows']} rows).",
         "",
-        "| feature | type | test | statistic | threshold | drift | PSI | missing share change |",
-        "| --- | --- | --- | ---: | ---: | --- | ---: | ---: |",
+        *markdown_table(
+            ("feature", "type", "test", "statistic", "threshold", "drift", "PSI",
+             "missing share change"),
+            [(name, record["type"], record["test"], f"{record['statistic']:.4f}",
+              record.get("threshold", ""), "yes" if record["drift"] else "no",
+              f"{record['psi']:.4f}", f"{record['missing_share_change']:+.4f}")
+             for name, record in report["features"].items()],
+            align="lllrrlrr"),
     ]
-    for name, record in report["features"].items():
-        lines.append(
-            f"| {name} | {record['type']} | {record['test']} | {record['statistic']:.4f} | "
-            f"{record.get('threshold', '')} | {'yes' if record['drift'] else 'no'} | "
-            f"{record['psi']:.4f} | {record['missing_share_change']:+.4f} |"
-        )
     lines += ["", f"Drifted features: {', '.join(decision['drifted_features']) or 'none'} "
                   f"(share {decision['drifted_share']:.2f}).",
               f"Prediction drift: PSI {predictions['psi']:.3f}."]
     performance = report.get("performance")
     if performance:
-        lines.append(f"Performance ({performance['metric']}): test {_show(performance['test'])}, "
-                     f"current {_show(performance['current'])}, decay "
-                     f"{_show(performance['decay'])}.")
+        lines.append(f"Performance ({performance['metric']}): test "
+                     f"{shown(performance['test'], '.4f')}, current "
+                     f"{shown(performance['current'], '.4f')}, decay "
+                     f"{shown(performance['decay'], '.4f')}.")
     lines += ["", "## Decision", "", f"retrain: {'true' if decision['retrain'] else 'false'}", ""]
     lines += [f"- {reason}" for reason in decision["reasons"]] or ["- no threshold crossed"]
     lines += [f"- warning: {warning}" for warning in decision["warnings"]]
     return "\n".join(lines) + "\n"
-
-
-def _show(value: float | None) -> str:
-    """A metric for people: n/a where it is undefined (e.g. ROC AUC on a single class)."""
-    return "n/a" if value is None or not np.isfinite(value) else f"{value:.4f}"

@@ -7,7 +7,7 @@ metrics of every experiment); `lifecycle gate` prints it and exits 1 unless VALI
 import difflib
 from typing import Any
 
-from lifecycle import files
+from lifecycle import files, formatting
 from lifecycle.errors import LifecycleError, ParamsError
 
 VALIDATED, REJECTED = "VALIDATED", "REJECTED"
@@ -49,18 +49,13 @@ def verdict(rows: list[dict]) -> str:
 
 
 def format_table(gate: dict) -> str:
-    header = ("criterion", "value", "threshold", "result")
-    lines = [header] + [
-        (row["criterion"], _show(row["value"]),
-         f"{row['comparison']} {_show(row['threshold'])}" if row["threshold"] is not None
-         else "(not judged)",
-         {True: "pass", False: "FAIL", None: "-"}[row["passed"]])
-        for row in gate["criteria"]
-    ]
-    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
-    text = ["  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True))
-            for line in lines]
-    return "\n".join([*text, "", gate["verdict"]])
+    rows = [(row["criterion"], formatting.shown(row["value"]),
+             f"{row['comparison']} {formatting.shown(row['threshold'])}"
+             if row["threshold"] is not None else "(not judged)",
+             formatting.result(row["passed"]))
+            for row in gate["criteria"]]
+    table = formatting.text_table(("criterion", "value", "threshold", "result"), rows)
+    return f"{table}\n\n{gate['verdict']}"
 
 
 def read_gate(path: str) -> dict:
@@ -102,7 +97,3 @@ def _check_metric_name(metric: str, allowed: tuple[str, ...], comparison: str) -
             f"params.yaml: criteria.{section}.{metric}: not a metric of this task; choose from: "
             f"{', '.join(allowed)}{hint}"
         )
-
-
-def _show(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:g}"

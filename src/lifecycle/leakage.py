@@ -5,6 +5,7 @@ import pandas as pd
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 from lifecycle import metrics
+from lifecycle.formatting import rounded
 
 # A shallow tree on one column finds any column that alone nearly determines the target, and
 # fits in milliseconds on this many rows.
@@ -57,7 +58,7 @@ def shared_rows(train: pd.DataFrame, test: pd.DataFrame) -> dict[str, float]:
     train_keys = set(pd.util.hash_pandas_object(train, index=False))
     shared = pd.util.hash_pandas_object(test, index=False).isin(train_keys)
     return {"rows": int(shared.sum()),
-            "fraction": round(float(shared.mean()) if len(test) else 0.0, metrics.DIGITS)}
+            "fraction": rounded(shared.mean() if len(test) else 0.0)}
 
 
 def _sample(X: pd.DataFrame, y: pd.Series, seed: int) -> tuple[pd.DataFrame, pd.Series]:

@@ -14,11 +14,11 @@ from sklearn import metrics
 
 from lifecycle import config
 from lifecycle.errors import LifecycleError
+from lifecycle.formatting import rounded
 
 if TYPE_CHECKING:
     import pandas as pd
 
-DIGITS = 6
 TASKS = ("binary", "multiclass", "regression")
 # Metrics where a smaller value is better; every other metric is better when larger.
 LOWER_IS_BETTER = frozenset({"log_loss", "brier", "rmse", "mae"})
@@ -176,7 +176,7 @@ def bootstrap_intervals(task: str, y_true: np.ndarray, scores: np.ndarray, *,
             draws.setdefault(name, []).append(value)
     tail = (1 - level) / 2 * 100
     return {
-        name: [round(float(bound), DIGITS)
+        name: [rounded(bound)
                for bound in np.nanpercentile(np.asarray(values), [tail, 100 - tail])]
         for name, values in draws.items()
     }
@@ -199,7 +199,7 @@ def paired_bootstrap_deltas(task: str, y_true: np.ndarray, base: np.ndarray, hea
             draws.setdefault(name, []).append(oriented(name, after[name])
                                               - oriented(name, before[name]))
     tail = (1 - level) / 2 * 100
-    return {name: [round(float(bound), DIGITS)
+    return {name: [rounded(bound)
                    for bound in np.nanpercentile(np.asarray(values), [tail, 100 - tail])]
             for name, values in sorted(draws.items())}
 
@@ -238,7 +238,7 @@ def oriented(metric: str, value: float) -> float:
 
 def lift(metric: str, candidate: float, baseline: float) -> float:
     """How much better the candidate is than the baseline (positive: better)."""
-    return round(oriented(metric, candidate) - oriented(metric, baseline), DIGITS)
+    return rounded(oriented(metric, candidate) - oriented(metric, baseline))
 
 
 def _or_nan(function: object, *arguments: object) -> float:
@@ -250,4 +250,4 @@ def _or_nan(function: object, *arguments: object) -> float:
 
 
 def _rounded(values: dict[str, float]) -> dict[str, float]:
-    return {name: round(float(value), DIGITS) for name, value in values.items()}
+    return {name: rounded(value) for name, value in values.items()}

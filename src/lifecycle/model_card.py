@@ -2,6 +2,8 @@
 
 from typing import Any
 
+from lifecycle.formatting import markdown_table, result, shown
+
 
 def render_model_card(problem: dict[str, str], data: dict, headline: dict, details: dict,
                       gate: dict) -> str:
@@ -14,26 +16,26 @@ def render_model_card(problem: dict[str, str], data: dict, headline: dict, detai
         f"Task: {problem['task']}; target `{problem['target']}`; model "
         f"`{details['model']}`; primary metric `{primary}`.", "",
         "## Data and split", "",
-        "| split | rows | target |", "| --- | --- | --- |",
-        *[f"| {name} | {split['rows']} | {_target_summary(split)} |"
-          for name, split in data.get("splits", {}).items()],
+        *markdown_table(("split", "rows", "target"),
+                        [(name, split["rows"], _target_summary(split))
+                         for name, split in data.get("splits", {}).items()]),
         "", f"Rows in the source: {data.get('rows_in', 'n/a')}; dropped: "
         f"{_show_record(data.get('rows_dropped', {}))}.", "",
         "## Test metrics (95% bootstrap interval)", "",
-        "| metric | value | interval |", "| --- | --- | --- |",
-        *[f"| {name} | {headline[name]} | {low} to {high} |"
-          for name, (low, high) in details["intervals"].items()],
+        *markdown_table(("metric", "value", "interval"),
+                        [(name, headline[name], f"{low} to {high}")
+                         for name, (low, high) in details["intervals"].items()]),
         "", _cross_validation(details["cross_validation"]["summary"]), "",
         "## Baselines", "",
-        f"| model | {primary} | lift of the candidate |", "| --- | --- | --- |",
-        *[f"| {name} | {baseline['metrics'][primary]} | {baseline['lift']} |"
-          for name, baseline in details["baselines"].items()],
+        *markdown_table(("model", primary, "lift of the candidate"),
+                        [(name, baseline["metrics"][primary], baseline["lift"])
+                         for name, baseline in details["baselines"].items()]),
         "", "## Slices", "", _slices(details["slices"], primary), "",
         "## Checks", "", *_checks(details["checks"]), "",
         "## Criteria", "",
-        "| criterion | value | threshold | result |", "| --- | --- | --- | --- |",
-        *[f"| {row['criterion']} | {_show(row['value'])} | "
-          f"{_threshold(row)} | {_result(row['passed'])} |" for row in gate["criteria"]],
+        *markdown_table(("criterion", "value", "threshold", "result"),
+                        [(row["criterion"], shown(row["value"]), _threshold(row),
+                          result(row["passed"], markdown=True)) for row in gate["criteria"]]),
         "", "## Limitations", "", *LIMITATIONS, "",
     ]
     return "\n".join(lines)
@@ -80,7 +82,7 @@ def _checks(checks: dict) -> list[str]:
         f"- Best single-feature score: {_show_record(best)}.",
         f"- Test rows whose inputs also occur in train: {checks['shared_test_rows']['rows']} "
         f"({checks['shared_test_rows']['fraction']}).",
-        f"- Train minus test primary metric: {_show(checks['train_test_gap'])}.",
+        f"- Train minus test primary metric: {shown(checks['train_test_gap'])}.",
     ]
 
 
@@ -88,13 +90,5 @@ def _show_record(record: dict[str, Any]) -> str:
     return ", ".join(f"{key} {value}" for key, value in record.items()) or "n/a"
 
 
-def _show(value: Any) -> str:
-    return "n/a" if value is None else str(value)
-
-
 def _threshold(row: dict) -> str:
     return "not judged" if row["threshold"] is None else f"{row['comparison']} {row['threshold']}"
-
-
-def _result(passed: bool | None) -> str:
-    return {True: "pass", False: "**FAIL**", None: "-"}[passed]

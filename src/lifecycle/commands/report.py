@@ -18,6 +18,7 @@ from typing import Any
 
 from lifecycle import config, files, metrics, paths
 from lifecycle.errors import LifecycleError, ParamsError
+from lifecycle.formatting import markdown_table, number, result
 
 MARKER = "<!-- lifecycle-report -->"
 # Missing shares that moved less than this (absolute) are not listed.
@@ -237,14 +238,15 @@ def verdict_without_pairs(delta: float, direction: int, before: list | None,
 
 
 def metrics_section(comparison: MetricsComparison) -> list[str]:
-    lines = ["## Metrics", "",
-             "| metric | base | head | delta | verdict |", "| --- | ---: | ---: | ---: | --- |"]
+    rows = []
     for row in comparison.rows:
         name = f"**{row['metric']}**" if row["metric"] == comparison.primary else row["metric"]
         verdict = row["verdict"]
         verdict = f"**{verdict}**" if verdict in ("improved", "worse") else verdict
-        lines.append(f"| {name} | {_number(row['base'])} | {_number(row['head'])} | "
-                     f"{_number(row['delta'], sign=True)} | {verdict} |")
+        rows.append((name, number(row["base"]), number(row["head"]),
+                     number(row["delta"], sign=True), verdict))
+    lines = ["## Metrics", "",
+             *markdown_table(("metric", "base", "head", "delta", "verdict"), rows, "lrrr")]
     return [*lines, "", f"Verdicts: {comparison.method}.", ""]
 
 
@@ -277,8 +279,8 @@ def summary_lines(comparison: MetricsComparison, gates: tuple[dict, dict]) -> li
     lines = [f"**Gate: {verdicts[0]} → {verdicts[1]}**"]
     primary = next((row for row in comparison.rows if row["metric"] == comparison.primary), None)
     if primary is not None:
-        lines.append(f"**{primary['metric']}: {_number(primary['base'])} → "
-                     f"{_number(primary['head'])} ({_number(primary['delta'], sign=True)}), "
+        lines.append(f"**{primary['metric']}: {number(primary['base'])} → "
+                     f"{number(primary['head'])} ({number(primary['delta'], sign=True)}), "
                      f"{primary['verdict']}**")
     return [" · ".join(lines), ""]
 
@@ -292,33 +294,32 @@ def params_section(base: Side, head: Side) -> list[str]:
                     if before.get(key, "(absent)") != after.get(key, "(absent)")]
     if not changes:
         return ["## Parameters", "", "No parameter or data-contract entry changed.", ""]
-    lines = ["## Parameters that changed", "", "| file | key | base | head |",
-             "| --- | --- | --- | --- |"]
-    lines += [f"| {label} | `{key}` | {_value(old)} | {_value(new)} |"
-              for label, key, old, new in changes]
+    lines = ["## Parameters that changed", "",
+             *markdown_table(("file", "key", "base", "head"),
+                             [(label, f"`{key}`", _value(old), _value(new))
+                              for label, key, old, new in changes])]
     return [*lines, ""]
 
 
 def gate_section(before: dict, after: dict) -> list[str]:
     old = {row["criterion"]: row for row in before.get("criteria", [])}
-    lines = ["## Gate", "", f"Base: {before.get('verdict', 'unknown')}. "
-             f"Head: {after.get('verdict', 'unknown')}.", "",
-             "| criterion | threshold | base | head | result |",
-             "| --- | --- | ---: | ---: | --- |"]
-    flipped = []
+    rows, flipped = [], []
     for row in after.get("criteria", []):
         previous = old.get(row["criterion"], {})
-        result = _result(row.get("passed"))
+        outcome = result(row.get("passed"))
         if previous and previous.get("passed") != row.get("passed"):
-            result = f"**{_result(previous.get('passed'))} → {result}**"
+            outcome = f"**{result(previous.get('passed'))} → {outcome}**"
             flipped.append(row["criterion"])
         threshold = ("(not judged)" if row["threshold"] is None
-                     else f"{row['comparison']} {_number(row['threshold'])}")
-        lines.append(f"| {row['criterion']} | {threshold} | {_number(previous.get('value'))} | "
-                     f"{_number(row['value'])} | {result} |")
-    lines += ["", f"Criteria that flipped: {', '.join(flipped)}." if flipped
-              else "No criterion changed its result.", ""]
-    return lines
+                     else f"{row['comparison']} {number(row['threshold'])}")
+        rows.append((row["criterion"], threshold, number(previous.get("value")),
+                     number(row["value"]), outcome))
+    flips = (f"Criteria that flipped: {', '.join(flipped)}." if flipped
+             else "No criterion changed its result.")
+    return ["## Gate", "", f"Base: {before.get('verdict', 'unknown')}. "
+            f"Head: {after.get('verdict', 'unknown')}.", "",
+            *markdown_table(("criterion", "threshold", "base", "head", "result"), rows, "llrr"),
+            "", flips, ""]
 
 
 # ---- data quality and plots ----------------------------------------------------------------
@@ -354,8 +355,9 @@ def data_quality_section(before: dict, after: dict) -> list[str]:
                         f"schema, no missing share moved by {MISSING_SHARE_CHANGE:.0%} or more.",
                 ""]
     if changed:
-        lines += ["| count | base | head |", "| --- | ---: | ---: |"]
-        lines += [f"| {name} | {_number(old)} | {_number(new)} |" for name, old, new in changed]
+        lines += markdown_table(("count", "base", "head"),
+                                [(name, number(old), number(new)) for name, old, new in changed],
+                                "lrr")
         lines.append("")
     lines += [f"- {note}" for note in notes]
     return [*lines, ""] if notes else lines
@@ -429,22 +431,5 @@ def _short(root: Path, rev: str) -> str:
     return _git(root, "rev-parse", "--short", rev, what="a revision")
 
 
-def _number(value: Any, sign: bool = False) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return str(value)
-    if value == 0:
-        return "0"
-    if isinstance(value, int) and abs(value) >= 1000:
-        return f"{value:+,}" if sign else f"{value:,}"
-    return f"{value:+.4g}" if sign else f"{value:.4g}"
-
-
 def _value(value: Any) -> str:
     return f"`{value}`" if value != "(absent)" else value
-
-
-def _result(passed: bool | None) -> str:
-    return {True: "pass", False: "FAIL", None: "not judged"}[passed]
-

@@ -13,6 +13,7 @@ from lifecycle import (
     contract_checks,
     drift,
     files,
+    formatting,
     metrics,
     paths,
     tables,
@@ -64,7 +65,7 @@ def run(current: str | None = None, output: str | None = None) -> None:
         "reference": {"name": paths.PREPARED["train"], "rows": len(reference)},
         "current": {"name": Path(current_path).as_posix(), "rows": len(batch)},
         "features": feature_report,
-        "predictions": {"psi": round(prediction_psi, drift.DIGITS)},
+        "predictions": {"psi": formatting.rounded(prediction_psi)},
         "performance": performance,
         "decision": drift.retrain_decision(
             feature_report, prediction_psi, performance["decay"] if performance else None,
