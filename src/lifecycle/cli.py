@@ -8,7 +8,7 @@ import argparse
 import sys
 from collections.abc import Callable
 
-from lifecycle import stage_trace
+from lifecycle import progress, stage_trace
 from lifecycle.errors import run_command
 
 STAGES = {
@@ -157,6 +157,8 @@ def main(argv: list[str] | None = None) -> int:
     arguments = build_parser().parse_args(argv)
     command = arguments.command
     options = {key: value for key, value in vars(arguments).items() if key != "command"}
+    if command in STAGES:
+        progress.configure(command)
     code = run_command(command, command_function(command), **options)
     if code == 0 and command in STAGES:
         stage_trace.write_trace(command)

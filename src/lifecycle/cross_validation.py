@@ -5,7 +5,7 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.model_selection import KFold, StratifiedKFold, TimeSeriesSplit
 
-from lifecycle import metrics
+from lifecycle import metrics, progress
 from lifecycle.errors import ParamsError
 from lifecycle.formatting import rounded
 
@@ -30,7 +30,8 @@ def cross_validate(estimator: object, X: pd.DataFrame, y: pd.Series, order: pd.S
     for number, (fit_rows, score_rows) in enumerate(fold_rows(splitter, X, y, folds), 1):
         if task != "regression":
             check_fold_classes(y.iloc[fit_rows], y, number, ordered=order is not None)
-        model = clone(estimator).fit(X.iloc[fit_rows], y.iloc[fit_rows])
+        with progress.phase(f"cross-validation fold {number}/{folds}"):
+            model = clone(estimator).fit(X.iloc[fit_rows], y.iloc[fit_rows])
         held_out = X.iloc[score_rows]
         predicted = metrics.predict_scores(model, held_out, task)
         classes = getattr(model, "classes_", None)

@@ -7,11 +7,12 @@ modules it uses (never the command line's), and its declared code dependencies s
 import sys
 from collections.abc import Callable
 
-from lifecycle import errors, stage_trace
+from lifecycle import errors, progress, stage_trace
 
 
 def main(name: str, run: Callable[[], None]) -> None:
     """Run a stage as a program: one line and an exit code on error; its trace on success."""
+    progress.configure(name)
     code = errors.run_command(name, run)
     if code == 0:
         stage_trace.write_trace(name)

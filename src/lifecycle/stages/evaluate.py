@@ -22,6 +22,7 @@ from lifecycle import (
     metrics,
     model_card,
     paths,
+    progress,
     slices,
     tables,
 )
@@ -41,32 +42,44 @@ def run() -> None:
     classes = getattr(model, "classes_", None)
     y = labels(test.pop(target), task, classes, paths.PREPARED["test"])
     threshold = evaluation.decision_threshold if task == "binary" else None  # labels need one
-    scores = metrics.predict_scores(model, test, task)
-    test_metrics = metrics.task_metrics(task, y, scores, threshold, classes)
-    slice_records = slices.slice_metrics(test, y, scores, evaluation.slice_columns, task,
-                                         evaluation.slice_min_rows, threshold, classes)
+    with progress.phase(f"{len(test):,} test rows scored"):
+        scores = metrics.predict_scores(model, test, task)
+        test_metrics = metrics.task_metrics(task, y, scores, threshold, classes)
+    with progress.phase("slices"):
+        slice_records = slices.slice_metrics(test, y, scores, evaluation.slice_columns, task,
+                                             evaluation.slice_min_rows, threshold, classes)
     train_report = files.read_json(paths.TRAIN_REPORT)
+    with progress.phase(f"bootstrap intervals ({evaluation.bootstrap_resamples} resamples)"):
+        intervals = metrics.bootstrap_intervals(
+            task, y, scores, threshold=threshold, classes=classes,
+            resamples=evaluation.bootstrap_resamples, seed=params.seed)
+    with progress.phase("baselines scored"):
+        baselines = score_baselines(test, y, task, primary, threshold, classes, test_metrics)
+    with progress.phase("leakage and split checks"):
+        checks = run_checks(model, test, y, task, target, classes, params.seed,
+                            train_report["train_metrics"].get(primary), test_metrics[primary],
+                            primary)
     details = {
         "model": train_report["model"],
-        "intervals": metrics.bootstrap_intervals(
-            task, y, scores, threshold=threshold, classes=classes,
-            resamples=evaluation.bootstrap_resamples, seed=params.seed),
+        "intervals": intervals,
         "cross_validation": train_report["cross_validation"],
-        "baselines": score_baselines(test, y, task, primary, threshold, classes, test_metrics),
+        "baselines": baselines,
         "slices": {"records": slice_records,
                    "worst": slices.worst_slice(slice_records, primary, test_metrics[primary])},
-        "checks": run_checks(model, test, y, task, target, classes, params.seed,
-                             train_report["train_metrics"].get(primary), test_metrics[primary],
-                             primary),
+        "checks": checks,
     }
     headline = headline_metrics(test_metrics, len(test), primary, details)
     rows = gate.criteria_rows(params.criteria, metrics.METRIC_NAMES[task], primary,
                               test_metrics, gate_findings(details, task))
     verdict = {"verdict": gate.verdict(rows), "criteria": rows}
-    ranking = importance.permutation_importance_table(
-        model, test, y, evaluation.importance_rows, evaluation.importance_repeats, params.seed,
-        scoring=metrics.importance_scoring(primary, task, threshold),
-    )
+    with progress.phase("permutation importance"):
+        ranking = importance.permutation_importance_table(
+            model, test, y, evaluation.importance_rows, evaluation.importance_repeats,
+            params.seed, scoring=metrics.importance_scoring(primary, task, threshold),
+        )
+    progress.log.info("%s: %s", verdict["verdict"], ", ".join(
+        f"{name} {test_metrics[name]}" for name in metrics.METRIC_NAMES[task][:3]
+        if name in test_metrics))
     with files.atomic_directory(paths.EVALUATION_DIR) as folder:
         with Live(str(folder), save_dvc_exp=False, dvcyaml=None, report=None) as live:
             for name, value in headline.items():

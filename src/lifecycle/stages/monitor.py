@@ -16,6 +16,7 @@ from lifecycle import (
     formatting,
     metrics,
     paths,
+    progress,
     tables,
 )
 from lifecycle.errors import LifecycleError
@@ -47,7 +48,8 @@ def run(current: str | None = None, output: str | None = None) -> None:
     thresholds = drift.Thresholds(**{
         name: getattr(params.monitor, name) for name in drift.Thresholds.__dataclass_fields__
     })
-    feature_report = drift.feature_drift(reference, batch, numeric, categorical, thresholds)
+    with progress.phase(f"feature drift of {len(batch):,} rows against {len(reference):,}"):
+        feature_report = drift.feature_drift(reference, batch, numeric, categorical, thresholds)
 
     # Scores on the test split are the reference for prediction drift: out of sample, like the
     # scores on a new batch (in-sample training scores would be sharper and flag false drift).
@@ -73,6 +75,7 @@ def run(current: str | None = None, output: str | None = None) -> None:
         ),
     }
     report["decision"]["warnings"] += [failure.message() for failure in unreadable]
+    progress.log.info("retrain: %s", str(report["decision"]["retrain"]).lower())
     _write(report, folder)
 
 

@@ -15,6 +15,7 @@ from lifecycle import (
     features,
     files,
     paths,
+    progress,
     splits,
     tables,
 )
@@ -35,13 +36,14 @@ def run() -> None:
     inputs = features.input_columns(numeric, categorical, params.features.datetime,
                                     params.features.age_from_year)
     check_no_leakage(inputs, target, rules.with_role("leakage", "identifier"))
-    table = tables.read_parquet(paths.RAW)
+    with progress.phase(f"read {paths.RAW}"):
+        table = tables.read_parquet(paths.RAW)
     curation.check_target(table, target, task, paths.RAW)
-
-    typed, failures = contract_checks.coerce_types(table, rules)
-    failures += contract_checks.check_rules(typed, rules)
-    outcome = contract_checks.apply_policies(typed, failures, policies(params.validation),
-                                             paths.RAW)
+    with progress.phase(f"contract checks on {len(table):,} rows"):
+        typed, failures = contract_checks.coerce_types(table, rules)
+        failures += contract_checks.check_rules(typed, rules)
+        outcome = contract_checks.apply_policies(typed, failures, policies(params.validation),
+                                                 paths.RAW)
     for warning in outcome.warnings:
         print(f"lifecycle prepare: warning: {warning}", file=sys.stderr)
     # Duplicates are judged on whole source rows: two flights may share every feature value.
@@ -50,11 +52,23 @@ def run() -> None:
     check_finite_inputs(curated, inputs, target, task)
     keep = [*inputs, time_column, *rules.keys, target]
     curated = curated[list(dict.fromkeys(c for c in keep if c))]
-    splits = split(curated, params, target, task)
-    for name, frame in splits.items():
+    parts = split(curated, params, target, task)
+    for name, frame in parts.items():
         tables.write_parquet(frame, paths.PREPARED[name])
+    progress.log.info("split: %s", ", ".join(f"{name} {len(frame):,} rows"
+                                             for name, frame in parts.items()))
+    with progress.phase("data-quality profile"):
+        report = data_quality_report(params, rules, table, typed, outcome, curated, dropped,
+                                     parts, numeric, categorical)
+    files.write_json(report, paths.DATA_REPORT)
+    files.write_bytes(data_quality.markdown(report).encode(), paths.DATA_REPORT_MARKDOWN)
 
-    report = {
+
+def data_quality_report(params: config.Params, rules: contract.Contract, table, typed, outcome,
+                        curated, dropped: dict, parts: dict, numeric: list[str],
+                        categorical: list[str]) -> dict:
+    target, task = params.problem.target, params.problem.task
+    return {
         "rows_in": len(table),
         "rows_dropped": {**outcome.dropped, **dropped},
         "rows_out": len(curated),
@@ -63,13 +77,11 @@ def run() -> None:
         "validation": outcome.failures,
         "columns": data_quality.profile_columns(typed, rules),
         "cleaning": data_quality.cleaning_summary(
-            splits, numeric, categorical, dataclasses.asdict(params.cleaning),
+            parts, numeric, categorical, dataclasses.asdict(params.cleaning),
             params.features.min_category_count),
         "splits": {name: data_quality.target_distribution(frame, target, task)
-                   for name, frame in splits.items()},
+                   for name, frame in parts.items()},
     }
-    files.write_json(report, paths.DATA_REPORT)
-    files.write_bytes(data_quality.markdown(report).encode(), paths.DATA_REPORT_MARKDOWN)
 
 
 def policies(section: config.Validation) -> dict[str, str]:
