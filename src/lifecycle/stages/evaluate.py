@@ -42,7 +42,7 @@ def run() -> None:
     classes = getattr(model, "classes_", None)
     y = labels(test.pop(target), task, classes, paths.PREPARED["test"])
     threshold = evaluation.decision_threshold if task == "binary" else None  # labels need one
-    with progress.phase(f"{len(test):,} test rows scored"):
+    with progress.phase(f"score {len(test):,} test rows"):
         scores = metrics.predict_scores(model, test, task)
         test_metrics = metrics.task_metrics(task, y, scores, threshold, classes)
     with progress.phase("slices"):
@@ -53,7 +53,7 @@ def run() -> None:
         intervals = metrics.bootstrap_intervals(
             task, y, scores, threshold=threshold, classes=classes,
             resamples=evaluation.bootstrap_resamples, seed=params.seed)
-    with progress.phase("baselines scored"):
+    with progress.phase("score the baselines"):
         baselines = score_baselines(test, y, task, primary, threshold, classes, test_metrics)
     with progress.phase("leakage and split checks"):
         checks = run_checks(model, test, y, task, target, classes, params.seed,

@@ -29,7 +29,7 @@ def run() -> None:
         cleaning=dataclasses.asdict(params.cleaning),
         impute_categorical=feature_params.impute_categorical,
     )
-    with progress.phase(f"feature transformer fitted on {len(train):,} rows"):
+    with progress.phase(f"fit the feature transformer on {len(train):,} rows"):
         encoded = transformer.fit_transform(train.drop(columns=target))
     encoded[target] = train[target].to_numpy()
     artifacts.save_model(transformer, paths.FEATURE_TRANSFORMER)

@@ -34,7 +34,7 @@ def run() -> None:
     candidate = build(train.model)
     baselines = {name: build(name) for name in models.BASELINES}
     # Seconds, not minutes, to learn that scikit-learn refuses a hyperparameter at fit.
-    with progress.phase("hyperparameters tried on a few rows"):
+    with progress.phase("try the hyperparameters on a few rows"):
         for name, estimator in {train.model: candidate, **baselines}.items():
             models.check_fits(name, estimator, encoded, y, task)
     # An out-of-time split orders the CV folds by the training rows' times.
@@ -46,13 +46,13 @@ def run() -> None:
         fold_scores = cross_validation.cross_validate(
             candidate, encoded, y, order, train.cv_folds, task, params.seed
         )
-        with progress.phase(f"{train.model} fitted on {len(encoded):,} rows"):
+        with progress.phase(f"fit {train.model} on {len(encoded):,} rows"):
             candidate.fit(encoded, y)
     # The transformer is already fitted; the pipeline only chains it to the estimator.
     deployable = Pipeline([("features", transformer), ("estimator", candidate)])
     artifacts.save_model(deployable, paths.MODEL)
     for name, baseline in baselines.items():
-        with models.refused_at_fit(name), progress.phase(f"{name} baseline fitted"):
+        with models.refused_at_fit(name), progress.phase(f"fit the {name} baseline"):
             baseline.fit(encoded, y)
         artifacts.save_model(Pipeline([("features", transformer), ("estimator", baseline)]),
                              paths.BASELINES[name])

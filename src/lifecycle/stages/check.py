@@ -1,0 +1,24 @@
+"""Stage check: params.yaml and the data contract, each valid and the two in agreement.
+
+dvc.yaml lists it first, with the whole of params.yaml and the contract as its dependencies and
+no outputs: any edit of either reruns it, so `dvc repro` and `dvc exp run -S` stop within seconds
+on an unknown or invalid key even when no stage uses that key, and since nothing depends on it,
+it reruns nothing else. Every other stage runs the same validation when it loads params.yaml.
+"""
+
+from lifecycle import config, contract, paths
+
+
+def run() -> None:
+    params = config.load(with_contract=False)
+    rules = contract.validate(params, paths.CONTRACT)
+    features = rules.with_role("feature")
+    print(f"{config.PARAMS_FILE} and {paths.CONTRACT}: valid and in agreement "
+          f"({params.problem.task} target {params.problem.target!r}, model "
+          f"{params.train.model}, {len(features)} feature columns)")
+
+
+if __name__ == "__main__":
+    from lifecycle import stages
+
+    stages.main("check", run)
