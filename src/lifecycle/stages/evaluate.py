@@ -86,9 +86,8 @@ def run() -> None:
                 live.log_metric(name, value, plot=False)
             log_plots(live, task, y, scores, threshold, classes, params.seed)
             if slice_records:
-                live.log_plot("slices", [{"slice": r["slice"], primary: r[primary]}
-                                         for r in slice_records],
-                              x=primary, y="slice", template="bar_horizontal")
+                live.log_plot("slices", slice_gaps(slice_records, primary, test_metrics[primary]),
+                              x="gap", y="slice")
             live.log_image("importance.png", importance.importance_figure(ranking, primary))
         # Inside the directory being written, so it lands atomically with the metrics.
         (folder / "details.json").write_text(files.json_text(details))
@@ -170,9 +169,11 @@ def log_plots(live: Live, task: str, y: pd.Series, scores: np.ndarray,
         live.log_sklearn_plot("roc", y, curve_scores, drop_intermediate=True)
         live.log_sklearn_plot("precision_recall", y, curve_scores, drop_intermediate=True)
         live.log_sklearn_plot("calibration", y, scores, n_bins=10, strategy="quantile")
-        live.log_sklearn_plot("confusion_matrix", y, (scores >= threshold).astype(int))
+        live.log_plot("confusion", confusion_counts(y, (scores >= threshold).astype(int)),
+                      x="actual", y="predicted")
     elif task == "multiclass":
-        live.log_sklearn_plot("confusion_matrix", y, np.asarray(classes)[scores.argmax(axis=1)])
+        live.log_plot("confusion", confusion_counts(y, np.asarray(classes)[scores.argmax(axis=1)]),
+                      x="actual", y="predicted")
     else:
         rows = np.random.default_rng(seed).choice(len(y), min(PLOT_ROWS, len(y)), replace=False)
         actual, predicted = np.asarray(y, dtype=float)[rows], scores[rows]
@@ -182,6 +183,23 @@ def log_plots(live: Live, task: str, y: pd.Series, scores: np.ndarray,
         live.log_plot("predicted_vs_actual", points, x="actual", y="predicted",
                       template="scatter")
         live.log_plot("residuals", points, x="predicted", y="residual", template="scatter")
+
+
+def slice_gaps(records: list[dict], primary: str, overall: float) -> list[dict]:
+    """Each slice's primary metric and its gap to the overall value, oriented so that a
+    negative gap is worse than overall whichever direction the metric prefers."""
+    return [{"slice": record["slice"], primary: record[primary], "rows": record["rows"],
+             "gap": metrics.lift(primary, record[primary], overall)} for record in records]
+
+
+def confusion_counts(actual: pd.Series, predicted: np.ndarray) -> list[dict]:
+    """Rows per (actual, predicted) pair, zeros included: a few records whatever the rows."""
+    counts = pd.crosstab(pd.Series(np.asarray(actual), name="actual").astype(str),
+                         pd.Series(predicted, name="predicted").astype(str))
+    labels = sorted(set(counts.index) | set(counts.columns))
+    counts = counts.reindex(index=labels, columns=labels, fill_value=0)
+    return [{"actual": a, "predicted": p, "count": int(counts.loc[a, p])}
+            for a in labels for p in labels]
 
 
 def labels(target: pd.Series, task: str, classes: np.ndarray | None, where: str) -> pd.Series:

@@ -76,7 +76,7 @@ def run(current: str | None = None, output: str | None = None) -> None:
     }
     report["decision"]["warnings"] += [failure.message() for failure in unreadable]
     progress.log.info("retrain: %s", str(report["decision"]["retrain"]).lower())
-    _write(report, folder)
+    _write(report, folder, thresholds.psi)
 
 
 def _performance(params: config.Params, model, batch, scores, test_metrics: dict) -> dict | None:
@@ -111,13 +111,15 @@ def _default_output(current: str | None) -> str:
     return paths.MONITOR_DIR if current is None else f"{paths.MONITOR_DIR}-{Path(current).stem}"
 
 
-def _write(report: dict, output: str) -> None:
+def _write(report: dict, output: str, psi_threshold: float) -> None:
     # The folder is replaced as a whole, so plain writes inside it are already atomic.
     with files.atomic_directory(output) as folder:
         (folder / "drift.json").write_text(files.json_text(report))
         (folder / "drift.md").write_text(drift.render_markdown(report))
-        psi_rows = [{"feature": name, "psi": record["psi"]}
-                    for name, record in report["features"].items()]
+        # Per feature: its PSI, whether its test flagged drift, and the PSI rule of thumb the
+        # chart draws as a line (params monitor.psi, the threshold for the predictions).
+        psi_rows = [{"feature": name, "psi": record["psi"], "drift": record["drift"],
+                     "threshold": psi_threshold} for name, record in report["features"].items()]
         (folder / "psi.json").write_text(files.json_text(psi_rows))
 
 
