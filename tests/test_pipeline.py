@@ -43,7 +43,10 @@ def test_repro_runs_every_stage_and_produces_every_declared_output(reproduced):
     assert 0.5 < metrics["roc_auc"] <= 1
     plots = repo / "reports/evaluation/plots"
     assert {p.name for p in (plots / "sklearn").iterdir()} == {
-        "roc.json", "precision_recall.json", "confusion_matrix.json", "calibration.json"}
+        "roc.json", "precision_recall.json", "calibration.json"}
+    confusion = json.loads((plots / "custom/confusion.json").read_text())
+    assert len(confusion) == 4  # counts per (actual, predicted), not one record per test row
+    assert sum(cell["count"] for cell in confusion) == metrics["test_rows"]
     assert (plots / "images/importance.png").read_bytes().startswith(b"\x89PNG")
 
 
