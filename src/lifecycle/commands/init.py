@@ -311,8 +311,53 @@ def update_params(params_file: Path, sections: dict[str, dict[str, Any]]) -> str
     return _dump(yaml, document)
 
 
-def update_ingest_stage(dvc_file: Path, source: dict[str, Any]) -> str:
-    """dvc.yaml with ingest depending on the source file and reading the source's keys."""
+def plots_for(task: str, primary: str) -> list:
+    """The charts dvc.yaml registers for a task: one per plot file evaluate, train and monitor
+    write for it (evaluate's `log_plots`), with the templates in .dvc/plots."""
+    evaluation, custom = "reports/evaluation/plots/sklearn", "reports/evaluation/plots/custom"
+
+    def chart(title: str, template: str, file: str, x: str, y: str, x_label: str,
+              y_label: str) -> dict:
+        return {title: {"template": template, "x": x, "y": {file: y},
+                        "x_label": x_label, "y_label": y_label}}
+
+    confusion = chart("Confusion matrix", "confusion_counts", f"{custom}/confusion.json",
+                      "actual", "predicted", "Actual", "Predicted")
+    charts = {
+        "binary": [
+            chart("ROC", "simple", f"{evaluation}/roc.json", "fpr", "tpr",
+                  "False positive rate", "True positive rate"),
+            chart("Precision-recall", "simple", f"{evaluation}/precision_recall.json", "recall",
+                  "precision", "Recall", "Precision"),
+            confusion,
+            chart("Calibration (dashed line: perfectly calibrated)", "calibration",
+                  f"{evaluation}/calibration.json", "prob_pred", "prob_true",
+                  "Mean predicted probability", "Observed share of the positive class"),
+        ],
+        "multiclass": [confusion],
+        "regression": [
+            chart("Predicted against actual", "scatter", f"{custom}/predicted_vs_actual.json",
+                  "actual", "predicted", "Actual", "Predicted"),
+            chart("Residuals", "scatter", f"{custom}/residuals.json", "predicted", "residual",
+                  "Predicted", "Actual minus predicted"),
+        ],
+    }[task]
+    return [
+        *charts,
+        chart("CV fold scores", "folds", f"reports/cv/plots/metrics/{primary}.tsv", "step",
+              primary, "Fold", f"{primary} on the fold after"),
+        chart("Slices against the whole test split", "gaps", f"{custom}/slices.json", "gap",
+              "slice", f"{primary} of the slice minus overall (negative is worse)", "Slice"),
+        "reports/evaluation/plots/images",
+        chart("Feature drift (PSI, training data vs current batch; dashed line at monitor.psi)",
+              "bars_with_threshold", "reports/monitor/psi.json", "psi", "feature",
+              "Population stability index", "Feature"),
+    ]
+
+
+def update_dvc_file(dvc_file: Path, source: dict[str, Any], task: str, primary: str) -> str:
+    """dvc.yaml with ingest depending on the source file and reading the source's keys, and
+    the plots of the task."""
     from ruamel.yaml import YAML
 
     yaml = YAML()
@@ -326,6 +371,7 @@ def update_ingest_stage(dvc_file: Path, source: dict[str, Any]) -> str:
     stage["deps"] = sorted([*data, *modules])
     stage["params"] = sorted(["seed", "source.name", "source.sample_fraction",
                               *INGEST_PARAMS[source["name"]]])
+    document["plots"] = plots_for(task, primary)
     return _dump(yaml, document)
 
 
@@ -386,7 +432,7 @@ def run(data: str | None, target: str, task: str | None, time_column: str | None
             # lift over the baselines until the team sets its own in params.yaml.
             "criteria": {"minimum": {}, "maximum": {}},
         }),
-        "dvc.yaml": update_ingest_stage(dvc_file, source),
+        "dvc.yaml": update_dvc_file(dvc_file, source, task, problem["primary_metric"]),
     }
     # What init writes must read back as valid params, or the first stage would fail on it.
     config.parse(config.parse_yaml(texts["params.yaml"], "params.yaml"))

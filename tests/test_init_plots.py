@@ -1,0 +1,57 @@
+"""`lifecycle init` registers the charts of the task it infers."""
+
+import pytest
+import yaml
+
+from lifecycle.commands import init
+
+from .conftest import ROOT
+
+BUILT_IN = {"simple", "scatter", "linear", "confusion", "bar_horizontal"}
+
+
+def chart_entries(plots: list) -> dict:
+    """file -> (template, x, y field) for every chart, titles and labels aside."""
+    found = {}
+    for entry in plots:
+        if isinstance(entry, dict):
+            (spec,) = entry.values()
+            (file, y), = spec["y"].items()
+            found[file] = (spec["template"], spec["x"], y)
+    return found
+
+
+def test_the_binary_charts_are_the_committed_examples_charts():
+    committed = yaml.safe_load((ROOT / "dvc.yaml").read_text())["plots"]
+
+    assert chart_entries(init.plots_for("binary", "roc_auc")) == chart_entries(committed)
+    assert [entry for entry in committed if isinstance(entry, str)] == [
+        entry for entry in init.plots_for("binary", "roc_auc") if isinstance(entry, str)]
+
+
+@pytest.mark.parametrize(("task", "primary", "expected"), [
+    ("binary", "roc_auc", {"roc.json", "precision_recall.json", "calibration.json",
+                           "confusion.json"}),
+    ("multiclass", "macro_f1", {"confusion.json"}),
+    ("regression", "rmse", {"predicted_vs_actual.json", "residuals.json"}),
+])
+def test_each_task_gets_its_own_evaluation_charts_and_the_shared_ones(task, primary, expected):
+    files = chart_entries(init.plots_for(task, primary))
+
+    evaluation = {path.rsplit("/", 1)[1] for path in files if "/evaluation/" in path}
+    assert evaluation == expected | {"slices.json"}
+    assert f"reports/cv/plots/metrics/{primary}.tsv" in files
+    assert "reports/monitor/psi.json" in files
+    for template, _, _ in files.values():
+        assert template in BUILT_IN or (ROOT / f".dvc/plots/{template}.json").is_file()
+
+
+def test_init_writes_the_tasks_plots_into_dvc_yaml(tmp_path):
+    (tmp_path / "dvc.yaml").write_text((ROOT / "dvc.yaml").read_text())
+
+    text = init.update_dvc_file(tmp_path / "dvc.yaml", {"name": "csv", "path": "data/x.csv"},
+                                "regression", "rmse")
+
+    plots = yaml.safe_load(text)["plots"]
+    assert chart_entries(plots) == chart_entries(init.plots_for("regression", "rmse"))
+    assert "roc.json" not in text
