@@ -216,6 +216,37 @@ CASES = {
     "override -S: not a date": Case(
         ("prepare",), 2, ("params.yaml: split.test_start: expected a date YYYY-MM-DD, found "
                           "'September'",), override("split.test_start=September")),
+    "override -S: unknown key no stage declares": Case(
+        ("check",), 2, ("params.yaml: trian: unknown key", "(did you mean 'train'?)"),
+        override("+trian.lerning_rate=0.1")),
+    "override -S: too few folds": Case(
+        ("check",), 2, ("params.yaml: train.cv_folds: found 1, expected an integer in [2, 50]",),
+        override("train.cv_folds=1")),
+    "params: criterion outside its metric's range": Case(
+        ("check",), 2, ("params.yaml: criteria.minimum.roc_auc: found 1.5, expected a value "
+                        "roc_auc can take: in [0, 1]",),
+        params(criteria__minimum={"roc_auc": 1.5})),
+    "params: fraction of shared rows above 1": Case(
+        ("ingest",), 2, ("params.yaml: criteria.max_shared_test_rows: found 5.0",),
+        params(criteria__max_shared_test_rows=5)),
+    "params: hyperparameters of a misspelt model": Case(
+        ("check",), 2, ("params.yaml: train.hyperparameters.hist_gradiant_boosting: not a "
+                        "model of the registry", "(did you mean 'hist_gradient_boosting'?)"),
+        params(train__hyperparameters__hist_gradiant_boosting={"max_iter": 50})),
+    "params: slice column the contract does not name": Case(
+        ("check",), 2, ("params.yaml: evaluate.slice_columns: 'carier' is not a column of "
+                        "data/contract.yaml", "(did you mean 'carrier'?)"),
+        params(evaluate__slice_columns=["carier", "origin"])),
+    "params: slice column evaluation does not keep": Case(
+        ("evaluate",), 2, ("params.yaml: evaluate.slice_columns: 'dep_delay' is a column with "
+                           "role leakage",), params(evaluate__slice_columns=["dep_delay"])),
+    "params: target the contract does not name, any stage": Case(
+        ("train",), 2, ("data/contract.yaml: the column with role target is 'late' but "
+                        "params.yaml problem.target is 'delayed'",),
+        params(problem__target="delayed")),
+    "params: a leakage column as a feature": Case(
+        ("check",), 2, ("params.yaml: features: arr_delay may not be features",),
+        params(features__age_from_year=["plane_year", "arr_delay"])),
 
     # data files: the source of `init` and `ingest`, the raw snapshot `prepare` reads
     "data: file missing": Case(
@@ -304,6 +335,16 @@ CASES = {
         ("prepare",), 2, ("data/contract.yaml: columns.origin.categories: expected a list of "
                           "allowed values, found 'EWR'",),
         replace(CONTRACT, "categories: [EWR, JFK, LGA]", "categories: EWR")),
+    "contract: unknown top-level key": Case(
+        ("check",), 2, ("data/contract.yaml: key: unknown key; allowed here: columns, keys "
+                        "(did you mean 'keys'?)",), replace(CONTRACT, "keys: []", "key: []")),
+    "contract: broken, for a stage that does not read it": Case(
+        ("train",), 2, ("data/contract.yaml: columns.temp.role: 'featur' is not allowed",),
+        replace(CONTRACT, "temp: {type: numeric, role: feature", "temp: {type: numeric, "
+                                                                  "role: featur")),
+    "contract: file missing, for lifecycle check": Case(
+        ("check",), 2, ("data/contract.yaml: not found; write one with `lifecycle init`",),
+        remove(CONTRACT)),
 
     # `lifecycle predict`: exit 1, the file and what to do; no output or temporary left
     "predict: input missing": Case(
@@ -434,7 +475,12 @@ def test_bad_input_gets_a_clear_error_and_leaves_no_partial_output(name, request
         assert words.format(**given) in errors
     assert "Traceback" not in errors
     if case.code and not case.installed:
-        assert errors.startswith(f"lifecycle {args[0]}: error: ")
+        # The error, after nothing but the command's own progress lines or warnings.
+        lines = errors.splitlines()
+        first = next(number for number, line in enumerate(lines) if " error: " in line)
+        assert lines[first].startswith(f"lifecycle {args[0]}: error: ")
+        assert all(line.startswith((f"lifecycle {args[0]}: ", f"{args[0]}: "))
+                   for line in lines[:first])
     after = snapshot(project)
     assert sorted(set(after) - set(before)) == sorted(case.creates)
     assert {path: after[path] for path in before} == before  # nothing changed or removed

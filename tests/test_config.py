@@ -1,4 +1,5 @@
 import copy
+import re
 
 import pytest
 import yaml
@@ -81,3 +82,155 @@ def test_one_models_hyperparameters_record_that_models_block_only(raw):
 def test_missing_params_file_is_a_clear_error(tmp_path):
     with pytest.raises(ParamsError, match="not found"):
         config.load(tmp_path / "params.yaml")
+
+
+# --- one wording for a name that is not allowed ------------------------------------------------
+
+
+def test_did_you_mean_names_the_closest_allowed_name_or_nothing():
+    assert config.did_you_mean("trian", ["train", "split"]) == " (did you mean 'train'?)"
+    assert config.did_you_mean("zzz", ["train", "split"]) == ""
+    assert config.did_you_mean(3, [1, 2]) == ""  # any value, compared as text
+
+
+def test_unknown_key_and_not_allowed_errors_name_the_key_path():
+    error = config.unknown_key_error("train", "modle", ["model", "cv_folds"])
+    assert isinstance(error, ParamsError) and error.exit_code == 2
+    assert str(error) == ("train.modle: unknown key; allowed here: model, cv_folds "
+                          "(did you mean 'model'?)")
+    assert str(config.unknown_key_error("", "trian", ["train"])).startswith("trian: unknown key")
+    assert str(config.not_allowed_error("a.b", "medain", ["mean", "median"])) == (
+        "a.b: 'medain' is not allowed; choose one of: mean, median (did you mean 'median'?)")
+
+
+# --- checks across keys -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("edit, words", [
+    (lambda p: p["criteria"].update(minimum={"roc_auc": 1.5}),
+     r"criteria.minimum.roc_auc: found 1.5, expected a value roc_auc can take: in \[0, 1\]"),
+    (lambda p: p["criteria"].update(maximum={"brier": -0.1}),
+     r"criteria.maximum.brier: found -0.1, expected a value brier can take"),
+    (lambda p: p["criteria"].update(max_shared_test_rows=2),
+     r"criteria.max_shared_test_rows: found 2.0, expected a fraction of the test rows"),
+    (lambda p: p["criteria"].update(max_slice_gap=-0.1), r"criteria.max_slice_gap: found -0.1"),
+    (lambda p: p["train"]["hyperparameters"].update(hist_gradiant_boosting={"max_iter": 9}),
+     r"train.hyperparameters.hist_gradiant_boosting: not a model of the registry.*"
+     r"did you mean 'hist_gradient_boosting'"),
+    (lambda p: p["problem"].update(primary_metric="rmse"),
+     r"problem.primary_metric: 'rmse' is not a binary metric"),
+    (lambda p: p["train"].update(model="random_forrest"),
+     r"train.model: unknown model.*did you mean 'random_forest'"),
+])
+def test_checks_across_keys_name_the_key(raw, edit, words):
+    edit(raw)
+
+    with pytest.raises(ParamsError, match=words):
+        config.parse(raw)
+
+
+def test_a_regression_criterion_may_be_any_error_and_any_r2_up_to_one(raw):
+    raw["problem"].update(task="regression", primary_metric="rmse")
+    raw["criteria"].update(minimum={"r2": -3}, maximum={"rmse": 1e6, "mae": 0})
+
+    assert config.parse(raw).criteria.minimum == {"r2": -3.0}
+    raw["criteria"]["minimum"] = {"r2": 1.01}
+    with pytest.raises(ParamsError, match=r"criteria.minimum.r2: found 1.01.*<= 1"):
+        config.parse(raw)
+
+
+def test_load_validates_the_contract_beside_params_and_records_neither(tmp_path):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "params.yaml").write_text((ROOT / "params.yaml").read_text())
+    contract_text = (ROOT / "data/contract.yaml").read_text()
+    (tmp_path / "data/contract.yaml").write_text(
+        contract_text.replace("late: {type: numeric, role: target", "late: {type: numeric, "
+                                                                    "role: targt"))
+    stage_trace._reads.clear()
+    stage_trace._params.clear()
+
+    with pytest.raises(ParamsError, match=r"contract.yaml: columns.late.role: 'targt'.*"
+                                          r"did you mean 'target'"):
+        config.load(tmp_path / "params.yaml")
+    params = config.load(tmp_path / "params.yaml", with_contract=False)  # params alone: valid
+
+    (tmp_path / "data/contract.yaml").write_text(contract_text)
+    valid = config.load(tmp_path / "params.yaml")
+    assert stage_trace._reads == set() and stage_trace._params == set()
+    (tmp_path / "data/contract.yaml").unlink()  # left to the stages that read it
+    without = config.load(tmp_path / "params.yaml")
+    with stage_trace.paused():
+        assert valid == params == without
+
+
+# --- the JSON Schema of params.yaml ------------------------------------------------------------
+
+SCHEMA_FILE = ROOT / config.SCHEMA_FILE
+
+
+def test_the_shipped_schema_is_the_one_generated_from_the_dataclasses():
+    """Regenerate it with `lifecycle check --write-schema`."""
+    assert SCHEMA_FILE.read_text() == config.schema_text()
+
+
+def test_every_section_of_the_schema_refuses_keys_it_does_not_know():
+    def objects(node):
+        if isinstance(node, dict):
+            if "properties" in node:
+                yield node
+            for value in node.values():
+                yield from objects(value)
+        elif isinstance(node, list):
+            for value in node:
+                yield from objects(value)
+
+    found = list(objects(config.json_schema()))
+    assert len(found) >= 12  # the top level, 11 sections, criteria bounds, hyperparameters
+    assert all(node["additionalProperties"] is False for node in found)
+
+
+def test_the_committed_params_validate_against_the_schema_and_typos_do_not(raw):
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = config.json_schema()
+    jsonschema.validate(raw, schema)  # dates are quoted in params.yaml: text, as editors see
+
+    for edit in (lambda p: p.update(trian=p.pop("train")),
+                 lambda p: p["train"].update(modle="x"),
+                 lambda p: p["train"].update(model="xgboost"),
+                 lambda p: p["train"]["hyperparameters"].update(hist_gradiant_boosting={}),
+                 lambda p: p["evaluate"].update(decision_threshold=1.5),
+                 lambda p: p["criteria"].update(minimum={"roc_aux": 0.5})):
+        broken = copy.deepcopy(raw)
+        edit(broken)
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(broken, schema)
+
+
+def bounds(node: dict, path: str = ""):
+    """(dotted key, JSON Schema keyword, bound, type) for every numeric bound in the schema."""
+    for name, child in node.get("properties", {}).items():
+        dotted = f"{path}.{name}" if path else name
+        for option in child.get("anyOf", [child]):
+            for keyword in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+                if keyword in option:
+                    yield dotted, keyword, option[keyword], option["type"]
+            yield from bounds(option, dotted)
+
+
+@pytest.mark.parametrize("key, keyword, bound, kind", list(bounds(config.json_schema())))
+def test_every_bound_of_the_schema_is_one_that_parsing_enforces(raw, key, keyword, bound, kind):
+    step = 1 if kind == "integer" else 0.5
+    beyond = {"minimum": bound - step, "maximum": bound + step,
+              "exclusiveMinimum": bound, "exclusiveMaximum": bound}[keyword]
+    *parents, leaf = key.split(".")
+    if parents[:1] == ["criteria"] and parents[1:] in (["minimum"], ["maximum"]):
+        task = next(t for t, names in config.METRIC_NAMES.items() if leaf in names)
+        raw["problem"].update(task=task, primary_metric=leaf)
+        raw["criteria"].update(minimum={}, maximum={})
+    section = raw
+    for name in parents:
+        section = section[name]
+    section[leaf] = beyond
+
+    with pytest.raises(ParamsError, match=re.escape(key)):
+        config.parse(raw)

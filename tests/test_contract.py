@@ -194,3 +194,87 @@ def test_infer_task_type_identifier_and_leakage():
     assert rules.columns["when"].type == "datetime"
     assert rules.keys == ["id"]
     assert "looks like leakage" in comments["copy"] and "identifier" in comments["id"]
+
+
+# --- params.yaml and the contract, checked against each other ----------------------------------
+
+
+def template_params():
+    from lifecycle import config
+
+    return config.load(ROOT / "params.yaml", with_contract=False)
+
+
+def with_params(**changes):
+    """The template's params with `section__key=value` changes."""
+    import dataclasses
+
+    params = template_params()
+    for dotted, value in changes.items():
+        section, key = dotted.split("__")
+        params = dataclasses.replace(params, **{section: dataclasses.replace(
+            getattr(params, section), **{key: value})})
+    return params
+
+
+def test_the_template_params_and_contract_agree():
+    default = contract.load(ROOT / "data/contract.yaml")
+    default.check_params(template_params())
+    assert contract.validate(template_params(), ROOT / "data/contract.yaml") == default
+
+
+@pytest.mark.parametrize("changes, words", [
+    ({"problem__target": "delayed"},
+     r"^data/contract.yaml: the column with role target is 'late' but params.yaml "
+     r"problem.target is 'delayed'; make them agree$"),
+    ({"features__datetime": "departure"},
+     r"features.datetime: 'departure' is not a column of data/contract.yaml"),
+    ({"features__age_from_year": ["arr_delay"]},
+     r"^params.yaml: features: arr_delay may not be features"),
+    ({"split__time_column": "dep_time"},
+     r"split.time_column: 'dep_time' is a numeric column of data/contract.yaml"),
+    ({"evaluate__slice_columns": ["carrier", "orign"]},
+     r"^params.yaml: evaluate.slice_columns: 'orign' is not a column of data/contract.yaml; "
+     r"choose from: .*carrier.*\(did you mean 'origin'\?\)$"),
+    ({"evaluate__slice_columns": ["dep_delay"]},
+     r"evaluate.slice_columns: 'dep_delay' is a column with role leakage, not kept for "
+     r"evaluation, of data/contract.yaml"),
+])
+def test_params_that_disagree_with_the_contract_name_the_key(changes, words):
+    default = contract.load(ROOT / "data/contract.yaml")
+
+    with pytest.raises(ParamsError, match=words):
+        default.check_params(with_params(**changes), "data/contract.yaml")
+
+
+def test_a_regression_needs_a_numeric_target_in_the_contract():
+    rules = contract.parse({"columns": {"y": {"type": "categorical", "role": "target"},
+                                        "x": {"type": "numeric", "role": "feature"}}})
+    params = with_params(problem__target="y", problem__task="regression",
+                         features__datetime=None, features__age_from_year=[],
+                         split__time_column=None, evaluate__slice_columns=["x"])
+
+    with pytest.raises(ParamsError, match=r"problem.task: regression needs a numeric target"):
+        rules.check_params(params)
+
+
+def test_validate_requires_the_contract_unless_told_and_records_the_read_when_asked(tmp_path):
+    from lifecycle import stage_trace
+
+    missing = tmp_path / "contract.yaml"
+    assert contract.validate(template_params(), missing, required=False) is None
+    with pytest.raises(ParamsError, match=r"contract.yaml: not found; write one with"):
+        contract.validate(template_params(), missing)
+
+    stage_trace._reads.clear()
+    contract.validate(template_params(), ROOT / "data/contract.yaml", record=False)
+    assert stage_trace._reads == set()
+    contract.validate(template_params(), ROOT / "data/contract.yaml")
+    assert stage_trace._reads == {(ROOT / "data/contract.yaml").as_posix()}
+    stage_trace._reads.clear()
+
+
+def test_an_unknown_top_level_key_of_the_contract_is_named_without_a_prefix():
+    with pytest.raises(ParamsError, match=r"^key: unknown key; allowed here: columns, keys "
+                                          r"\(did you mean 'keys'\?\)$"):
+        contract.parse({"key": [], "columns": {"x": {"type": "numeric", "role": "feature"}}})

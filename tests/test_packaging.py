@@ -8,7 +8,8 @@ from pathlib import Path
 from .conftest import ROOT
 
 # Import names whose distribution is named otherwise.
-DISTRIBUTIONS = {"sklearn": "scikit-learn", "yaml": "pyyaml", "ruamel": "ruamel.yaml"}
+DISTRIBUTIONS = {"sklearn": "scikit-learn", "yaml": "pyyaml", "ruamel": "ruamel.yaml",
+                 "vl_convert": "vl-convert-python", "dvc_render": "dvc-render"}
 TEST_TOOLS = {"pytest", "hypothesis", "moto", "ruff", "httpx", "psutil", "boto3"}
 
 

@@ -31,6 +31,8 @@ TOOLS = {
               "verdicts against the noise, gate, data quality and plots, in Markdown",
     "code-deps": "rewrite each stage's code dependencies in dvc.yaml from its imports "
                  "(--check: only fail when they differ)",
+    "check": "validate params.yaml and the data contract, and nothing else: exit 2 naming the "
+             "key of the first error (--write-schema: regenerate params.schema.json first)",
 }
 
 
@@ -55,6 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_report_arguments(parsers["report"])
     parsers["code-deps"].add_argument("--check", action="store_true",
                                       help="change nothing; exit 1 when dvc.yaml is out of date")
+    parsers["check"].add_argument("--write-schema", action="store_true",
+                                  help="write params.schema.json from the params dataclasses")
     return parser
 
 
@@ -118,6 +122,12 @@ def add_report_arguments(report: argparse.ArgumentParser) -> None:
     report.add_argument("--link-root", metavar="URL",
                         help="prefix for links to changed plot files, e.g. the head commit's "
                              "blob URL on GitHub")
+    report.add_argument("--images", metavar="DIR",
+                        help="write a PNG of each chart that changed here (default: beside "
+                             "--output, <name>_images/; none when printing)")
+    report.add_argument("--image-root", metavar="URL",
+                        help="prefix for the pictures in the Markdown (default: their path "
+                             "relative to the Markdown)")
     add_overwrite_argument(report)
 
 
@@ -148,6 +158,8 @@ def command_function(command: str) -> Callable[..., int | None]:
         from lifecycle.commands.report import run
     elif command == "code-deps":
         from lifecycle.commands.code_deps import run
+    elif command == "check":
+        from lifecycle.commands.check import run
     else:
         raise ValueError(f"no command {command!r}")
     return run

@@ -42,6 +42,17 @@ METRIC_NAMES = {
     "regression": ("rmse", "mae", "r2"),
 }
 MODEL_NAMES = ("hist_gradient_boosting", "random_forest", "linear", "trivial")
+# The values each metric can take: a criterion's threshold outside them can never be met (or is
+# always met), which is a typo, not a criterion. None: unbounded on that side.
+METRIC_RANGES = {
+    **dict.fromkeys(("roc_auc", "average_precision", "brier", "f1", "precision", "recall",
+                     "macro_f1", "balanced_accuracy"), (0.0, 1.0)),
+    **dict.fromkeys(("log_loss", "rmse", "mae"), (0.0, None)),
+    "r2": (None, 1.0),
+}
+# The JSON Schema of params.yaml, generated from the dataclasses below (`json_schema`): editors
+# complete and flag params.yaml with it. `lifecycle check --write-schema` regenerates it.
+SCHEMA_FILE = "params.schema.json"
 
 
 class Section:
@@ -229,6 +240,14 @@ class Criteria(Section):
     max_shared_test_rows: float | None
     max_train_test_gap: float | None
 
+    def check(self, where: str) -> None:
+        if self.max_shared_test_rows is not None:
+            _require(0 <= self.max_shared_test_rows <= 1, f"{where}.max_shared_test_rows",
+                     self.max_shared_test_rows, "a fraction of the test rows in [0, 1] (or null)")
+        if self.max_slice_gap is not None:
+            _require(self.max_slice_gap >= 0, f"{where}.max_slice_gap", self.max_slice_gap,
+                     "a number >= 0 (or null)")
+
 
 @dataclasses.dataclass(frozen=True)
 class Monitor(Section):
@@ -284,10 +303,24 @@ class Params(Section):
                 if metric not in allowed:
                     raise ParamsError(_choice_message(f"criteria.{section}.{metric}", metric,
                                                       f"not a {task} metric", allowed))
+        for section, bound in (("minimum", self.criteria.minimum),
+                               ("maximum", self.criteria.maximum)):
+            for metric, threshold in bound.items():
+                low, high = METRIC_RANGES[metric]
+                _require((low is None or threshold >= low) and (high is None or threshold <= high),
+                         f"criteria.{section}.{metric}", threshold,
+                         f"a value {metric} can take: {_interval(low, high)}")
         model = self.train.model
         if model not in MODEL_NAMES:
             raise ParamsError(_choice_message("train.model", model, f"unknown model {model!r}",
                                               MODEL_NAMES))
+        for name in self.train.hyperparameters:
+            # A misspelt block would be ignored silently while the model trains on defaults.
+            if name not in MODEL_NAMES:
+                raise ParamsError(_choice_message(
+                    f"train.hyperparameters.{name}", str(name),
+                    "not a model of the registry, so these settings would be ignored",
+                    MODEL_NAMES))
 
 
 def read_yaml(path: str | Path, if_missing: str = "check the path") -> Any:
@@ -359,10 +392,24 @@ def _check_expanded_size(root: Any, where: str) -> None:
             stack += [(child, depth + 1) for child in node.value]
 
 
-def load(path: str | Path = PARAMS_FILE) -> Params:
+def load(path: str | Path = PARAMS_FILE, with_contract: bool = True) -> Params:
+    """params.yaml, validated whole; with the project's data contract (beside it) validated and
+    checked against it too, when there is one, so every stage refuses any configuration error
+    before it does any work, whichever keys it uses.
+
+    The contract is read here as validation only: a stage that does not use it neither records
+    the read nor depends on it in dvc.yaml (the `check` stage does, and fails first). A missing
+    contract is left to the stages that read it, and to `lifecycle check`.
+    """
     path = Path(path)
     data = read_yaml(path, if_missing="run lifecycle from the project root")
-    return parse(data, source=str(path))
+    params = parse(data, source=str(path))
+    if with_contract:
+        from lifecycle import contract  # here: the contract module imports this one
+
+        contract.validate(params, path.parent / contract.CONTRACT_FILE, required=False,
+                          record=False)
+    return params
 
 
 def parse(data: Any, source: str = PARAMS_FILE) -> Params:
@@ -380,7 +427,7 @@ def _build(cls: type, data: Any, where: str) -> Any:
     names = [field.name for field in dataclasses.fields(cls)]
     for key in data:
         if key not in names:
-            raise ParamsError(_unknown_key_message(_join(where, key), str(key), names))
+            raise unknown_key_error(where, key, names)
     optional = {f.name for f in dataclasses.fields(cls) if f.default is not dataclasses.MISSING}
     missing = [name for name in names if name not in data and name not in optional]
     if missing:
@@ -404,7 +451,7 @@ def _convert(expected: Any, value: Any, where: str) -> Any:
     if origin is Literal:
         allowed = typing.get_args(expected)
         if value not in allowed:
-            raise ParamsError(_not_allowed_message(where, value, allowed))
+            raise not_allowed_error(where, value, allowed)
         return value
     if origin is list:
         if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
@@ -443,26 +490,137 @@ def _join(where: str, key: Any) -> str:
     return f"{where}.{key}" if where else str(key)
 
 
-def _unknown_key_message(where: str, key: str, allowed: list[str]) -> str:
-    message = f"{where}: unknown key; allowed here: {', '.join(allowed)}"
-    close = difflib.get_close_matches(key, allowed, n=1)
-    return f"{message} (did you mean '{close[0]}'?)" if close else message
+# --- the messages for a name that is not among those allowed: one wording everywhere ----------
 
 
-def _not_allowed_message(where: str, value: Any, allowed: typing.Iterable[Any]) -> str:
+def did_you_mean(found: Any, allowed: typing.Iterable[Any]) -> str:
+    """` (did you mean 'x'?)` for the allowed name closest to `found`, or "" when none is close."""
+    close = difflib.get_close_matches(str(found), [str(item) for item in allowed], n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def unknown_key_error(parent: str, key: Any, allowed: typing.Iterable[Any]) -> ParamsError:
+    """`key` under the key path `parent` ("" at the top) is none of the keys allowed there."""
     allowed = [str(item) for item in allowed]
-    message = f"{where}: {value!r} is not allowed; choose one of: {', '.join(allowed)}"
-    close = difflib.get_close_matches(str(value), allowed, n=1)
-    return f"{message} (did you mean '{close[0]}'?)" if close else message
+    return ParamsError(f"{_join(parent, key)}: unknown key; allowed here: {', '.join(allowed)}"
+                       f"{did_you_mean(key, allowed)}")
+
+
+def not_allowed_error(where: str, value: Any, allowed: typing.Iterable[Any]) -> ParamsError:
+    """The value at `where` is none of the allowed values."""
+    allowed = [str(item) for item in allowed]
+    return ParamsError(f"{where}: {value!r} is not allowed; choose one of: {', '.join(allowed)}"
+                       f"{did_you_mean(value, allowed)}")
 
 
 def _choice_message(where: str, found: str, problem: str, allowed: typing.Sequence[str]) -> str:
     """`where: problem; choose one of: ...`, with a "did you mean" for a near miss of `found`."""
-    close = difflib.get_close_matches(found, allowed, n=1)
-    hint = f" (did you mean '{close[0]}'?)" if close else ""
-    return f"{where}: {problem}; choose one of: {', '.join(allowed)}{hint}"
+    return f"{where}: {problem}; choose one of: {', '.join(allowed)}{did_you_mean(found, allowed)}"
+
+
+def _interval(low: float | None, high: float | None) -> str:
+    if high is None:
+        return f">= {low:g}"
+    return f"<= {high:g}" if low is None else f"in [{low:g}, {high:g}]"
 
 
 def _require(condition: bool, where: str, found: Any, allowed: str) -> None:
     if not condition:
         raise ParamsError(f"{where}: found {found!r}, expected {allowed}")
+
+
+# --- the JSON Schema of params.yaml, from the dataclasses -------------------------------------
+
+# What the types alone do not say: names the registries allow and the ranges the `check`
+# methods enforce (tests/test_config.py checks that parse refuses a value beyond each bound).
+_SCHEMA_EXTRA: dict[str, dict[str, Any]] = {
+    "seed": {"minimum": 0, "maximum": MAX_SEED},
+    "problem.primary_metric": {"enum": list(dict.fromkeys(
+        name for names in METRIC_NAMES.values() for name in names))},
+    "source.sample_fraction": {"exclusiveMinimum": 0, "maximum": MAX_SAMPLE_FRACTION},
+    "split.test_fraction": {"exclusiveMinimum": 0, "exclusiveMaximum": 1},
+    "split.current_fraction": {"minimum": 0, "exclusiveMaximum": 1},
+    "features.min_category_count": {"minimum": 1},
+    "cleaning.outlier_iqr_factor": {"exclusiveMinimum": 0},
+    "cleaning.category_aliases": {"additionalProperties": {"type": "string"}},
+    "train.model": {"enum": list(MODEL_NAMES)},
+    "train.hyperparameters": {
+        "properties": {name: {"type": "object"} for name in MODEL_NAMES},
+        "additionalProperties": False},
+    "train.cv_folds": {"minimum": 2, "maximum": MAX_CV_FOLDS},
+    "evaluate.decision_threshold": {"exclusiveMinimum": 0, "exclusiveMaximum": 1},
+    "evaluate.importance_rows": {"minimum": 1},
+    "evaluate.importance_repeats": {"minimum": 1, "maximum": MAX_IMPORTANCE_REPEATS},
+    "evaluate.bootstrap_resamples": {"minimum": 10, "maximum": MAX_BOOTSTRAP_RESAMPLES},
+    "criteria.max_shared_test_rows": {"minimum": 0, "maximum": 1},
+    "criteria.max_slice_gap": {"minimum": 0},
+    **{f"monitor.{name}": {"exclusiveMinimum": 0, "maximum": 1}
+       for name in ("p_value", "jensen_shannon", "missing_share", "drifted_feature_share")},
+    **{f"monitor.{name}": {"exclusiveMinimum": 0} for name in ("wasserstein", "psi", "decay")},
+    "monitor.small_sample_rows": {"minimum": 1},
+}
+
+
+def _metric_thresholds() -> dict[str, Any]:
+    properties = {}
+    for metric, (low, high) in METRIC_RANGES.items():
+        bounds = {"minimum": low, "maximum": high}
+        properties[metric] = {"type": "number",
+                              **{key: value for key, value in bounds.items() if value is not None}}
+    return {"properties": properties, "additionalProperties": False}
+
+
+_SCHEMA_EXTRA["criteria.minimum"] = _SCHEMA_EXTRA["criteria.maximum"] = _metric_thresholds()
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of params.yaml: every section and key of the dataclasses, no other key
+    (`additionalProperties: false`), the choices and ranges above. The checks across keys (a
+    metric of the task, a column of the contract) are `lifecycle check`'s."""
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "params.yaml of the ML lifecycle template",
+        "description": "Generated from src/lifecycle/config.py by `lifecycle check "
+                       "--write-schema`; do not edit by hand.",
+        **_schema_of(Params, ""),
+    }
+
+
+def _schema_of(expected: Any, where: str) -> dict[str, Any]:
+    if isinstance(expected, type) and issubclass(expected, Section):
+        hints = typing.get_type_hints(expected)
+        fields = dataclasses.fields(expected)
+        schema: dict[str, Any] = {"type": "object"}
+        own_doc = expected.__doc__ or ""
+        if own_doc and not own_doc.startswith(f"{expected.__name__}("):  # not dataclass's
+            schema["description"] = " ".join(own_doc.split())
+        schema["properties"] = {field.name: _schema_of(hints[field.name], _join(where, field.name))
+                                for field in fields}
+        schema["required"] = [field.name for field in fields
+                              if field.default is dataclasses.MISSING]
+        schema["additionalProperties"] = False
+        return schema
+    origin = typing.get_origin(expected)
+    if origin in (types.UnionType, typing.Union):
+        (inner,) = [arg for arg in typing.get_args(expected) if arg is not type(None)]
+        return {"anyOf": [_schema_of(inner, where), {"type": "null"}]}
+    if origin is Literal:
+        schema = {"enum": list(typing.get_args(expected))}
+    elif origin is list:
+        schema = {"type": "array", "items": {"type": "string"}}
+    elif origin is dict:
+        _, item_type = typing.get_args(expected)
+        schema = {"type": "object"}
+        if item_type is not Any:
+            schema["additionalProperties"] = _schema_of(item_type, where)
+    else:
+        schema = {str: {"type": "string"}, int: {"type": "integer"},
+                  float: {"type": "number"}, bool: {"type": "boolean"},
+                  datetime.date: {"type": "string", "format": "date"}}[expected]
+    return {**schema, **_SCHEMA_EXTRA.get(where, {})}
+
+
+def schema_text() -> str:
+    import json
+
+    return json.dumps(json_schema(), indent=2) + "\n"

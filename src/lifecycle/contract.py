@@ -7,7 +7,6 @@ the one place that says which columns the model may see.
 """
 
 import dataclasses
-import difflib
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +79,44 @@ class Contract:
                               f"found {targets or 'none'}")
         return targets[0]
 
+    def check_params(self, params: config.Params, where: str = CONTRACT_FILE) -> None:
+        """params.yaml and this contract agree: the target, the columns params names (calendar,
+        split, slices) and no leaking feature. Checked before any stage does work."""
+        target = params.problem.target
+        if self.target() != target:
+            raise ParamsError(f"{where}: the column with role target is {self.target()!r} but "
+                              f"params.yaml problem.target is {target!r}; make them agree")
+        kind = self.columns[target].type
+        if params.problem.task == "regression" and kind != "numeric":
+            raise ParamsError(f"params.yaml: problem.task: regression needs a numeric target, "
+                              f"but {where} says {target!r} is {kind}; set problem.task to "
+                              f"binary or multiclass, or fix the column's type")
+        datetime_column, age_from_year = params.features.datetime, params.features.age_from_year
+        self.check_calendar_params(datetime_column, age_from_year, where)
+        time_column = params.split.time_column
+        if time_column:
+            self.require_column("split.time_column", time_column, "datetime", where)
+        inputs = [*self.with_role("feature"), datetime_column, *age_from_year]
+        leaking = [name for name in dict.fromkeys(filter(None, inputs))
+                   if name == target or self.columns[name].role in ("leakage", "identifier")]
+        if leaking:
+            raise ParamsError(
+                f"params.yaml: features: {', '.join(leaking)} may not be features: the target "
+                f"and the contract's leakage and identifier columns are never model inputs; "
+                f"remove them")
+        # evaluate slices the test split, which keeps the model's inputs, the time and key
+        # columns and the target.
+        sliceable = list(dict.fromkeys(filter(None, [
+            *self.with_role("feature"), datetime_column, time_column, *self.keys])))
+        for name in params.evaluate.slice_columns:
+            if name not in sliceable:
+                column = self.columns.get(name)
+                found = ("not a column" if column is None
+                         else f"a column with role {column.role}, not kept for evaluation,")
+                raise ParamsError(f"params.yaml: evaluate.slice_columns: {name!r} is {found} "
+                                  f"of {where}; choose from: {', '.join(sliceable)}"
+                                  f"{config.did_you_mean(name, sliceable)}")
+
 
 def check_finite(table: Any, columns: list[str], where: str,
                  fix: str = "replace or remove them") -> None:
@@ -98,9 +135,12 @@ def check_finite(table: Any, columns: list[str], where: str,
                                  f"value(s); {fix}")
 
 
-def load(path: str | Path = CONTRACT_FILE) -> Contract:
+def load(path: str | Path = CONTRACT_FILE, record: bool = True) -> Contract:
+    """The contract, validated; `record=False` when reading it only to validate it (a stage
+    that does not use it does not depend on it)."""
     path = Path(path)
-    stage_trace.record_read(path)
+    if record:
+        stage_trace.record_read(path)
     if not path.exists():
         raise ParamsError(f"{path}: not found; write one with `lifecycle init` (see the README)")
     data = config.read_yaml(path, if_missing="write one with `lifecycle init`")
@@ -110,10 +150,23 @@ def load(path: str | Path = CONTRACT_FILE) -> Contract:
         raise ParamsError(f"{path}: {error}") from None
 
 
+def validate(params: config.Params, path: str | Path = CONTRACT_FILE, *, required: bool = True,
+             record: bool = True) -> Contract | None:
+    """The contract at `path`, valid and in agreement with `params` (ParamsError otherwise);
+    None when it is absent and not `required`. What `lifecycle check` and every stage run."""
+    path = Path(path)
+    if not required and not path.exists():
+        return None
+    rules = load(path, record=record)
+    with stage_trace.paused():  # validation, not a stage using the values
+        rules.check_params(params, str(path))
+    return rules
+
+
 def parse(data: Any) -> Contract:
     if not isinstance(data, dict) or not isinstance(data.get("columns"), dict):
         raise ParamsError("expected a mapping with a `columns:` mapping")
-    _check_keys("top level", data, ["columns", "keys"])
+    _check_keys("", data, ["columns", "keys"])
     columns = {str(name): _parse_column(str(name), spec)
                for name, spec in data["columns"].items()}
     keys = list(data.get("keys") or [])
@@ -131,10 +184,7 @@ def _parse_column(name: str, spec: Any) -> Column:
     _check_keys(where, spec, fields)
     for field, allowed in (("type", TYPES), ("role", ROLES)):
         if spec.get(field) not in allowed:
-            close = difflib.get_close_matches(str(spec.get(field)), allowed, n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            raise ParamsError(f"{where}.{field}: {spec.get(field)!r} is not allowed; choose one "
-                              f"of: {', '.join(allowed)}{hint}")
+            raise config.not_allowed_error(f"{where}.{field}", spec.get(field), allowed)
     _check_values(where, spec)
     return Column(name=name, **spec)
 
@@ -159,10 +209,7 @@ def _check_values(where: str, spec: dict) -> None:
 def _check_keys(where: str, data: dict, allowed: list[str]) -> None:
     for key in data:
         if key not in allowed:
-            close = difflib.get_close_matches(str(key), allowed, n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            raise ParamsError(f"{where}.{key}: unknown key; allowed here: "
-                              f"{', '.join(allowed)}{hint}")
+            raise config.unknown_key_error(where, key, allowed)
 
 
 HEADER = """\

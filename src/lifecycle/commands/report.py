@@ -3,28 +3,34 @@
 Compares the workspace (or `--head REV`) with a base revision: the parameters and contract
 entries that changed, every headline metric with its delta and a verdict against the noise, the
 gate of both sides and any criterion that flipped, the data-quality changes and the plots that
-changed. Metrics, gate and reports live in git, so both sides are read from git (or the
-workspace) and the report works offline. Where both sides' test predictions are available (DVC
+changed, drawn as pictures (lifecycle/chart_images.py: DVC's own chart specs, both sides in
+each, rendered offline to PNG files beside the Markdown, which embeds them). Metrics, gate and
+reports live in git, so both sides are read from git (or the workspace) and the report works
+offline. Where both sides' test predictions are available (DVC
 cache or remote) and cover the same test rows, the verdicts come from a paired bootstrap; else
 from the two bootstrap intervals.
 """
 
 import io as _bytes_io
 import math
+import os
 import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lifecycle import config, files, metrics, paths
+from lifecycle import chart_images, config, files, metrics, paths
 from lifecycle.errors import LifecycleError, ParamsError
-from lifecycle.formatting import markdown_table, number, result
+from lifecycle.formatting import DIGITS, markdown_table, number, result
 
 MARKER = "<!-- lifecycle-report -->"
 # Missing shares that moved less than this (absolute) are not listed.
 MISSING_SHARE_CHANGE = 0.01
 # Headline metrics that are not task metrics, and which way is better for them.
 OTHER_DIRECTIONS = {"worst_slice_gap": -1, "test_rows": 0}
+# Data files above this size are named, not linked: a comment should not lead to megabytes.
+LINK_LIMIT = 1_000_000
 
 
 @dataclass
@@ -95,23 +101,50 @@ class Side:
 
 
 def run(base: str, head: str | None = None, output: str | None = None,
-        link_root: str | None = None, overwrite: bool = False) -> int:
+        link_root: str | None = None, overwrite: bool = False, images: str | None = None,
+        image_root: str | None = None) -> int:
     if output:
         files.check_output(output, overwrite=overwrite)
     root = Path(_git(Path.cwd(), "rev-parse", "--show-toplevel", what="a git repository"))
     sides = [Side(root, _commit(root, base, "--base"), base, f"{base} ({_short(root, base)})"),
              Side(root, _commit(root, head, "--head"), head, f"{head} ({_short(root, head)})")
              if head else Side(root, None, "workspace", "workspace")]
-    text = render(*sides, link_root=link_root)
-    if output:
+    folder = images or (default_images(output) if output else None)
+    if folder:
+        files.check_output(folder, owned=frozenset(chart_names(*sides).values()),
+                           option="--images")
+        if output:
+            files.check_distinct(output=output, images=folder)
+    pictures = Pictures(folder, image_root if image_root else
+                        _relative(folder, Path(output).parent if output else Path.cwd())
+                        if folder else None)
+    text = render(*sides, link_root=link_root, pictures=pictures)
+    if folder and (pictures.drawn or Path(folder).exists()):
+        with files.atomic_directory(folder) as written:  # the Markdown too, or neither
+            os.chmod(written, 0o777 & ~_umask())  # mkdtemp's 0700 would make it private
+            for name, data in pictures.drawn.items():
+                (written / name).write_bytes(data)
+            if output:
+                files.write_bytes(text.encode(), output)
+        print(f"lifecycle report: {len(pictures.drawn)} pictures of changed charts in "
+              f"{folder}", file=sys.stderr)
+    elif output:
         files.write_bytes(text.encode(), output)
+    if output:
         print(f"lifecycle report: wrote {output}")
     else:
         print(text, end="")
     return 0
 
 
-def render(base: Side, head: Side, link_root: str | None = None) -> str:
+def default_images(output: str) -> str:
+    """The pictures' folder beside the Markdown: report.md -> report_images/."""
+    path = Path(output)
+    return str(path.with_name(f"{path.stem}_images"))
+
+
+def render(base: Side, head: Side, link_root: str | None = None,
+           pictures: "Pictures | None" = None) -> str:
     for side in (base, head):
         if side.data(paths.EVALUATION_METRICS) is None:
             where = "the workspace" if side.rev is None else side.label
@@ -126,7 +159,7 @@ def render(base: Side, head: Side, link_root: str | None = None) -> str:
     lines += gate_section(*gates)
     lines += data_quality_section(base.data(paths.DATA_REPORT) or {},
                                   head.data(paths.DATA_REPORT) or {})
-    lines += plots_section(base, head, link_root)
+    lines += plots_section(base, head, link_root, pictures or Pictures())
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -152,7 +185,7 @@ def compare_metrics(base: Side, head: Side) -> MetricsComparison:
     for name in [*after, *(name for name in before if name not in after)]:
         old, new = before.get(name), after.get(name)
         direction = _direction(name, primary)
-        delta = None if old is None or new is None else round(new - old, metrics.DIGITS)
+        delta = None if old is None or new is None else round(new - old, DIGITS)
         if old is None or new is None:
             verdict = "new" if old is None else "removed"
         elif delta == 0:
@@ -363,38 +396,75 @@ def data_quality_section(before: dict, after: dict) -> list[str]:
     return [*lines, ""] if notes else lines
 
 
-def plots_section(base: Side, head: Side, link_root: str | None) -> list[str]:
-    files = sorted(set(plot_files(base)) | set(plot_files(head)))
-    changed = [path for path in files if base.blob(path) != head.blob(path)]
+@dataclass
+class Pictures:
+    """Where the pictures go (`folder`, None: not drawn), the prefix the Markdown gives their
+    files (`root`), and, once drawn, each picture's file name and PNG bytes."""
+
+    folder: str | None = None
+    root: str | None = None
+    drawn: dict[str, bytes] = field(default_factory=dict)
+
+
+def plots_section(base: Side, head: Side, link_root: str | None,
+                  pictures: Pictures) -> list[str]:
+    names = list(chart_names(base, head))
     lines = ["## Plots", ""]
-    if not changed:
-        return [*lines, "No plot changed.", ""]
+    if not names:
+        return [*lines, "No chart in dvc.yaml's plots.", ""]
+    charts = chart_images.collect(base.root, base.name, head.name if head.rev else None)
+    changed = chart_images.changed_charts(charts, base.name, head.name)
+    unchanged = [chart.name for chart in charts if not any(chart is c for c in changed)]
+    # DVC's names are dvc.yaml's: the same files as chart_names gave (and the folder check).
+    names = chart_images.file_names([*names, *(chart.name for chart in charts)])
     revisions = " ".join(side.name for side in (base, head) if side.rev)
-    lines.append(f"{len(changed)} plot files changed; `dvc plots diff {revisions}` draws base "
-                 f"and head side by side.")
-    lines.append("")
-    for path in changed:
-        link = f"{link_root.rstrip('/')}/{path}" if link_root else path
-        if path.endswith(".png") and link_root:
-            lines.append(f"- `{path}`<br>![{path}]({link}?raw=true)")
+    if not changed:
+        return [*lines, f"No chart changed (`dvc plots diff {revisions}` draws them).", ""]
+    if pictures.folder:
+        for chart in changed:
+            pictures.drawn[names[chart.name]] = chart_images.render(chart, base.name, head.name)
+        lines += [f"{len(changed)} of {len(charts)} charts changed. Each picture shows base "
+                  f"(`{base.name}`) and head (`{head.name}`) together, drawn offline from "
+                  f"DVC's own chart specs as `dvc plots diff {revisions}` draws them.", ""]
+    else:
+        lines += [f"{len(changed)} of {len(charts)} charts changed; `dvc plots diff "
+                  f"{revisions}` draws base and head together (`--output` or `--images` "
+                  f"draws them here).", ""]
+    for chart in changed:
+        lines += chart_lines(chart, base, head, names[chart.name], pictures, link_root)
+    if unchanged:
+        lines += [f"Unchanged: {', '.join(unchanged)}.", ""]
+    return lines
+
+
+def chart_lines(chart: "chart_images.Chart", base: Side, head: Side, file: str,
+                pictures: Pictures, link_root: str | None) -> list[str]:
+    """A changed chart: its name, its picture where drawn, and its data files (linked when
+    `link_root` is given and the file is small)."""
+    sources = []
+    for path in chart.sources:
+        blob = head.blob(path)
+        size = f" ({_size(len(blob))})" if blob is not None else " (not in head)"
+        if link_root and blob is not None and len(blob) <= LINK_LIMIT:
+            sources.append(f"[`{path}`]({link_root.rstrip('/')}/{path}){size}")
         else:
-            lines.append(f"- [{path}]({link})")
-    return [*lines, ""]
+            sources.append(f"`{path}`{size}")
+    lines = [f"### {chart.name}", ""]
+    if pictures.folder:
+        target = f"{pictures.root.rstrip('/')}/{file}" if pictures.root else file
+        lines += [f"![{chart.name}: {base.name} and {head.name}]({target})", ""]
+    if sources and chart.kind != "image":
+        lines += [f"Data: {', '.join(sources)}.", ""]
+    return lines
 
 
-def plot_files(side: Side) -> list[str]:
-    """The data files behind the plots that dvc.yaml registers (files, or files in folders)."""
-    files = []
-    entries = (side.data("dvc.yaml") or {}).get("plots")
-    for entry in entries if isinstance(entries, list) else []:
-        if isinstance(entry, dict) and entry:
-            options = next(iter(entry.values()))
-            entry = options.get("y", {}) if isinstance(options, dict) else {}
-        sources = [entry] if isinstance(entry, str) else entry
-        for source in sources if isinstance(sources, list | dict) else []:
-            if isinstance(source, str):
-                files += side.files_under(source) if not Path(source).suffix else [source]
-    return files
+def chart_names(base: Side, head: Side) -> dict[str, str]:
+    """Each chart name dvc.yaml's plots give on either side, and the file of its picture."""
+    names: list[str] = []
+    for side in (base, head):
+        names += chart_images.candidate_names((side.data("dvc.yaml") or {}).get("plots"),
+                                              side.files_under)
+    return chart_images.file_names(names)
 
 
 # ---- helpers -------------------------------------------------------------------------------
@@ -429,6 +499,21 @@ def _commit(root: Path, rev: str | None, option: str) -> str | None:
 
 def _short(root: Path, rev: str) -> str:
     return _git(root, "rev-parse", "--short", rev, what="a revision")
+
+
+def _size(count: int) -> str:
+    return f"{count / 1e6:.1f} MB" if count >= 1e6 else f"{max(1, round(count / 1e3))} KB"
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _relative(folder: str, start: Path) -> str:
+    """The pictures' folder as the Markdown reaches it from where the Markdown is."""
+    return os.path.relpath(Path(folder).resolve(), start.resolve()).replace(os.sep, "/")
 
 
 def _value(value: Any) -> str:

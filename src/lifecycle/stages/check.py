@@ -6,16 +6,17 @@ on an unknown or invalid key even when no stage uses that key, and since nothing
 it reruns nothing else. Every other stage runs the same validation when it loads params.yaml.
 """
 
-from lifecycle import config, contract, paths
+from lifecycle import config, contract, paths, stage_trace
 
 
 def run() -> None:
     params = config.load(with_contract=False)
     rules = contract.validate(params, paths.CONTRACT)
     features = rules.with_role("feature")
-    print(f"{config.PARAMS_FILE} and {paths.CONTRACT}: valid and in agreement "
-          f"({params.problem.task} target {params.problem.target!r}, model "
-          f"{params.train.model}, {len(features)} feature columns)")
+    with stage_trace.paused():  # a summary, not a use: the stage declares no params keys
+        print(f"{config.PARAMS_FILE} and {paths.CONTRACT}: valid and in agreement "
+              f"({params.problem.task} target {params.problem.target!r}, model "
+              f"{params.train.model}, {len(features)} feature columns)")
 
 
 if __name__ == "__main__":

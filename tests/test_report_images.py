@@ -1,0 +1,257 @@
+"""Pictures in the report: one PNG per changed chart, base and head together, drawn offline."""
+
+import io
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import matplotlib.image
+import numpy as np
+import pytest
+
+from lifecycle import chart_images
+from lifecycle.commands import report
+from lifecycle.errors import LifecycleError
+
+from .conftest import bin_path, run
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def colours(png: bytes) -> int:
+    """How many distinct colours a PNG holds (it must decode, too)."""
+    assert png.startswith(PNG_MAGIC)
+    pixels = matplotlib.image.imread(io.BytesIO(png), format="png")
+    assert pixels.ndim == 3 and pixels.shape[0] > 100 and pixels.shape[1] > 100
+    return len(np.unique(pixels.reshape(-1, pixels.shape[2]), axis=0))
+
+
+# --- pure parts --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("name", "stem"), [
+    ("ROC", "roc"),
+    ("Feature drift (PSI, training data vs current batch)",
+     "feature-drift-psi-training-data-vs-current-batch"),
+    ("reports/evaluation/plots/images/importance.png", "importance"),
+    ("../../etc/passwd", "etc-passwd"),
+    ("ÄÖ", "chart"),
+    ("x" * 200, "x" * 80),
+])
+def test_a_chart_name_becomes_a_safe_file_stem(name, stem):
+    assert chart_images.slug(name) == stem
+
+
+def test_file_names_are_distinct_and_do_not_depend_on_order():
+    names = ["roc", "ROC", "Slice metrics", "ROC"]
+
+    given = chart_images.file_names(names)
+
+    assert given == chart_images.file_names(list(reversed(names)))
+    assert sorted(given.values()) == ["roc-2.png", "roc.png", "slice-metrics.png"]
+
+
+def test_a_chart_changed_only_where_its_data_differ_between_the_revisions():
+    rows = [{"x": 1, "y": 0.5, "rev": "main"}, {"x": 1, "y": 0.5, "rev": "head"},
+            {"x": 2, "y": 0.7, "rev": "other"}]
+    assert not chart_images.data_changed(rows, "main", "head")
+    assert chart_images.data_changed([*rows, {"x": 3, "y": 1, "rev": "head"}], "main", "head")
+    assert chart_images.data_changed(rows[:1], "main", "head")  # new or gone on one side
+    same = chart_images.Chart("importance.png", "image", pictures={"main": b"a", "head": b"a"})
+    assert not same.changed("main", "head")
+    assert chart_images.Chart("i.png", "image", pictures={"head": b"a"}).changed("main", "head")
+
+
+def test_the_revisions_rows_are_found_in_layers_and_a_templates_own_rows_are_not():
+    spec = {"layer": [{"data": {"values": [{"p": 0}, {"p": 1}]}, "mark": "line"},
+                      {"data": {"values": [{"x": 1, "rev": "main"}, {"x": 2, "rev": "head"}]}}]}
+
+    assert chart_images.records(spec) == [{"x": 1, "rev": "main"}, {"x": 2, "rev": "head"}]
+    assert chart_images.Chart("Calibration", "vega", spec=spec).revisions() == ["main", "head"]
+    assert chart_images.records(None) == []
+
+
+def test_chart_names_follow_dvc_yaml_keys_files_and_folders():
+    plots = [{"ROC": {"x": "fpr"}}, "reports/one.json", "reports/images", 7, {"a.json": None}]
+
+    names = chart_images.candidate_names(plots, lambda folder: [f"{folder}/a.png",
+                                                                f"{folder}/b.png"])
+
+    assert names == ["ROC", "reports/one.json", "reports/images/a.png", "reports/images/b.png",
+                     "a.json"]
+    assert chart_images.candidate_names(None, lambda folder: []) == []
+
+
+def side(blobs: dict[str, bytes], name: str) -> report.Side:
+    return report.Side(Path("."), "0" * 40, name, name, _blobs=dict(blobs))
+
+
+def test_the_markdown_embeds_the_picture_and_links_no_big_file():
+    chart = chart_images.Chart("Confusion matrix", "vega",
+                               ["reports/small.json", "reports/big.json"])
+    head = side({"reports/small.json": b"{}", "reports/big.json": b" " * 5_000_000}, "feature")
+    pictures = report.Pictures("out_images", "https://example.test/raw/assets/pr-1/abc")
+
+    lines = report.chart_lines(chart, side({}, "main"), head, "confusion-matrix.png", pictures,
+                               "https://example.test/blob/abc")
+
+    text = "\n".join(lines)
+    assert lines[0] == "### Confusion matrix"
+    assert ("![Confusion matrix: main and feature](https://example.test/raw/assets/pr-1/abc/"
+            "confusion-matrix.png)") in text
+    assert "[`reports/small.json`](https://example.test/blob/abc/reports/small.json) (1 KB)" \
+        in text
+    assert "`reports/big.json` (5.0 MB)" in text and "blob/abc/reports/big.json" not in text
+
+
+def test_without_a_pictures_folder_the_markdown_names_the_chart_only():
+    chart = chart_images.Chart("ROC", "vega", ["reports/roc.json"])
+    head = side({"reports/roc.json": b"[]"}, "feature")
+
+    lines = report.chart_lines(chart, side({}, "main"), head, "roc.png", report.Pictures(), None)
+
+    assert not any(line.startswith("![") for line in lines)
+    assert "Data: `reports/roc.json` (1 KB)." in lines
+
+
+def test_a_spec_renders_to_the_same_valid_png_every_time():
+    spec = {"$schema": "https://vega.github.io/schema/vega-lite/v5.json",
+            "data": {"values": [{"x": x, "y": x * x % 7, "rev": rev}
+                                for rev in ("main", "head") for x in range(8)]},
+            "mark": "line", "encoding": {"x": {"field": "x", "type": "quantitative"},
+                                         "y": {"field": "y", "type": "quantitative"},
+                                         "color": {"field": "rev", "type": "nominal"}}}
+    chart = chart_images.Chart("Line", "vega", spec=spec)
+
+    png = chart_images.render(chart, "main", "head")
+
+    assert png == chart_images.render(chart, "main", "head")
+    assert colours(png) > 20
+    broken = chart_images.Chart("Broken", "vega", spec={**spec, "mark": "no-such-mark"})
+    with pytest.raises(LifecycleError, match="'Broken': could not draw"):
+        chart_images.render(broken, "main", "head")
+
+
+def test_two_pictures_are_drawn_side_by_side_under_their_revisions():
+    pictures = [(rev, chart_images.side_by_side([("only", None)])) for rev in ("main", "head")]
+
+    png = chart_images.side_by_side(pictures)
+
+    assert png == chart_images.side_by_side(pictures)
+    assert colours(png) > 20
+
+
+# --- the report between two real commits -------------------------------------------------------
+
+# The files the second commit changes: two charts' data and the importance picture.
+CHANGED_SOURCES = {"reports/evaluation/plots/custom/slices.json",
+                   "reports/cv/plots/metrics/roc_auc.tsv",
+                   "reports/evaluation/plots/images/importance.png"}
+
+
+def shifted(value):
+    """Every number in `value` moved a little (the shape kept)."""
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int | float):
+        return value - 0.05
+    if isinstance(value, list):
+        return [shifted(item) for item in value]
+    return {key: shifted(item) for key, item in value.items()}
+
+
+@pytest.fixture(scope="module")
+def two_commits(reproduced, tmp_path_factory) -> dict:
+    """A copy of the reproduced project committed as `before`, and a commit `after` where two
+    charts' data and the importance picture changed (the other charts did not); the names of
+    the charts that changed, and the picture file of each."""
+    repo = tmp_path_factory.mktemp("images") / "project"
+    shutil.copytree(reproduced["repo"], repo, symlinks=True)
+    run(["git", "add", "-A"], repo)
+    run(["git", "commit", "-qm", "reproduced"], repo)
+    run(["git", "tag", "before"], repo)
+    slices = repo / "reports/evaluation/plots/custom/slices.json"
+    slices.write_text(json.dumps(shifted(json.loads(slices.read_text()))))
+    folds = repo / "reports/cv/plots/metrics/roc_auc.tsv"
+    lines = folds.read_text().splitlines()
+    header, first = lines[0].split("\t"), lines[1].split("\t")
+    first[header.index("roc_auc")] = "0.5"
+    folds.write_text("\n".join([lines[0], "\t".join(first), *lines[2:]]) + "\n")
+    importance = repo / "reports/evaluation/plots/images/importance.png"
+    importance.write_bytes(chart_images.side_by_side([("a different picture", None)]))
+    run(["git", "commit", "-qam", "charts changed"], repo)
+    run(["git", "tag", "after"], repo)
+    charts = chart_images.collect(repo, "before", "after")
+    titles = [chart.name for chart in charts if set(chart.sources) & CHANGED_SOURCES]
+    files = report.chart_names(*(report.Side(repo, rev, rev) for rev in ("before", "after")))
+    assert len(titles) == 3 and len(charts) > 5
+    return {"repo": repo, "charts": {chart.name: chart for chart in charts},
+            "changed": {files[title]: title for title in titles}}
+
+
+@pytest.mark.slow
+def test_the_report_embeds_one_picture_per_changed_chart_showing_both_revisions(
+        two_commits, reproduced):
+    repo, changed = two_commits["repo"], two_commits["changed"]
+    output = repo.parent / "out/report.md"
+
+    run([bin_path("lifecycle"), "report", "--base", "before", "--head", "after", "--output",
+         str(output)], repo, reproduced["env"])
+
+    folder = output.parent / "report_images"
+    assert {path.name for path in folder.iterdir()} == set(changed)  # none for the others
+    text = output.read_text()
+    embedded = {line for line in text.splitlines() if line.startswith("![")}
+    assert embedded == {f"![{title}: before and after](report_images/{name})"
+                        for name, title in changed.items()}
+    plots = text.split("## Plots")[1]
+    assert "confusion" not in plots.split("Unchanged:")[0].lower()
+    assert ".json](" not in text  # the data files are named, not linked, without --link-root
+    unchanged = next(line for line in plots.splitlines() if line.startswith("Unchanged: "))
+    assert "ROC" in unchanged and "Confusion matrix" in unchanged
+    for path in folder.iterdir():
+        png = path.read_bytes()
+        assert colours(png) > 50, path.name
+        assert len(png) < 250_000, f"{path.name}: {len(png):,} bytes"
+
+    # What each picture draws: DVC's spec holds both revisions' data, and the picture is its PNG.
+    charts = two_commits["charts"]
+    for name, title in changed.items():
+        chart = charts[title]
+        assert set(chart.revisions()) == {"before", "after"}, title
+        if chart.kind == "vega":
+            assert {row["rev"] for row in chart_images.records(chart.spec)} == {"before",
+                                                                                "after"}
+        assert chart_images.render(chart, "before", "after") == (folder / name).read_bytes()
+    assert not charts["ROC"].changed("before", "after")
+
+
+# `--images` and `--image-root` through run() itself (the command line passes them on).
+REPORT = ("import sys; from lifecycle.errors import run_command; "
+          "from lifecycle.commands.report import run; "
+          "sys.exit(run_command('report', run, base='before', head='after', output=sys.argv[1], "
+          "images=sys.argv[2], image_root='https://example.test/x', overwrite=True))")
+
+
+@pytest.mark.slow
+def test_the_pictures_folder_is_replaced_only_while_it_holds_only_pictures(two_commits,
+                                                                          reproduced):
+    repo, env, changed = two_commits["repo"], reproduced["env"], two_commits["changed"]
+    output, folder = repo.parent / "again/report.md", repo.parent / "again/pictures"
+    command = [bin_path("python"), "-c", REPORT, str(output), str(folder)]
+
+    run(command, repo, env)
+    first = {path.name: path.read_bytes() for path in folder.iterdir()}
+    assert set(first) == set(changed)
+    assert all(f"](https://example.test/x/{name})" in output.read_text() for name in changed)
+    run(command, repo, env)  # again: replaced by the same bytes
+    assert {path.name: path.read_bytes() for path in folder.iterdir()} == first
+
+    (folder / "notes.txt").write_text("mine")
+    before = output.read_bytes()
+    result = subprocess.run(command, cwd=repo, env=env, capture_output=True, text=True)
+
+    assert result.returncode != 0
+    assert "--images" in result.stderr and "notes.txt" in result.stderr
+    assert {path.name for path in folder.iterdir()} == {*changed, "notes.txt"}
+    assert output.read_bytes() == before
