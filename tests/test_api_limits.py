@@ -31,7 +31,7 @@ from fastapi.testclient import TestClient
 from lifecycle import contract
 from lifecycle.commands import serve
 
-from .conftest import bin_path
+from .conftest import free_port, lifecycle_server
 
 JSON = {"content-type": "application/json"}
 
@@ -41,17 +41,6 @@ def post_json(client: TestClient, body: bytes) -> httpx.Response:
 
 
 # --- hostile bodies, in this process ------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def client(trained: Path) -> Iterator[TestClient]:
-    """The API of the trained project, in this process."""
-    patch = pytest.MonkeyPatch()
-    patch.chdir(trained)
-    app = serve.create_app()
-    patch.undo()
-    with TestClient(app, raise_server_exceptions=False) as test_client:
-        yield test_client
 
 
 @pytest.fixture(scope="module")
@@ -169,12 +158,6 @@ class StandInModel:
             self.release.wait(timeout=60)
         time.sleep(self.seconds)
         return np.tile([0.5, 0.5], (len(frame), 1))
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def raw_request(body: dict) -> bytes:
@@ -340,47 +323,15 @@ AFTER_SECONDS = 3.0  # how long the server's CPU time is watched after the clien
 
 @pytest.fixture(scope="module")
 def server(trained: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
-    """`lifecycle serve` on a free loopback port, in a copy of the trained project."""
+    """`lifecycle serve` on a free loopback port, in a copy of the trained project; stopped
+    (with anything it started) when the module's tests are done, or failed."""
     folder = tmp_path_factory.mktemp("served")
     shutil.copytree(trained, folder, dirs_exist_ok=True)
-    port = free_port()
-    log = folder / "serve.log"  # a file, not a pipe: nothing here would read a pipe that fills
-    with log.open("wb") as output:
-        process = subprocess.Popen([bin_path("lifecycle"), "serve", "--port", str(port)],
-                                   cwd=folder, stdout=output, stderr=subprocess.STDOUT)
-    try:
-        base_url = f"http://127.0.0.1:{port}"
-        wait_until_healthy(process, base_url, log, limit=300)
+    with lifecycle_server(folder, folder / "serve.log") as started:
         instance = json.loads(pd.read_parquet(folder / "data/prepared/test.parquet")
                               .drop(columns="late").head(1)
                               .to_json(orient="records", date_format="iso"))[0]
-        yield {"process": process, "port": port, "base_url": base_url,
-               "body": {"instances": [instance]}}
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def wait_until_healthy(process: subprocess.Popen, base_url: str, log: Path,
-                       limit: float) -> None:
-    """Poll /health until it answers or the process exits; `limit` seconds at most, as a
-    loaded machine may take long to import and load the model."""
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"lifecycle serve exited {process.returncode} before answering:\n"
-                        f"{log.read_text(errors='replace')}")
-        try:
-            if httpx.get(f"{base_url}/health", timeout=5).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"lifecycle serve did not answer /health within {limit} s")
+        yield {**started, "body": {"instances": [instance]}}
 
 
 def cpu_seconds(process: psutil.Process) -> float:

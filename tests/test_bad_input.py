@@ -45,6 +45,7 @@ def test_sqlite_is_opened_read_only(tmp_path, monkeypatch):
     assert not Path("missing.db").exists()
 
 
+@pytest.mark.slow  # the installed command in a process of its own
 def test_init_copies_a_file_from_outside_the_project_into_data_source(project, tmp_path_factory):
     outside = tmp_path_factory.mktemp("elsewhere") / "table.csv"
     good_table().to_csv(outside, index=False)

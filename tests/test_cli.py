@@ -1,9 +1,12 @@
 import shutil
 import subprocess
 
+import pytest
 import yaml
 
 from .conftest import ROOT, bin_path, environment
+
+pytestmark = pytest.mark.slow  # the installed command, each call a process of its own
 
 
 def lifecycle(*arguments: str, cwd) -> subprocess.CompletedProcess:

@@ -50,14 +50,14 @@ def snapshot(folder: Path) -> dict[str, str]:
 
 
 @pytest.fixture
-def project(reproduced: dict, trained: Path, tmp_path: Path, monkeypatch) -> Path:
+def project(trained_project: Path, trained: Path, tmp_path: Path, monkeypatch) -> Path:
     """A trained project as a git repository with a DVC cache, and a batch of 200 test rows of
     which 50 break the contract (batch.csv, batch.parquet); the working directory."""
     folder = tmp_path / "project"
     shutil.copytree(trained, folder)
     for name in ("reports/evaluation/metrics.json",):
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(reproduced["repo"] / name, folder / name)
+        shutil.copy2(trained_project / name, folder / name)
     cached = folder / ".dvc/cache/files/md5/ab/cdef0123"
     cached.parent.mkdir(parents=True)
     cached.write_bytes(b"a cached model")
@@ -225,6 +225,7 @@ def test_fixing_rejected_rows_and_scoring_them_again_loses_nothing(project, caps
     assert snapshot(project)["scored.rejects.csv"] == before["scored.rejects.csv"]
 
 
+@pytest.mark.slow  # the installed command in a process of its own, with a file-size limit
 def test_a_full_disk_is_one_line_and_leaves_nothing_behind(project):
     """The file-size limit makes every write past 64 KiB fail as a full disk would."""
     rows = pd.read_csv(project / "batch.csv")
@@ -328,8 +329,8 @@ def test_monitor_reads_text_in_a_numeric_column_as_missing_and_says_so(project, 
         " ".join(report["decision"]["warnings"])
 
 
-def test_every_json_file_the_pipeline_writes_is_valid_json(reproduced):
-    written = sorted((reproduced["repo"] / "reports").rglob("*.json"))
+def test_every_json_file_the_pipeline_writes_is_valid_json(trained_project):
+    written = sorted((trained_project / "reports").rglob("*.json"))
 
     assert len(written) > 10
     for path in written:

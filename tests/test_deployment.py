@@ -1,9 +1,14 @@
-"""Batch scoring and the HTTP API, on the model of a reproduced copy of the project."""
+"""Batch scoring and the HTTP API, on the model of the tiny project trained in this process
+(conftest's `trained`), made a git repository as a deployed project is."""
 
+import contextlib
+import io
 import json
+import shutil
 import socket
 import threading
 import time
+from pathlib import Path
 
 import httpx
 import numpy as np
@@ -11,11 +16,11 @@ import pandas as pd
 import pytest
 import uvicorn
 
-from lifecycle import contract, scoring, tables
+from lifecycle import cli, contract, scoring, tables
 from lifecycle.commands import serve
 from lifecycle.errors import LifecycleError
 
-from .conftest import bin_path, run
+from .conftest import bin_path, environment, free_port, run
 
 RULES = contract.parse({"columns": {
     "when": {"type": "datetime", "role": "feature", "nullable": False},
@@ -64,9 +69,15 @@ def test_a_batch_without_a_needed_column_is_refused_as_a_whole():
 
 
 @pytest.fixture(scope="module")
-def deployed(reproduced, tmp_path_factory):
-    """The reproduced project's model and a batch of its test rows with four broken ones."""
-    repo = reproduced["repo"]
+def deployed(trained, tmp_path_factory):
+    """The trained project's model in a git repository (the API reports the revision), and a
+    batch of its test rows with four broken ones. Read only: tests write outside it."""
+    repo = tmp_path_factory.mktemp("deployed") / "project"
+    shutil.copytree(trained, repo)
+    for command in (["git", "init", "-q"], ["git", "config", "user.name", "test"],
+                    ["git", "config", "user.email", "test@example.com"], ["git", "add", "-A"],
+                    ["git", "commit", "-qm", "trained"]):
+        run(command, repo)
     folder = tmp_path_factory.mktemp("batch")
     rows = tables.read_parquet(repo / "data/prepared/test.parquet").drop(columns="late").head(500)
     batch = rows.astype({"carrier": object, "temp": object, "distance": object})
@@ -75,46 +86,56 @@ def deployed(reproduced, tmp_path_factory):
     batch.loc[30, "distance"] = None
     batch.loc[40, "distance"] = -5
     batch.to_csv(folder / "batch.csv", index=False)
-    return {"repo": repo, "env": reproduced["env"], "folder": folder, "rows": rows,
+    return {"repo": repo, "env": environment(), "folder": folder, "rows": rows,
             "bad": {10: "carrier: unknown category", 20: "temp: wrong type",
                     30: "distance: missing value", 40: "distance: out of range"}}
 
 
-def test_batch_scoring_writes_predictions_and_a_rejects_file_with_each_reason(deployed):
+def predict_in_process(deployed: dict, output: Path, *options: str) -> str:
+    """`lifecycle predict` on the batch, in this process, in the deployed project; what it
+    printed."""
+    with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stdout(io.StringIO()) as out:
+        patch.chdir(deployed["repo"])
+        code = cli.main(["predict", "--input", str(deployed["folder"] / "batch.csv"),
+                         "--output", str(output), *options])
+    assert code == 0, out.getvalue()
+    return out.getvalue()
+
+
+@pytest.mark.slow  # the installed command, as a user runs it
+def test_batch_scoring_writes_predictions_and_a_rejects_file_with_each_reason(deployed,
+                                                                             tmp_path):
     repo, folder = deployed["repo"], deployed["folder"]
 
     output = run([bin_path("lifecycle"), "predict", "--input", str(folder / "batch.csv"),
-                  "--output", str(folder / "scored.parquet"), "--chunk-rows", "64"],
+                  "--output", str(tmp_path / "scored.parquet"), "--chunk-rows", "64"],
                  repo, deployed["env"]).stdout
 
     assert "500 rows read" in output and "496 scored" in output and "4 rejected" in output
-    scored = pd.read_parquet(folder / "scored.parquet")
-    rejects = pd.read_csv(folder / "scored.rejects.csv")
+    scored = pd.read_parquet(tmp_path / "scored.parquet")
+    rejects = pd.read_csv(tmp_path / "scored.rejects.csv")
     assert dict(zip(rejects["row"], rejects["reason"], strict=True)) == deployed["bad"]
     assert sorted([*scored["row"], *rejects["row"]]) == list(range(500))
     assert np.allclose(scored[["probability_0", "probability_1"]].sum(axis=1), 1)
-    assert [p.name for p in folder.iterdir() if p.name.endswith(".tmp")] == []
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
 
 
-def test_chunk_size_does_not_change_the_predictions(deployed):
-    repo, folder = deployed["repo"], deployed["folder"]
+def test_chunk_size_does_not_change_the_predictions(deployed, tmp_path):
     for rows in (37, 100_000):
-        run([bin_path("lifecycle"), "predict", "--input", str(folder / "batch.csv"), "--output",
-             str(folder / f"chunks{rows}.csv"), "--chunk-rows", str(rows)], repo, deployed["env"])
+        printed = predict_in_process(deployed, tmp_path / f"chunks{rows}.csv", "--chunk-rows",
+                                     str(rows))
+        assert "500 rows read" in printed and "4 rejected" in printed
 
-    small, whole = (pd.read_csv(folder / f"chunks{rows}.csv") for rows in (37, 100_000))
+    small, whole = (pd.read_csv(tmp_path / f"chunks{rows}.csv") for rows in (37, 100_000))
     pd.testing.assert_frame_equal(small, whole)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def api(deployed):
-    """The app of the reproduced project, served by uvicorn on loopback in a thread."""
+def api(deployed, tmp_path_factory):
+    """The app of the deployed project, served by uvicorn on loopback in a thread, and the
+    batch scored by `lifecycle predict` (in this process) to compare with."""
+    scored = tmp_path_factory.mktemp("scored") / "scored.parquet"
+    predict_in_process(deployed, scored, "--chunk-rows", "64")
     repo = deployed["repo"]
     previous = pytest.MonkeyPatch()
     previous.chdir(repo)
@@ -124,13 +145,16 @@ def api(deployed):
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-        yield {"client": client, "port": port, **deployed}
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        deadline = time.monotonic() + 300  # generous: a loaded machine starts slowly
+        while not server.started:
+            assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+            time.sleep(0.05)
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+            yield {"client": client, "port": port, "scored": scored, **deployed}
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
 
 
 def instances(rows: pd.DataFrame) -> list[dict]:
@@ -139,7 +163,7 @@ def instances(rows: pd.DataFrame) -> list[dict]:
 
 def test_api_predictions_equal_batch_predictions_for_the_same_rows(api):
     good = api["rows"].drop(index=list(api["bad"])).head(200)
-    scored = pd.read_parquet(api["folder"] / "scored.parquet").set_index("row")
+    scored = pd.read_parquet(api["scored"]).set_index("row")
 
     response = api["client"].post("/predict", json={"instances": instances(good)})
 

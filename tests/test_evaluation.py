@@ -184,6 +184,7 @@ def test_a_criterion_on_a_metric_the_task_lacks_is_a_params_error():
                            "roc_auc", TEST_METRICS, FINDINGS)
 
 
+@pytest.mark.slow  # the installed command: its exit code is what CI reads
 @pytest.mark.parametrize("verdict, code", [("VALIDATED", 0), ("REJECTED", 1)])
 def test_lifecycle_gate_prints_the_table_and_exits_by_the_verdict(tmp_path, verdict, code):
     rows = gate.criteria_rows(criteria(), metrics.METRIC_NAMES["binary"], "roc_auc",
@@ -199,6 +200,7 @@ def test_lifecycle_gate_prints_the_table_and_exits_by_the_verdict(tmp_path, verd
     assert "test roc_auc" in result.stdout and result.stdout.strip().endswith(verdict)
 
 
+@pytest.mark.slow  # the installed command: its exit code is what CI reads
 def test_lifecycle_gate_without_a_gate_file_says_how_to_produce_it(tmp_path):
     result = subprocess.run([bin_path("lifecycle"), "gate"], cwd=tmp_path, env=environment(),
                             capture_output=True, text=True)

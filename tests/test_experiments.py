@@ -1,4 +1,9 @@
-"""Experiments and review: a queued sweep, and `lifecycle report` between two real commits."""
+"""Experiments and review: a queued sweep, and `lifecycle report` between two real commits.
+
+One committed repository per module (`committed`, and `trivial` beside it, which always leave
+the workspace at a clean `main`); a test that reruns stages, queues experiments, pushes, tags
+or moves a cached file works in a private copy of it.
+"""
 
 import json
 import shutil
@@ -11,7 +16,16 @@ import yaml
 
 from lifecycle.commands import report
 
-from .conftest import bin_path, experiment_data, run, set_param
+from .conftest import (
+    bin_path,
+    copy_repository,
+    environment,
+    experiment_data,
+    run,
+    set_param,
+)
+
+pytestmark = pytest.mark.slow  # DVC, git and the pipeline as processes
 
 LEARNING_RATE = "train.hyperparameters.hist_gradient_boosting.learning_rate"
 
@@ -22,8 +36,7 @@ def committed(reproduced, tmp_path_factory) -> dict:
     repo = tmp_path_factory.mktemp("review") / "project"
     shutil.copytree(reproduced["repo"], repo, symlinks=True,
                     ignore=shutil.ignore_patterns("tmp"))
-    env = reproduced["env"]
-    run(["git", "checkout", "-q", "--", "params.yaml"], repo)  # other tests may have edited it
+    env = environment()  # no trace folder: the shared one holds the reproduced copy's traces
     run([bin_path("dvc"), "repro"], repo, env)
     run(["git", "checkout", "-q", "-B", "main"], repo)
     run(["git", "add", "-A"], repo)
@@ -32,12 +45,11 @@ def committed(reproduced, tmp_path_factory) -> dict:
 
 
 @pytest.fixture
-def clean(committed):
-    """The committed repository, back at `main` with a clean workspace after the test."""
-    yield committed
-    repo, env = committed["repo"], committed["env"]
-    run(["git", "checkout", "-q", "-f", "main"], repo)
-    run([bin_path("dvc"), "checkout", "--force"], repo, env)
+def clean(committed, tmp_path):
+    """A private copy of the committed repository (history, branches and DVC cache), at a
+    clean `main`, to change freely."""
+    repo = copy_repository(committed["repo"], tmp_path / "project")
+    return {**committed, "repo": repo}
 
 
 def write_report(repo: Path, env: dict, *arguments: str) -> str:
@@ -117,17 +129,16 @@ def test_a_change_inside_the_noise_is_reported_as_within_noise(clean):
     assert "# Model report: workspace against main" in text
 
 
-def test_without_the_base_predictions_verdicts_come_from_the_intervals(trivial):
-    repo, env = trivial["repo"], trivial["env"]
+def test_without_the_base_predictions_verdicts_come_from_the_intervals(trivial, tmp_path):
+    repo = copy_repository(trivial["repo"], tmp_path / "project")
+    env = trivial["env"]
     lock = yaml.safe_load(run(["git", "show", "main:dvc.lock"], repo).stdout)
     digest = next(out["md5"] for out in lock["stages"]["evaluate"]["outs"]
                   if out["path"] == "data/predictions/test.parquet")
     cached = repo / ".dvc/cache/files/md5" / digest[:2] / digest[2:]
-    aside = cached.rename(repo.parent / "aside.parquet")  # in neither the cache nor a remote
-    try:
-        text = write_report(repo, env, "--base", "main", "--head", "trivial")
-    finally:
-        aside.rename(cached)
+    cached.unlink()  # in neither the cache nor a remote
+
+    text = write_report(repo, env, "--base", "main", "--head", "trivial")
 
     assert "from the two sides' bootstrap intervals" in text
     assert metric_row(text, "roc_auc")[4] == "worse"
@@ -143,19 +154,25 @@ def test_an_unknown_base_revision_is_refused_with_exit_2(committed):
 
 
 def test_a_queued_sweep_runs_each_experiment_in_isolation(clean):
-    repo, env = clean["repo"], clean["env"]
+    repo = clean["repo"]
+    # One thread per worker: two workers with a thread per core each would oversubscribe a
+    # two-core machine.
+    env = {**clean["env"], "OMP_NUM_THREADS": "1"}
     params_before = (repo / "params.yaml").read_text()
 
     # The README's sweep: two values queued, two workers.
     run([bin_path("dvc"), "exp", "run", "--queue", "-S", f"{LEARNING_RATE}=0.03,0.1"], repo, env)
-    run([bin_path("dvc"), "queue", "start", "-j", "2"], repo, env)
-    deadline = time.monotonic() + 900
-    while time.monotonic() < deadline:
-        status = run([bin_path("dvc"), "queue", "status"], repo, env).stdout
-        if "Queued" not in status and "Running" not in status:
-            break
-        time.sleep(3)
-    run([bin_path("dvc"), "queue", "stop"], repo, env)
+    try:
+        run([bin_path("dvc"), "queue", "start", "-j", "2"], repo, env)
+        deadline = time.monotonic() + 900
+        while time.monotonic() < deadline:
+            status = run([bin_path("dvc"), "queue", "status"], repo, env).stdout
+            if "Queued" not in status and "Running" not in status:
+                break
+            time.sleep(3)
+    finally:  # the workers stop, and a still running experiment is killed, on failure too
+        subprocess.run([bin_path("dvc"), "queue", "stop", "--kill"], cwd=repo, env=env,
+                       capture_output=True)
 
     assert status.count("Success") == 2, status
     shown = json.loads(run([bin_path("dvc"), "exp", "show", "--json"], repo, env).stdout)

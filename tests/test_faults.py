@@ -7,7 +7,6 @@ what remains is what a power cut or an out-of-memory kill would leave; the next 
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import time
@@ -17,17 +16,10 @@ from pathlib import Path
 import psutil
 import pytest
 
-from .conftest import bin_path, environment, run
+from .conftest import bin_path, copy_repository, environment, run
 from .test_pipeline import stages_run
 
-
-def copy_repository(source: Path, destination: Path) -> Path:
-    """The project with its git history, DVC cache and outputs; not DVC's own scratch files."""
-    def skipped(folder: str, names: list[str]) -> set[str]:
-        return {"tmp", "storage"} & set(names) if Path(folder).name == ".dvc" else set()
-
-    shutil.copytree(source, destination, ignore=skipped, symlinks=True)
-    return destination
+pytestmark = pytest.mark.slow  # DVC as processes, killed on purpose
 
 
 def wait_until(condition: Callable[[], object], process: subprocess.Popen,

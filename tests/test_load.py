@@ -1,15 +1,21 @@
 """A short load test of `lifecycle serve` as a real process: 8 concurrent clients for 10
 seconds get only 200s, and the server's memory stays flat. The full measurement is
-`python -m benchmarks.api_load`; this reuses its server start-up and load generator.
+`python -m benchmarks.api_load`; this reuses its load generator. The servers start with
+conftest's `lifecycle_server`: it waits for /health (no short fixed deadline) and stops each
+server and its workers afterwards, also when a test fails.
 """
 
-import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
 import pytest
 
-from benchmarks.api_load import free_port, load, sample_instance, start_server
+from benchmarks.api_load import load, sample_instance
+
+from .conftest import lifecycle_server
+
+pytestmark = pytest.mark.slow  # servers as processes
 
 CLIENTS = 8
 SECONDS = 10
@@ -18,19 +24,11 @@ MEMORY_MARGIN = 16 * 2**20
 
 
 @pytest.fixture(scope="module")
-def server(trained: Path) -> dict:
+def server(trained: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     """`lifecycle serve --port N`, with no --host: the default address."""
-    port = free_port()
-    process = start_server(trained, port)
-    try:
-        yield {"process": process, "port": port, "base_url": f"http://127.0.0.1:{port}",
-               "instance": sample_instance(trained)}
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    log = tmp_path_factory.mktemp("load") / "serve.log"
+    with lifecycle_server(trained, log) as started:
+        yield {**started, "instance": sample_instance(trained)}
 
 
 def test_the_server_listens_on_loopback_only_by_default(server):
@@ -58,15 +56,10 @@ def test_concurrent_clients_get_no_errors_and_memory_stays_flat(server):
     assert after - warm <= MEMORY_MARGIN
 
 
-def test_two_worker_processes_each_serve_the_model(trained):
-    port = free_port()
-    process = start_server(trained, port, workers=2)
-    try:
-        workers = psutil.Process(process.pid).children(recursive=True)
-        result = load(f"http://127.0.0.1:{port}", sample_instance(trained), 4, 3)
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+def test_two_worker_processes_each_serve_the_model(trained, tmp_path):
+    with lifecycle_server(trained, tmp_path / "serve.log", "--workers", "2") as started:
+        workers = psutil.Process(started["process"].pid).children(recursive=True)
+        result = load(started["base_url"], sample_instance(trained), 4, 3)
 
     assert len(workers) >= 2  # the worker processes (uvicorn may add a helper process)
     assert result["errors"] == 0 and result["requests"] >= 4

@@ -17,8 +17,10 @@ import pytest
 
 from lifecycle import contract
 
-from .conftest import ROOT, bin_path, copy_project, environment, run
+from .conftest import ROOT, bin_path, copy_project, copy_repository, environment, run
 from .test_pipeline import STAGES, assert_declares_what_it_traced, declared, stages_run
+
+pytestmark = pytest.mark.slow  # `lifecycle init` and DVC as processes
 
 ROWS = 300
 
@@ -199,9 +201,9 @@ def test_init_on_multiclass_parquet_splits_out_of_time_and_featurizes(multiclass
     assert set(report["splits"]["train"]["classes"]) == {"leaving", "loyal", "wavering"}
 
 
-def test_multiclass_parquet_runs_to_evaluation(multiclass_repo):
-    repo = multiclass_repo["repo"]
-    output, trace_dir = reproduce(repo, multiclass_repo["tmp_path"])
+def test_multiclass_parquet_runs_to_evaluation(multiclass_repo, tmp_path):
+    repo = copy_repository(multiclass_repo["repo"], tmp_path / "project")  # repro changes it
+    output, trace_dir = reproduce(repo, tmp_path)
 
     assert_trained_and_evaluated(repo, output, trace_dir, {"macro_f1", "balanced_accuracy",
                                                            "log_loss"})
@@ -210,7 +212,8 @@ def test_multiclass_parquet_runs_to_evaluation(multiclass_repo):
 def assert_trained_and_evaluated(repo: Path, output: str, trace_dir: Path,
                                  headline: set[str]) -> None:
     """train, evaluate and monitor ran as declared, with the task's metrics and a verdict."""
-    assert stages_run(output) == ["train", "evaluate", "monitor"]
+    # check too: nothing depends on it, so `dvc repro featurize` left it out
+    assert stages_run(output) == ["check", "train", "evaluate", "monitor"]
     assert_declarations_match_traces(repo, trace_dir, ["train", "evaluate", "monitor"])
     metrics = json.loads((repo / "reports/evaluation/metrics.json").read_text())
     assert headline <= set(metrics)
@@ -244,9 +247,9 @@ def test_init_on_a_sqlite_query_infers_regression_and_featurizes(regression_repo
     assert_no_key_in_two_splits(repo, "customer_id")
 
 
-def test_regression_from_sqlite_runs_to_evaluation(regression_repo):
-    repo = regression_repo["repo"]
-    output, trace_dir = reproduce(repo, regression_repo["tmp_path"])
+def test_regression_from_sqlite_runs_to_evaluation(regression_repo, tmp_path):
+    repo = copy_repository(regression_repo["repo"], tmp_path / "project")  # repro changes it
+    output, trace_dir = reproduce(repo, tmp_path)
 
     assert_trained_and_evaluated(repo, output, trace_dir, {"rmse", "mae", "r2"})
     details = json.loads((repo / "reports/evaluation/details.json").read_text())

@@ -1,7 +1,9 @@
 """End to end: `dvc repro` on a sample, and the promises about what it declares and produces.
 
-The tests share one reproduced copy of the project and run in file order: read-only checks
-first, then the forced rerun, then the experiment that changes a parameter.
+Read-only checks share one reproduced copy of the project; every test that runs DVC in a
+project, changes params or writes into it works in a private copy (`reproduced_copy`), so the
+tests pass in any order and alone. Every test here that needs the reproduced copy is slow (see
+conftest.py); the stages themselves are also run in-process on a tiny sample elsewhere.
 """
 
 import json
@@ -13,11 +15,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from lifecycle import artifacts, contract, tables
+from lifecycle import artifacts, cli, contract, tables
 
 from .conftest import ROOT, bin_path, environment, experiment_data, run, set_param
 
-STAGES = ["ingest", "prepare", "featurize", "train", "evaluate", "monitor"]
+# `check` comes first and reruns on any edit of params.yaml or the contract (it outputs nothing).
+STAGES = ["check", "ingest", "prepare", "featurize", "train", "evaluate", "monitor"]
+# Every test here that needs the reproduced copy is marked slow by conftest.py.
 
 
 def declared(repo: Path) -> dict:
@@ -33,9 +37,16 @@ def stages_run(output: str) -> list[str]:
 
 
 def test_repro_runs_every_stage_and_produces_every_declared_output(reproduced):
-    repo = reproduced["repo"]
-
     assert stages_run(reproduced["output"]) == STAGES
+    assert_every_declared_output_is_produced(reproduced["repo"])
+
+
+def test_the_stages_run_in_process_produce_every_declared_output(trained_project):
+    """The same promise on the tiny sample, every stage's `run()` called in this process."""
+    assert_every_declared_output_is_produced(trained_project)
+
+
+def assert_every_declared_output_is_produced(repo: Path) -> None:
     for name, stage in declared(repo).items():
         for path in out_paths(stage):
             assert (repo / path).exists(), f"{name} did not produce {path}"
@@ -98,7 +109,14 @@ def test_each_stages_code_dependencies_are_what_its_imports_reach():
 
 
 def test_the_model_never_sees_a_leaking_column(reproduced):
-    repo = reproduced["repo"]
+    assert_the_model_sees_no_leaking_column(reproduced["repo"])
+
+
+def test_the_model_trained_in_process_never_sees_a_leaking_column(trained_project):
+    assert_the_model_sees_no_leaking_column(trained_project)
+
+
+def assert_the_model_sees_no_leaking_column(repo: Path) -> None:
     model = artifacts.load_model(repo / "models/model.skops")
     rules = contract.load(repo / "data/contract.yaml")
 
@@ -109,8 +127,8 @@ def test_the_model_never_sees_a_leaking_column(reproduced):
     assert {"scheduled_departure", "carrier", "temp", "plane_year"} <= inputs
 
 
-def test_metrics_and_plots_commands_read_the_outputs(reproduced):
-    repo, env = reproduced["repo"], reproduced["env"]
+def test_metrics_and_plots_commands_read_the_outputs(reproduced_copy):
+    repo, env = reproduced_copy["repo"], reproduced_copy["env"]
 
     shown = run([bin_path("dvc"), "metrics", "show", "--json"], repo, env).stdout
     assert "roc_auc" in shown
@@ -118,14 +136,24 @@ def test_metrics_and_plots_commands_read_the_outputs(reproduced):
     assert "roc_auc" in run([bin_path("dvc"), "metrics", "diff"], repo, env).stdout
     run([bin_path("dvc"), "plots", "show", "-o", "plots-html"], repo, env)
     page = (repo / "plots-html/index.html").read_text()
-    drawn = {spec["title"]["text"]: spec["data"]["values"] for spec in vega_specs(page)}
+    drawn = {spec["title"]["text"]: drawn_values(spec) for spec in vega_specs(page)}
     for plot in yaml.safe_load((repo / "dvc.yaml").read_text())["plots"]:
         if isinstance(plot, dict):  # a titled vega plot: drawn, with data
             assert drawn.get(next(iter(plot))), f"{next(iter(plot))} missing or empty"
         else:  # a folder of images
             for image in (repo / plot).iterdir():
                 assert image.name in page
-    assert {"ROC", "Calibration", "CV fold scores", "Slice metrics"} <= set(drawn)
+    assert {"ROC", "Calibration (dashed line: perfectly calibrated)", "CV fold scores",
+            "Slices against the whole test split"} <= set(drawn)
+
+
+def drawn_values(spec: dict) -> list:
+    """A spec's data rows: its own, or (a layered spec, such as a curve over a reference line)
+    those of every layer."""
+    if "data" in spec:
+        return spec["data"]["values"]
+    return [row for layer in spec.get("layer", [])
+            for row in layer.get("data", {}).get("values", [])]
 
 
 def vega_specs(page: str) -> list[dict]:
@@ -133,15 +161,16 @@ def vega_specs(page: str) -> list[dict]:
     return [json.loads(spec) for spec in re.findall(r"var spec = (\{.*\});", page)]
 
 
-def test_a_second_repro_has_nothing_to_do(reproduced):
-    output = run([bin_path("dvc"), "repro"], reproduced["repo"], reproduced["env"]).stdout
+def test_a_second_repro_has_nothing_to_do(reproduced_copy):
+    output = run([bin_path("dvc"), "repro"], reproduced_copy["repo"],
+                 reproduced_copy["env"]).stdout
 
     assert stages_run(output) == []
     assert "Data and pipelines are up to date." in output
 
 
-def test_a_forced_rerun_gives_an_identical_lock_file(reproduced):
-    repo, env = reproduced["repo"], reproduced["env"]
+def test_a_forced_rerun_gives_an_identical_lock_file(reproduced_copy):
+    repo, env = reproduced_copy["repo"], reproduced_copy["env"]
     before = (repo / "dvc.lock").read_text()
 
     output = run([bin_path("dvc"), "repro", "--force"], repo, env).stdout
@@ -150,15 +179,15 @@ def test_a_forced_rerun_gives_an_identical_lock_file(reproduced):
     assert (repo / "dvc.lock").read_text() == before
 
 
-def test_changing_a_train_parameter_reruns_only_train_and_what_follows(reproduced):
-    repo, env = reproduced["repo"], reproduced["env"]
+def test_changing_a_train_parameter_reruns_only_train_and_what_follows(reproduced_copy):
+    repo, env = reproduced_copy["repo"], reproduced_copy["env"]
 
     # The README's command.
     output = run([bin_path("dvc"), "exp", "run", "-S",
                   "train.hyperparameters.hist_gradient_boosting.learning_rate=0.1"],
                  repo, env).stdout
 
-    assert stages_run(output) == ["train", "evaluate", "monitor"]
+    assert stages_run(output) == ["check", "train", "evaluate", "monitor"]
     shown = json.loads(run([bin_path("dvc"), "exp", "show", "--json"], repo, env).stdout)
     scored = {
         data["params"]["params.yaml"]["data"]["train"]["hyperparameters"][
@@ -169,8 +198,8 @@ def test_changing_a_train_parameter_reruns_only_train_and_what_follows(reproduce
     assert 0.1 in scored  # the experiment is listed with its parameter and its metrics
 
 
-def test_push_then_pull_restores_the_outputs_from_the_default_remote(reproduced):
-    repo, env = reproduced["repo"], reproduced["env"]
+def test_push_then_pull_restores_the_outputs_from_the_default_remote(reproduced_copy):
+    repo, env = reproduced_copy["repo"], reproduced_copy["env"]
     run([bin_path("dvc"), "push"], repo, env)
     for output in ("models/model.skops", "data/raw/dataset.parquet"):
         (repo / output).unlink()
@@ -183,8 +212,8 @@ def test_push_then_pull_restores_the_outputs_from_the_default_remote(reproduced)
     assert json.loads(status) == {}
 
 
-def test_the_gate_exits_1_above_what_the_model_reaches_and_0_below(reproduced):
-    repo, env = reproduced["repo"], reproduced["env"]
+def test_the_gate_exits_1_above_what_the_model_reaches_and_0_below(reproduced_copy):
+    repo, env = reproduced_copy["repo"], reproduced_copy["env"]
     reached = json.loads((repo / "reports/evaluation/metrics.json").read_text())["roc_auc"]
     for name in ("min_lift_over_baselines", "max_single_feature_score", "max_shared_test_rows"):
         set_param(repo, f"criteria.{name}", None)
@@ -194,7 +223,7 @@ def test_the_gate_exits_1_above_what_the_model_reaches_and_0_below(reproduced):
     for threshold in (round(reached + 0.01, 3), round(reached - 0.01, 3)):
         set_param(repo, "criteria.minimum", {"roc_auc": threshold})
         output = run([bin_path("dvc"), "repro"], repo, env).stdout
-        assert stages_run(output) == ["evaluate"]  # criteria never retrain
+        assert stages_run(output) == ["check", "evaluate"]  # criteria never retrain
         # The README's command.
         gate = subprocess.run([bin_path("lifecycle"), "gate"], cwd=repo, env=environment(),
                               capture_output=True, text=True)
@@ -205,7 +234,15 @@ def test_the_gate_exits_1_above_what_the_model_reaches_and_0_below(reproduced):
 
 
 def test_the_monitor_stage_ends_its_report_with_the_retrain_verdict(reproduced):
-    repo = reproduced["repo"]
+    assert_the_monitor_report_ends_with_the_verdict(reproduced["repo"])
+
+
+def test_the_monitor_stage_run_in_process_ends_its_report_with_the_retrain_verdict(
+        trained_project):
+    assert_the_monitor_report_ends_with_the_verdict(trained_project)
+
+
+def assert_the_monitor_report_ends_with_the_verdict(repo: Path) -> None:
     report = json.loads((repo / "reports/monitor/drift.json").read_text())
 
     assert report["current"]["rows"] > 0
@@ -215,17 +252,41 @@ def test_the_monitor_stage_ends_its_report_with_the_retrain_verdict(reproduced):
     assert re.search(r"## Decision\n\nretrain: (true|false)\n\n- ", markdown)
 
 
-def test_monitor_on_a_new_batch_flags_the_shifted_features_only(reproduced, tmp_path):
-    repo, env = reproduced["repo"], reproduced["env"]
+def write_fresh_and_shifted_batches(repo: Path, folder: Path) -> None:
+    """800 training rows without labels (fresh.csv), and the same rows with three weather
+    columns moved (shifted.csv)."""
     batch = tables.read_parquet(repo / "data/prepared/train.parquet").sample(800, random_state=0)
-    batch.drop(columns="late").to_csv(tmp_path / "fresh.csv", index=False)
+    batch.drop(columns="late").to_csv(folder / "fresh.csv", index=False)
     shifted = batch.assign(temp=batch["temp"] + 40, humid=batch["humid"] / 3,
                            pressure=batch["pressure"] + 30)
-    shifted.drop(columns="late").to_csv(tmp_path / "shifted.csv", index=False)
+    shifted.drop(columns="late").to_csv(folder / "shifted.csv", index=False)
+
+
+def test_monitor_on_a_new_batch_flags_the_shifted_features_only(reproduced_copy, tmp_path):
+    repo, env = reproduced_copy["repo"], reproduced_copy["env"]
+    write_fresh_and_shifted_batches(repo, tmp_path)
 
     for name in ("fresh", "shifted"):
         run([bin_path("lifecycle"), "monitor", "--current", str(tmp_path / f"{name}.csv"),
              "--output", f"adhoc/{name}"], repo, env)
+
+    assert_only_the_shifted_features_drift(repo)
+
+
+def test_monitor_run_in_process_on_a_new_batch_flags_the_shifted_features_only(
+        trained_project, tmp_path, monkeypatch):
+    repo = shutil.copytree(trained_project, tmp_path / "project")
+    write_fresh_and_shifted_batches(repo, tmp_path)
+    monkeypatch.chdir(repo)
+
+    for name in ("fresh", "shifted"):
+        assert cli.main(["monitor", "--current", str(tmp_path / f"{name}.csv"),
+                         "--output", f"adhoc/{name}"]) == 0
+
+    assert_only_the_shifted_features_drift(repo)
+
+
+def assert_only_the_shifted_features_drift(repo: Path) -> None:
     fresh = json.loads((repo / "adhoc/fresh/drift.json").read_text())
     moved = json.loads((repo / "adhoc/shifted/drift.json").read_text())
 

@@ -13,6 +13,8 @@ import pytest
 
 from .conftest import SAMPLE_FRACTION, bin_path, copy_project, environment, run, set_param
 
+pytestmark = pytest.mark.slow  # DVC, the pipeline and an S3 server
+
 BUCKET = "lifecycle-test"
 CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",

@@ -4,10 +4,13 @@ looks at it, `dvc repro` retrains, the gate decides, and the version is tagged a
 import json
 
 import pandas as pd
+import pytest
 
 from .conftest import bin_path, copy_project, environment, run, set_param
 from .test_own_data import customers
 from .test_pipeline import STAGES, stages_run
+
+pytestmark = pytest.mark.slow  # DVC and the pipeline as processes
 
 
 def newer_customers() -> pd.DataFrame:
