@@ -22,10 +22,8 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from fastapi.testclient import TestClient
 
 from lifecycle import cli
-from lifecycle.commands import serve
 
 from .conftest import ROOT, bin_path, environment, set_param
 
@@ -504,17 +502,6 @@ def test_a_batch_whose_rows_all_break_the_contract_is_all_rejected(request, tmp_
 
 
 # --- `lifecycle serve` requests ----------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def client(trained: Path) -> TestClient:
-    """The API of the trained project, in this process."""
-    patch = pytest.MonkeyPatch()
-    patch.chdir(trained)
-    app = serve.create_app()
-    patch.undo()
-    with TestClient(app, raise_server_exceptions=False) as test_client:
-        yield test_client
 
 
 @pytest.fixture(scope="module")

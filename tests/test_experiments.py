@@ -6,6 +6,8 @@ or moves a cached file works in a private copy of it.
 """
 
 import json
+import re
+import shlex
 import shutil
 import subprocess
 import time
@@ -17,6 +19,7 @@ import yaml
 from lifecycle.commands import report
 
 from .conftest import (
+    ROOT,
     bin_path,
     copy_repository,
     environment,
@@ -153,6 +156,13 @@ def test_an_unknown_base_revision_is_refused_with_exit_2(committed):
     assert "--base 'no-such-branch': not a commit, branch or tag" in result.stderr
 
 
+def readme_compare_command() -> list[str]:
+    """The README's `dvc exp show` line under "Compare", as arguments."""
+    readme = (ROOT / "README.md").read_text()
+    line = next(line for line in readme.splitlines() if line.startswith("dvc exp show --only"))
+    return [bin_path("dvc"), *shlex.split(line)[1:], "--no-pager"]
+
+
 def test_a_queued_sweep_runs_each_experiment_in_isolation(clean):
     repo = clean["repo"]
     # One thread per worker: two workers with a thread per core each would oversubscribe a
@@ -185,6 +195,13 @@ def test_a_queued_sweep_runs_each_experiment_in_isolation(clean):
             scores[rate] = metrics["roc_auc"]
     assert {0.03, 0.1} <= scores.keys()
     assert scores[0.03] != scores[0.1]  # each experiment trained with its own value
+    # The README's comparison, in a 120-column terminal: each swept value beside its roc_auc.
+    table = run(readme_compare_command(), repo, {**env, "COLUMNS": "120"}).stdout
+    rows = [line for line in table.splitlines() if "[" in line]  # one per experiment
+    assert max(len(line.rstrip()) for line in table.splitlines()) <= 120
+    for rate, score in ((0.03, scores[0.03]), (0.1, scores[0.1])):
+        assert any(re.search(rf"\b{re.escape(str(rate))}\b", line) and f"{score:.5f}"[:6] in line
+                   for line in rows), table
     # The workspace is untouched: experiments ran in their own temporary copies.
     assert (repo / "params.yaml").read_text() == params_before
     assert run(["git", "status", "--porcelain"], repo).stdout == ""

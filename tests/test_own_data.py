@@ -19,6 +19,7 @@ from lifecycle import contract
 
 from .conftest import ROOT, bin_path, copy_project, copy_repository, environment, run
 from .test_pipeline import STAGES, assert_declares_what_it_traced, declared, stages_run
+from .test_plots_offline import CHROMIUM, assert_every_chart_drew, rendered, vega_plots
 
 pytestmark = pytest.mark.slow  # `lifecycle init` and DVC as processes
 
@@ -219,6 +220,17 @@ def assert_trained_and_evaluated(repo: Path, output: str, trace_dir: Path,
     assert headline <= set(metrics)
     gate = json.loads((repo / "reports/gate.json").read_text())
     assert gate["verdict"] in ("VALIDATED", "REJECTED")
+    assert_every_chart_of_the_task_draws(repo)
+
+
+def assert_every_chart_of_the_task_draws(repo: Path) -> None:
+    """The plots init registered for the task are the files the stages wrote, and each one
+    draws in a browser with no network."""
+    if CHROMIUM is None:
+        pytest.skip("needs Debian's chromium (.ci/run installs it)")
+    run([bin_path("dvc"), "plots", "show", "-o", str(repo.parent / "plots")], repo,
+        environment())
+    assert_every_chart_drew(rendered(repo.parent / "plots/index.html"), vega_plots(repo))
 
 
 @pytest.fixture(scope="module")
