@@ -4,10 +4,10 @@
 metrics of every experiment); `lifecycle gate` prints it and exits 1 unless VALIDATED.
 """
 
-import difflib
 from typing import Any
 
 from lifecycle import files, formatting
+from lifecycle.config import did_you_mean
 from lifecycle.errors import LifecycleError, ParamsError
 
 VALIDATED, REJECTED = "VALIDATED", "REJECTED"
@@ -91,9 +91,7 @@ def _row(criterion: str, value: float | None, comparison: str,
 def _check_metric_name(metric: str, allowed: tuple[str, ...], comparison: str) -> None:
     if metric not in allowed:
         section = "minimum" if comparison == ">=" else "maximum"
-        close = difflib.get_close_matches(metric, allowed, n=1)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
         raise ParamsError(
             f"params.yaml: criteria.{section}.{metric}: not a metric of this task; choose from: "
-            f"{', '.join(allowed)}{hint}"
+            f"{', '.join(allowed)}{did_you_mean(metric, allowed)}"
         )

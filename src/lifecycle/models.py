@@ -7,11 +7,10 @@ line in ESTIMATORS (see the README).
 """
 
 import contextlib
-import difflib
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from lifecycle.config import MODEL_NAMES
+from lifecycle.config import MODEL_NAMES, did_you_mean
 from lifecycle.errors import ParamsError
 
 CLASSIFICATION = ("binary", "multiclass")
@@ -88,11 +87,9 @@ if tuple(ESTIMATORS) != MODEL_NAMES:
 def build_estimator(name: str, hyperparameters: dict, seed: int, categorical: list[str],
                     task: str = "binary") -> Any:
     if name not in ESTIMATORS:
-        close = difflib.get_close_matches(name, ESTIMATORS, n=1)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
         raise ParamsError(
             f"params.yaml: train.model: unknown model {name!r}; choose one of: "
-            f"{', '.join(ESTIMATORS)}{hint}"
+            f"{', '.join(ESTIMATORS)}{did_you_mean(name, ESTIMATORS)}"
         )
     try:
         estimator = ESTIMATORS[name](task, hyperparameters, seed, categorical)
