@@ -1,0 +1,474 @@
+"""The deployable pipeline as one ONNX file, for runtimes without Python's scikit-learn.
+
+skl2onnx converts scikit-learn's own steps; this module adds converters for the template's
+transformers (features.py) and replaces skl2onnx's histogram-gradient-boosting converter, which
+ignores categorical splits. Every converter mirrors its transformer's `transform` on the values
+the ONNX inputs can carry, which differ from a DataFrame's in two ways (see `onnx_scoring`):
+
+- a datetime arrives as seconds since 1970-01-01 of its wall-clock time (NaN when missing):
+  ONNX has no datetime type and no operator that parses text into one;
+- a missing category arrives as "" (ONNX strings have no missing value); the encoder gives
+  missing and unknown values the same code, so "" scores as a missing category does.
+
+Limits, each refused with a message rather than exported wrongly: category names of more than
+MAX_WORDS words, and estimators without an ONNX form (the trivial baseline).
+"""
+
+import json
+from typing import Any
+
+import numpy as np
+import onnx
+from onnx import TensorProto
+from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+from sklearn.impute import SimpleImputer
+from sklearn.preprocessing import OrdinalEncoder
+from skl2onnx import convert_sklearn, update_registered_converter
+from skl2onnx.common.data_types import DoubleTensorType, StringTensorType
+from skl2onnx.common.shape_calculator import (
+    calculate_linear_classifier_output_shapes,
+    calculate_linear_regressor_output_shapes,
+)
+
+from lifecycle.errors import LifecycleError
+from lifecycle.features import CalendarFeatures, CategoryNormaliser, OutlierFences
+
+OPSET = {"": 20, "ai.onnx.ml": 3}  # 20: text splitting and joining
+# TreeEnsemble, whose splits can test set membership, needs ai.onnx.ml 5, which skl2onnx does
+# not know yet: the node is added as version 3 and the file's import raised afterwards.
+TREE_ENSEMBLE_OPSET = 5
+IR_VERSION = 10  # the newest onnxruntime 1.31 reads
+MAX_WORDS = 16  # a normalised category of more words scores as unknown (see CategoryNormaliser)
+SECONDS_PER_DAY = 86_400
+# TreeEnsemble (ai.onnx.ml 5) node modes
+BRANCH_LEQ, BRANCH_MEMBER = 0, 6
+METADATA_KEY = "lifecycle"
+
+
+class Graph:
+    """Nodes and constants added to a converter's part of the ONNX graph, named uniquely."""
+
+    def __init__(self, scope: Any, container: Any) -> None:
+        self.scope, self.container = scope, container
+
+    def const(self, values: Any, kind: int = TensorProto.DOUBLE) -> str:
+        array = np.asarray(values)
+        name = self.scope.get_unique_variable_name("const")
+        content = array.ravel().tolist()
+        if kind == TensorProto.STRING:
+            content = [str(value).encode() for value in content]
+        self.container.add_initializer(name, kind, list(array.shape), content)
+        return name
+
+    def op(self, op_type: str, *inputs: str, outputs: int = 1, domain: str = "",
+           version: int | None = None, **attributes: Any) -> Any:
+        names = [self.scope.get_unique_variable_name(op_type.lower()) for _ in range(outputs)]
+        self.container.add_node(op_type, list(inputs), names, op_domain=domain,
+                                op_version=version or OPSET[domain],
+                                name=self.scope.get_unique_operator_name(op_type), **attributes)
+        return names[0] if outputs == 1 else names
+
+    def floor_div(self, x: str, by: float) -> str:
+        return self.op("Floor", self.op("Div", x, self.const(float(by))))
+
+    def column(self, x: str, index: int) -> str:
+        """Column `index` of a 2-D tensor, kept 2-D."""
+        return self.op("Gather", x, self.const([index], TensorProto.INT64), axis=1)
+
+    def output(self, operator: Any, name: str, index: int = 0) -> None:
+        self.op_into("Identity", [name], operator.outputs[index].full_name)
+
+    def op_into(self, op_type: str, inputs: list[str], output: str, **attributes: Any) -> None:
+        self.container.add_node(op_type, inputs, output, op_version=OPSET[""],
+                                name=self.scope.get_unique_operator_name(op_type), **attributes)
+
+
+def single_input(graph: Graph, operator: Any) -> str:
+    names = [variable.full_name for variable in operator.inputs]
+    return names[0] if len(names) == 1 else graph.op("Concat", *names, axis=1)
+
+
+def same_rows_shape(columns: int, kind: type = DoubleTensorType) -> Any:
+    def calculate(operator: Any) -> None:
+        rows = operator.inputs[0].get_first_dimension()
+        operator.outputs[0].type = kind([rows, columns(operator.raw_operator,
+                                                       operator.inputs)])
+    return calculate
+
+
+def input_width(inputs: list) -> int:
+    return sum(variable.get_second_dimension() or 1 for variable in inputs)
+
+
+# --- CalendarFeatures: hour, day of week, month and ages, from seconds since 1970 -------------
+
+def convert_calendar(scope: Any, operator: Any, container: Any) -> None:
+    graph = Graph(scope, container)
+    x = single_input(graph, operator)
+    seconds = graph.column(x, 0)
+    days = graph.floor_div(seconds, SECONDS_PER_DAY)
+    into_day = graph.op("Sub", seconds, graph.op("Mul", days, graph.const(float(SECONDS_PER_DAY))))
+    hour = graph.floor_div(into_day, 3600)
+    # 1970-01-01 was a Thursday: Monday is 0, as pandas counts.
+    shifted = graph.op("Add", days, graph.const(3.0))
+    day_of_week = graph.op("Sub", shifted, graph.op("Mul", graph.floor_div(shifted, 7),
+                                                   graph.const(7.0)))
+    year, month = civil_year_month(graph, days)
+    ages = [graph.op("Sub", year, graph.column(x, 1 + i))
+            for i in range(len(operator.raw_operator.age_from_year))]
+    graph.output(operator, graph.op("Concat", hour, day_of_week, month, *ages, axis=1))
+
+
+def civil_year_month(graph: Graph, days: str) -> tuple[str, str]:
+    """Year and month of a day count since 1970-01-01 in the proleptic Gregorian calendar
+    (H. Hinnant's civil_from_days, in whole numbers held as doubles; NaN stays NaN)."""
+    c = graph.const
+    z = graph.op("Add", days, c(719_468.0))
+    era = graph.floor_div(z, 146_097)
+    day_of_era = graph.op("Sub", z, graph.op("Mul", era, c(146_097.0)))
+    leap_terms = graph.op("Sub", graph.op("Add", graph.op("Sub", day_of_era,
+                                                          graph.floor_div(day_of_era, 1460)),
+                                          graph.floor_div(day_of_era, 36_524)),
+                          graph.floor_div(day_of_era, 146_096))
+    year_of_era = graph.floor_div(leap_terms, 365)
+    day_of_year = graph.op("Sub", day_of_era, graph.op(
+        "Sub", graph.op("Add", graph.op("Mul", year_of_era, c(365.0)),
+                        graph.floor_div(year_of_era, 4)),
+        graph.floor_div(year_of_era, 100)))
+    march_month = graph.floor_div(graph.op("Add", graph.op("Mul", day_of_year, c(5.0)), c(2.0)),
+                                  153)
+    past_december = graph.op("Cast", graph.op("GreaterOrEqual", march_month, c(10.0)),
+                             to=TensorProto.DOUBLE)
+    month = graph.op("Sub", graph.op("Add", march_month, c(3.0)),
+                     graph.op("Mul", past_december, c(12.0)))
+    year = graph.op("Add", graph.op("Add", year_of_era, graph.op("Mul", era, c(400.0))),
+                    past_december)
+    return year, month
+
+
+def calendar_width(transformer: CalendarFeatures, inputs: list) -> int:
+    return 3 + len(transformer.age_from_year)
+
+
+# --- CategoryNormaliser: whitespace, case and aliases on text ---------------------------------
+
+def convert_normaliser(scope: Any, operator: Any, container: Any) -> None:
+    graph = Graph(scope, container)
+    normaliser = operator.raw_operator
+    text = single_input(graph, operator)
+    if normaliser.strip_whitespace:
+        text = joined_words(graph, text)
+    if normaliser.case != "keep":
+        flat = graph.op("Reshape", text, graph.const([-1], TensorProto.INT64))
+        changed = graph.op("StringNormalizer", flat, case_change_action=normaliser.case.upper())
+        text = graph.op("Reshape", changed, graph.op("Shape", text))
+    for alias, meaning in (normaliser.aliases or {}).items():
+        text = graph.op("Where", graph.op("Equal", text, graph.const([alias], TensorProto.STRING)),
+                        graph.const([meaning], TensorProto.STRING), text)
+    graph.output(operator, graph.op("Identity", text))
+
+
+def joined_words(graph: Graph, text: str) -> str:
+    """" ".join(value.split()) for every value: StringSplit, then the words joined again. A value
+    of more than MAX_WORDS words becomes one no normalised category equals (a leading space)."""
+    words, count = graph.op("StringSplit", text, outputs=2)
+    padding = graph.op("Expand", graph.const([""], TensorProto.STRING),
+                       graph.op("Concat", graph.op("Shape", text),
+                                graph.const([MAX_WORDS], TensorProto.INT64), axis=0))
+    words = graph.op("Concat", words, padding, axis=-1)
+    space, empty = (graph.const([s], TensorProto.STRING) for s in (" ", ""))
+    joined = graph.op("Gather", words, graph.const(0, TensorProto.INT64), axis=-1)
+    for position in range(1, MAX_WORDS):
+        word = graph.op("Gather", words, graph.const(position, TensorProto.INT64), axis=-1)
+        present = graph.op("Greater", count, graph.const(position, TensorProto.INT64))
+        joined = graph.op("StringConcat", joined, graph.op(
+            "Where", present, graph.op("StringConcat", space, word), empty))
+    too_long = graph.op("Greater", count, graph.const(MAX_WORDS, TensorProto.INT64))
+    return graph.op("Where", too_long, graph.op("StringConcat", space, joined), joined)
+
+
+def same_width(transformer: Any, inputs: list) -> int:
+    return input_width(inputs)
+
+
+def text_shape(operator: Any) -> None:
+    rows = operator.inputs[0].get_first_dimension()
+    operator.outputs[0].type = StringTensorType([rows, input_width(operator.inputs)])
+
+
+# --- OutlierFences: clip to, or flag values beyond, the fences ---------------------------------
+
+def convert_fences(scope: Any, operator: Any, container: Any) -> None:
+    graph = Graph(scope, container)
+    fences = operator.raw_operator
+    x = single_input(graph, operator)
+    lower, upper = graph.const([fences.lower_]), graph.const([fences.upper_])
+    below, above = graph.op("Less", x, lower), graph.op("Greater", x, upper)
+    if fences.mode == "flag":
+        flags = graph.op("Cast", graph.op("Or", below, above), to=TensorProto.DOUBLE)
+        graph.output(operator, graph.op("Concat", x, flags, axis=1))
+    else:  # a NaN fence compares false, leaving its column as it is, as transform does
+        graph.output(operator, graph.op("Where", above, upper, graph.op("Where", below, lower, x)))
+
+
+def fences_width(fences: OutlierFences, inputs: list) -> int:
+    return input_width(inputs) * (2 if fences.mode == "flag" else 1)
+
+
+# --- SimpleImputer with missing indicators (skl2onnx's drops the indicators) -------------------
+
+def convert_imputer(scope: Any, operator: Any, container: Any) -> None:
+    graph = Graph(scope, container)
+    imputer = operator.raw_operator
+    x = single_input(graph, operator)
+    statistics = imputer.statistics_
+    if statistics.dtype.kind in "OU":  # text: ONNX carries a missing category as ""
+        missing = graph.op("Equal", x, graph.const([""], TensorProto.STRING))
+        filled = graph.op("Where", missing, graph.const(statistics.astype(str), TensorProto.STRING),
+                          x)
+        graph.output(operator, filled)
+        return
+    missing = graph.op("IsNaN", x)
+    filled = graph.op("Where", missing, graph.const(statistics.astype(np.float64)), x)
+    kept = kept_columns(imputer)
+    parts = [graph.op("Gather", filled, graph.const(kept, TensorProto.INT64), axis=1)]
+    if imputer.add_indicator:
+        flagged = imputer.indicator_.features_.astype(np.int64)
+        parts.append(graph.op("Cast", graph.op("Gather", missing, graph.const(
+            flagged, TensorProto.INT64), axis=1), to=TensorProto.DOUBLE))
+    graph.output(operator, graph.op("Concat", *parts, axis=1) if len(parts) > 1 else parts[0])
+
+
+def kept_columns(imputer: SimpleImputer) -> np.ndarray:
+    """Columns transform keeps: one all missing in training is dropped unless asked to keep."""
+    if imputer.keep_empty_features or imputer.statistics_.dtype.kind in "OU":
+        return np.arange(len(imputer.statistics_))
+    return np.flatnonzero(~np.isnan(imputer.statistics_))
+
+
+def imputer_width(imputer: SimpleImputer, inputs: list) -> int:
+    indicators = len(imputer.indicator_.features_) if imputer.add_indicator else 0
+    return len(kept_columns(imputer)) + indicators
+
+
+def imputer_shape(operator: Any) -> None:
+    rows = operator.inputs[0].get_first_dimension()
+    imputer = operator.raw_operator
+    kind = StringTensorType if imputer.statistics_.dtype.kind in "OU" else DoubleTensorType
+    operator.outputs[0].type = kind([rows, imputer_width(imputer, operator.inputs)])
+
+
+# --- OrdinalEncoder with infrequent levels (skl2onnx's pairs codes with the wrong keys) ------
+
+def convert_encoder(scope: Any, operator: Any, container: Any) -> None:
+    graph = Graph(scope, container)
+    encoder = operator.raw_operator
+    x = single_input(graph, operator)
+    columns = []
+    for position, categories in enumerate(encoder.categories_):
+        keys, codes = category_codes(encoder, position, categories)
+        coded = graph.op("LabelEncoder", graph.column(x, position), domain="ai.onnx.ml",
+                         version=2, keys_strings=keys, values_floats=codes,
+                         default_float=float(encoder.unknown_value))
+        columns.append(graph.op("Cast", coded, to=TensorProto.DOUBLE))
+    graph.output(operator, graph.op("Concat", *columns, axis=1))
+
+
+def category_codes(encoder: Any, position: int,
+                   categories: np.ndarray) -> tuple[list[str], list[float]]:
+    """Each category's text and the code transform gives it (infrequent levels share one);
+    "" (a missing category) gets the missing code."""
+    mapping = encoder._default_to_infrequent_mappings[position] if getattr(
+        encoder, "_infrequent_enabled", False) else None
+    codes = np.arange(len(categories)) if mapping is None else np.asarray(mapping)
+    # A missing level, when training had one, is the last category and has no mapped code.
+    pairs = {category: float(code) for category, code in zip(categories, codes, strict=False)
+             if isinstance(category, str)}
+    pairs.setdefault("", float(encoder.encoded_missing_value))
+    return list(pairs), list(pairs.values())
+
+
+def encoder_width(encoder: Any, inputs: list) -> int:
+    return len(encoder.categories_)
+
+
+# --- Histogram gradient boosting, categorical splits included ----------------------------------
+
+def convert_boosting(scope: Any, operator: Any, container: Any) -> None:
+    graph = Graph(scope, container)
+    model = operator.raw_operator
+    x = graph.op("Cast", single_input(graph, operator), to=TensorProto.DOUBLE)
+    if model._preprocessor is not None:
+        x = categories_first(graph, model, x)
+    ensemble, base = tree_ensemble(model)
+    raw = graph.op("Add", graph.op("TreeEnsemble", x, domain="ai.onnx.ml", **ensemble),
+                   graph.const(base[np.newaxis, :]))
+    link = type(model._loss.link).__name__
+    if not hasattr(model, "classes_"):
+        if link not in ("IdentityLink", "LogLink"):
+            raise LifecycleError(f"ONNX export: no inverse link for {link}")
+        graph.output(operator, raw if link == "IdentityLink" else graph.op("Exp", raw))
+        return
+    if len(model.classes_) == 2:
+        positive = graph.op("Sigmoid", raw)
+        probabilities = graph.op("Concat", graph.op("Sub", graph.const([[1.0]]), positive),
+                                 positive, axis=1)
+    else:
+        probabilities = graph.op("Softmax", raw, axis=1)
+    labels = class_labels(model.classes_)
+    kind = TensorProto.STRING if labels.dtype.kind in "OU" else TensorProto.INT64
+    label = graph.op("Gather", graph.const(labels, kind), graph.op("ArgMax", probabilities,
+                                                                   axis=1, keepdims=0))
+    graph.output(operator, label, 0)
+    graph.output(operator, probabilities, 1)
+
+
+def categories_first(graph: Graph, model: Any, x: str) -> str:
+    """What the model's own preprocessor does before its trees: each categorical column's
+    values as their positions among the values seen in training (NaN when unseen), then the
+    other columns; the trees' feature numbers count in that order."""
+    encoder = model._preprocessor.named_transformers_["encoder"]
+    columns = []
+    for position, seen in zip(np.flatnonzero(model.is_categorical_), encoder.categories_,
+                              strict=True):
+        seen = [float(value) for value in seen if not np.isnan(value)]
+        values = graph.op("Cast", graph.column(x, int(position)), to=TensorProto.FLOAT)
+        coded = graph.op("LabelEncoder", values, domain="ai.onnx.ml", version=2,
+                         keys_floats=seen, values_floats=[float(i) for i in range(len(seen))],
+                         default_float=float("nan"))
+        columns.append(graph.op("Cast", coded, to=TensorProto.DOUBLE))
+    others = np.flatnonzero(~model.is_categorical_)
+    columns.append(graph.op("Gather", x, graph.const(others, TensorProto.INT64), axis=1))
+    return graph.op("Concat", *columns, axis=1)
+
+
+def class_labels(classes: np.ndarray) -> np.ndarray:
+    if classes.dtype.kind in "biu":
+        return classes.astype(np.int64)
+    return classes.astype(str)
+
+
+def tree_ensemble(model: Any) -> tuple[dict, np.ndarray]:
+    """TreeEnsemble attributes for every tree, and the base score per output (the baseline plus
+    the value of trees that are a single leaf, which the operator cannot hold)."""
+    targets = model.n_trees_per_iteration_
+    base = np.asarray(model._baseline_prediction, dtype=np.float64).ravel().copy()
+    known, feature_map = model._bin_mapper.make_known_categories_bitsets()
+    nodes: dict[str, list] = {key: [] for key in (
+        "feature", "split", "mode", "true", "true_leaf", "false", "false_leaf", "missing_true")}
+    members: list[float] = []
+    roots, leaf_targets, leaf_weights = [], [], []
+    for iteration in model._predictors:
+        for target, predictor in enumerate(iteration):
+            tree = predictor.nodes
+            if tree[0]["is_leaf"]:
+                base[target] += tree[0]["value"]
+                continue
+            is_leaf = tree["is_leaf"].astype(bool)
+            interior, leaves = np.flatnonzero(~is_leaf), np.flatnonzero(is_leaf)
+            position = {int(i): len(nodes["feature"]) + k for k, i in enumerate(interior)}
+            leaf_position = {int(i): len(leaf_weights) + k for k, i in enumerate(leaves)}
+            roots.append(position[0])
+            leaf_targets.extend([target] * len(leaves))
+            leaf_weights.extend(tree["value"][leaves].astype(np.float64).tolist())
+            for i in interior:
+                add_split(nodes, members, tree[i], predictor, known, feature_map, position,
+                          leaf_position, is_leaf)
+    ensemble = {
+        "tree_roots": roots,
+        "nodes_featureids": nodes["feature"],
+        "nodes_splits": tensor("splits", nodes["split"]),
+        "nodes_modes": onnx.helper.make_tensor("modes", TensorProto.UINT8, [len(nodes["mode"])],
+                                               nodes["mode"]),
+        "nodes_truenodeids": nodes["true"], "nodes_trueleafs": nodes["true_leaf"],
+        "nodes_falsenodeids": nodes["false"], "nodes_falseleafs": nodes["false_leaf"],
+        "nodes_missing_value_tracks_true": nodes["missing_true"],
+        "leaf_targetids": leaf_targets, "leaf_weights": tensor("weights", leaf_weights),
+        "n_targets": targets,
+    }
+    if members:
+        ensemble["membership_values"] = tensor("members", members)
+    return ensemble, base
+
+
+def add_split(nodes: dict, members: list, node: Any, predictor: Any, known: np.ndarray,
+              feature_map: np.ndarray, position: dict, leaf_position: dict,
+              is_leaf: np.ndarray) -> None:
+    """One split as scikit-learn's predictor takes it (`_predict_one_from_raw_data`)."""
+    left, right = int(node["left"]), int(node["right"])
+    goes_left_missing = bool(node["missing_go_to_left"])
+    if node["is_categorical"]:
+        # Left: the codes in the split's bitset. Right: the other codes seen in training.
+        # Anything else (missing, negative, unseen) follows missing_go_to_left. So the test is
+        # membership of the left codes when missing goes right, of the right codes otherwise.
+        left_codes = bitset_members(predictor.raw_left_cat_bitsets[node["bitset_idx"]])
+        seen = bitset_members(known[feature_map[node["feature_idx"]]])
+        tested = sorted(set(seen) - set(left_codes)) if goes_left_missing else left_codes
+        if goes_left_missing:
+            left, right = right, left  # the test's "true" branch is the right child
+        members.extend([*map(float, tested), float("nan")])
+        mode, split, missing_true = BRANCH_MEMBER, 0.0, 0
+    else:
+        mode, split, missing_true = BRANCH_LEQ, float(node["num_threshold"]), int(goes_left_missing)
+    nodes["feature"].append(int(node["feature_idx"]))
+    nodes["split"].append(split)
+    nodes["mode"].append(mode)
+    nodes["missing_true"].append(missing_true)
+    for branch, child in (("true", left), ("false", right)):
+        nodes[branch].append(leaf_position[child] if is_leaf[child] else position[child])
+        nodes[f"{branch}_leaf"].append(int(is_leaf[child]))
+
+
+def bitset_members(bitset: np.ndarray) -> list[int]:
+    """The codes 0..255 whose bit is set in a scikit-learn bitset of eight 32-bit words."""
+    return [code for code in range(256) if bitset[code // 32] >> (code % 32) & 1]
+
+
+def tensor(name: str, values: list[float]) -> onnx.TensorProto:
+    return onnx.helper.make_tensor(name, TensorProto.DOUBLE, [len(values)], values)
+
+
+def register_converters() -> None:
+    update_registered_converter(CalendarFeatures, "LifecycleCalendarFeatures",
+                                same_rows_shape(calendar_width), convert_calendar)
+    update_registered_converter(CategoryNormaliser, "LifecycleCategoryNormaliser",
+                                text_shape, convert_normaliser)
+    update_registered_converter(OutlierFences, "LifecycleOutlierFences",
+                                same_rows_shape(fences_width), convert_fences)
+    update_registered_converter(OrdinalEncoder, "SklearnOrdinalEncoder",
+                                same_rows_shape(encoder_width), convert_encoder)
+    update_registered_converter(SimpleImputer, "SklearnImputer", imputer_shape, convert_imputer)
+    update_registered_converter(HistGradientBoostingClassifier,
+                                "SklearnHistGradientBoostingClassifier",
+                                calculate_linear_classifier_output_shapes, convert_boosting,
+                                options={"zipmap": [True, False, "columns"], "nocl": [True, False]})
+    update_registered_converter(HistGradientBoostingRegressor,
+                                "SklearnHistGradientBoostingRegressor",
+                                calculate_linear_regressor_output_shapes, convert_boosting)
+
+
+TENSOR_TYPES = {"numeric": DoubleTensorType, "datetime": DoubleTensorType,
+                "categorical": StringTensorType, "text": StringTensorType}
+
+
+def export(model: Any, column_types: dict[str, str], description: dict) -> bytes:
+    """The fitted pipeline as ONNX bytes: one [rows, 1] input per raw column (named after it),
+    outputs `label` and `probabilities` (classifiers) or `variable` (regressors), and
+    `description` (task, classes, threshold, input kinds) as JSON in the file's metadata."""
+    if type(model.steps[-1][1]).__name__.startswith("Dummy"):
+        raise LifecycleError("ONNX export: the trivial baseline has no ONNX form; choose "
+                             "another train.model to deploy")
+    register_converters()
+    inputs = [(name, TENSOR_TYPES[column_types[name]]([None, 1]))
+              for name in model.feature_names_in_]
+    options = {id(model): {"zipmap": False}} if hasattr(model, "classes_") else None
+    proto = convert_sklearn(model, initial_types=inputs, target_opset=OPSET, options=options,
+                            naming="lifecycle_")
+    if any(node.op_type == "TreeEnsemble" for node in proto.graph.node):
+        for opset in proto.opset_import:
+            if opset.domain == "ai.onnx.ml":
+                opset.version = TREE_ENSEMBLE_OPSET
+    proto.ir_version = IR_VERSION
+    proto.producer_name = "lifecycle"
+    onnx.helper.set_model_props(proto, {METADATA_KEY: json.dumps(description, sort_keys=True)})
+    return proto.SerializeToString()
