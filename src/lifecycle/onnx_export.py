@@ -10,8 +10,9 @@ the ONNX inputs can carry, which differ from a DataFrame's in two ways (see `onn
 - a missing category arrives as "" (ONNX strings have no missing value); the encoder gives
   missing and unknown values the same code, so "" scores as a missing category does.
 
-Limits, each refused with a message rather than exported wrongly: category names of more than
-MAX_WORDS words, and estimators without an ONNX form (the trivial baseline).
+Known limits: a category of more than MAX_WORDS words scores as unknown; case folding follows
+the C.UTF-8 locale letter by letter (see CASE_LOCALE); only the estimators in EXPORTABLE are
+exported, the others are refused with the reason (UNSUPPORTED).
 """
 
 import json
@@ -38,6 +39,9 @@ OPSET = {"": 20, "ai.onnx.ml": 3}  # 20: text splitting and joining
 # not know yet: the node is added as version 3 and the file's import raised afterwards.
 TREE_ENSEMBLE_OPSET = 5
 IR_VERSION = 10  # the newest onnxruntime 1.31 reads
+# Case changes letter by letter in this locale, which glibc and macOS provide: as Python's for
+# every letter but the few whose other case is several letters ("ß".upper() is "SS").
+CASE_LOCALE = "C.UTF-8"
 MAX_WORDS = 16  # a normalised category of more words scores as unknown (see CategoryNormaliser)
 SECONDS_PER_DAY = 86_400
 # TreeEnsemble (ai.onnx.ml 5) node modes
@@ -160,7 +164,8 @@ def convert_normaliser(scope: Any, operator: Any, container: Any) -> None:
         text = joined_words(graph, text)
     if normaliser.case != "keep":
         flat = graph.op("Reshape", text, graph.const([-1], TensorProto.INT64))
-        changed = graph.op("StringNormalizer", flat, case_change_action=normaliser.case.upper())
+        changed = graph.op("StringNormalizer", flat, case_change_action=normaliser.case.upper(),
+                           locale=CASE_LOCALE)
         text = graph.op("Reshape", changed, graph.op("Shape", text))
     for alias, meaning in (normaliser.aliases or {}).items():
         text = graph.op("Where", graph.op("Equal", text, graph.const([alias], TensorProto.STRING)),
@@ -222,11 +227,11 @@ def convert_imputer(scope: Any, operator: Any, container: Any) -> None:
     imputer = operator.raw_operator
     x = single_input(graph, operator)
     statistics = imputer.statistics_
-    if statistics.dtype.kind in "OU":  # text: ONNX carries a missing category as ""
-        missing = graph.op("Equal", x, graph.const([""], TensorProto.STRING))
-        filled = graph.op("Where", missing, graph.const(statistics.astype(str), TensorProto.STRING),
-                          x)
-        graph.output(operator, filled)
+    if statistics.dtype.kind in "OU":
+        # Text: scikit-learn looks for NaN, and a category arrives missing as None (see
+        # scoring.category_values), which it leaves for the encoder's missing code; so does
+        # this, and "" reaches the encoder as None does.
+        graph.output(operator, graph.op("Identity", x))
         return
     missing = graph.op("IsNaN", x)
     filled = graph.op("Where", missing, graph.const(statistics.astype(np.float64)), x)
@@ -447,6 +452,15 @@ def register_converters() -> None:
                                 calculate_linear_regressor_output_shapes, convert_boosting)
 
 
+# The estimators whose files answer as the pipeline (tests/test_onnx.py), and why others do not.
+EXPORTABLE = ("HistGradientBoostingClassifier", "HistGradientBoostingRegressor",
+              "RandomForestClassifier")
+UNSUPPORTED = {
+    "RandomForestRegressor": "onnxruntime's TreeEnsembleRegressor answers in float32 only",
+    "Pipeline": "skl2onnx cannot select the linear model's one-hot columns from the feature "
+                "transformer's output, whose width it does not track",
+    "DummyClassifier": "the trivial baseline", "DummyRegressor": "the trivial baseline",
+}
 TENSOR_TYPES = {"numeric": DoubleTensorType, "datetime": DoubleTensorType,
                 "categorical": StringTensorType, "text": StringTensorType}
 
@@ -455,20 +469,72 @@ def export(model: Any, column_types: dict[str, str], description: dict) -> bytes
     """The fitted pipeline as ONNX bytes: one [rows, 1] input per raw column (named after it),
     outputs `label` and `probabilities` (classifiers) or `variable` (regressors), and
     `description` (task, classes, threshold, input kinds) as JSON in the file's metadata."""
-    if type(model.steps[-1][1]).__name__.startswith("Dummy"):
-        raise LifecycleError("ONNX export: the trivial baseline has no ONNX form; choose "
-                             "another train.model to deploy")
+    estimator = type(model.steps[-1][1]).__name__
+    if estimator not in EXPORTABLE:
+        raise LifecycleError(f"ONNX export: {estimator} has no exact ONNX form here "
+                             f"({UNSUPPORTED.get(estimator, 'no converter')}); deploy it with "
+                             f"the skops runtime, or choose hist_gradient_boosting")
     register_converters()
     inputs = [(name, TENSOR_TYPES[column_types[name]]([None, 1]))
               for name in model.feature_names_in_]
     options = {id(model): {"zipmap": False}} if hasattr(model, "classes_") else None
     proto = convert_sklearn(model, initial_types=inputs, target_opset=OPSET, options=options,
                             naming="lifecycle_")
+    versions = {opset.domain: opset.version for opset in proto.opset_import}
     if any(node.op_type == "TreeEnsemble" for node in proto.graph.node):
-        for opset in proto.opset_import:
-            if opset.domain == "ai.onnx.ml":
-                opset.version = TREE_ENSEMBLE_OPSET
+        versions["ai.onnx.ml"] = TREE_ENSEMBLE_OPSET
+    # The same bytes every run: skl2onnx names the graph with a random UUID and lists the
+    # opsets in set order, which string hashing changes from process to process.
+    del proto.opset_import[:]
+    proto.opset_import.extend(onnx.helper.make_opsetid(domain, version)
+                              for domain, version in sorted(versions.items()))
+    proto.graph.name = "lifecycle_pipeline"
     proto.ir_version = IR_VERSION
     proto.producer_name = "lifecycle"
     onnx.helper.set_model_props(proto, {METADATA_KEY: json.dumps(description, sort_keys=True)})
     return proto.SerializeToString()
+
+
+def description(model: Any, column_types: dict[str, str], problem: Any,
+                threshold: float) -> dict:
+    """What a consumer of the file needs besides the graph, stored in its metadata."""
+    classes = getattr(model, "classes_", None)
+    return {
+        "problem": problem.name,
+        "task": problem.task,
+        "target": problem.target,
+        "classes": None if classes is None else classes.tolist(),
+        "decision_threshold": threshold if problem.task == "binary" else None,
+        "inputs": {name: column_types[name] for name in model.feature_names_in_},
+        "conventions": {"datetime": "seconds since 1970-01-01 of the wall-clock time, "
+                                    "NaN when missing",
+                        "numeric": "float64, NaN when missing",
+                        "categorical": "text, \"\" when missing"},
+    }
+
+
+PROBABILITY_TOLERANCE = 1e-5
+REGRESSION_TOLERANCE = 1e-4  # relative to the value, or absolute below 1
+
+
+def parity(model: Any, portable: Any, rows: Any, task: str, threshold: float | None) -> dict:
+    """How far the ONNX file's answers are from the pipeline's on `rows`: the largest
+    difference in probability (regression: relative difference) and how many labels differ."""
+    from lifecycle import metrics
+
+    expected = np.asarray(metrics.predict_scores(model, rows, task), dtype=np.float64)
+    got = np.asarray(metrics.predict_scores(portable, rows, task), dtype=np.float64)
+    if task == "regression":
+        difference = np.abs(got - expected) / np.maximum(np.abs(expected), 1.0)
+        tolerance, labels_differ = REGRESSION_TOLERANCE, 0
+    else:
+        difference = np.abs(got - expected)
+        tolerance = PROBABILITY_TOLERANCE
+        if task == "binary":
+            labels_differ = int(((got >= threshold) != (expected >= threshold)).sum())
+        else:
+            labels_differ = int((got.argmax(axis=1) != expected.argmax(axis=1)).sum())
+    largest = float(difference.max()) if difference.size else 0.0
+    return {"rows": len(rows), "max_difference": largest, "tolerance": tolerance,
+            "labels_differ": labels_differ,
+            "holds": bool(largest <= tolerance and labels_differ == 0)}

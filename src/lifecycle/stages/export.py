@@ -1,0 +1,36 @@
+"""Stage export: the deployable pipeline as an ONNX file, for runtimes without scikit-learn.
+
+The file is compared with the pipeline on every test row before it is written; the stage fails,
+writing nothing, if a probability differs by more than 1e-5 (a regression value by more than
+1e-4 relative) or a label differs.
+"""
+
+from lifecycle import artifacts, config, contract, files, onnx_export, onnx_scoring, paths, tables
+from lifecycle.errors import LifecycleError
+
+
+def run() -> None:
+    params = config.load()
+    problem = params.problem
+    threshold = params.evaluate.decision_threshold if problem.task == "binary" else None
+    model = artifacts.load_model(paths.MODEL)
+    column_types = {name: column.type
+                    for name, column in contract.load(paths.CONTRACT).columns.items()}
+    described = onnx_export.description(model, column_types, problem, threshold)
+    data = onnx_export.export(model, column_types, described)
+    portable = onnx_scoring.load(data)
+    test = tables.read_parquet(paths.PREPARED["test"], columns=list(model.feature_names_in_))
+    report = {"file": paths.ONNX_MODEL, "bytes": len(data),
+              "parity": onnx_export.parity(model, portable, test, problem.task, threshold)}
+    if not report["parity"]["holds"]:
+        raise LifecycleError(f"{paths.ONNX_MODEL}: the ONNX file does not answer as "
+                             f"{paths.MODEL} on the test rows: {report['parity']}; nothing "
+                             f"was written")
+    files.write_bytes(data, paths.ONNX_MODEL)
+    files.write_json(report, paths.EXPORT_REPORT)
+
+
+if __name__ == "__main__":
+    from lifecycle import stages
+
+    stages.main("export", run)

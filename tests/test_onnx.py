@@ -1,0 +1,211 @@
+"""The ONNX file answers as the scikit-learn pipeline: every task, every exportable model, every
+cleaning option, on rows with missing values, unseen and misspelt categories; and it scores a
+table in a process that never imports scikit-learn or skops."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.pipeline import Pipeline
+
+from lifecycle import artifacts, contract, features, models, onnx_export, onnx_scoring, scoring
+from lifecycle.errors import LifecycleError
+from tests.test_own_data import customers
+
+TARGETS = {"binary": "churned", "multiclass": "segment", "regression": "lifetime_value"}
+KINDS = {"signup_date": "datetime", "region": "categorical", "plan": "categorical",
+         "tenure_months": "numeric", "monthly_spend": "numeric", "support_calls": "numeric"}
+CLEANING = {"outliers": "clip", "outlier_iqr_factor": 1.5, "category_case": "lower",
+            "strip_whitespace": True, "category_aliases": {"n": "north"}}
+
+
+class Problem:
+    def __init__(self, task: str) -> None:
+        self.name, self.task, self.target = "customers", task, TARGETS[task]
+
+
+def table(task: str, rows: int, seed: int) -> tuple[pd.DataFrame, pd.Series]:
+    frame = customers(task, rows, seed).dropna(subset=[TARGETS[task]])
+    frame["signup_date"] = pd.to_datetime(frame["signup_date"])
+    # a time of day, a missing moment and categories training never saw, spelt untidily
+    frame["signup_date"] += pd.to_timedelta(np.arange(len(frame)) * 3607 % 86400, unit="s")
+    frame.loc[frame.index[::17], "signup_date"] = pd.NaT
+    frame.loc[frame.index[::13], "region"] = ["  Middle   Earth ", "N", "north", "\tNORTH"][
+        seed % 4]
+    frame = frame.reset_index(drop=True)
+    for name in ("region", "plan"):
+        frame[name] = scoring.category_values(frame[name])
+    y = frame.pop(TARGETS[task])
+    return frame[list(KINDS)], y if task == "regression" else y.astype(str)
+
+
+def fitted(task: str, model: str, cleaning: dict, **overrides: object) -> tuple:
+    X, y = table(task, 600, seed=1)
+    transformer = features.build_transformer(
+        ["tenure_months", "monthly_spend", "support_calls"], ["region", "plan"], "signup_date",
+        [], "median", overrides.pop("min_category_count", 20), cleaning,
+        overrides.pop("impute_categorical", "missing_level"))
+    encoded = transformer.fit_transform(X, y)
+    hyperparameters = {"hist_gradient_boosting": {"max_iter": 30},
+                       "random_forest": {"n_estimators": 20, "max_depth": 6},
+                       "linear": {"max_iter": 500}}[model]
+    estimator = models.build_estimator(model, hyperparameters, 0,
+                                       features.categorical_output_columns(transformer), task)
+    pipeline = Pipeline([("features", transformer), ("estimator", estimator.fit(encoded, y))])
+    return pipeline, table(task, 400, seed=2)[0]
+
+
+def exported(pipeline: Pipeline, task: str, threshold: float = 0.4) -> onnx_scoring.OnnxModel:
+    problem = Problem(task)
+    described = onnx_export.description(pipeline, KINDS, problem, threshold)
+    return onnx_scoring.load(onnx_export.export(pipeline, KINDS, described))
+
+
+CASES = [
+    ("binary", "hist_gradient_boosting", CLEANING, {}),
+    ("multiclass", "hist_gradient_boosting", CLEANING, {}),
+    ("regression", "hist_gradient_boosting", CLEANING, {}),
+    ("binary", "hist_gradient_boosting", {**CLEANING, "outliers": "flag", "category_case": "upper"},
+     {"min_category_count": 60}),
+    ("binary", "hist_gradient_boosting", {}, {"impute_categorical": "most_frequent"}),
+    ("multiclass", "random_forest", CLEANING, {}),
+    ("multiclass", "random_forest", {**CLEANING, "strip_whitespace": False}, {}),
+]
+
+
+@pytest.mark.parametrize(("task", "model", "cleaning", "overrides"), CASES)
+def test_onnx_file_answers_as_the_pipeline(task, model, cleaning, overrides):
+    pipeline, rows = fitted(task, model, dict(cleaning), **dict(overrides))
+    portable = exported(pipeline, task)
+    report = onnx_export.parity(pipeline, portable, rows, task, 0.4)
+    assert report["rows"] == len(rows) > 300
+    assert report["holds"], report
+    if task != "regression":  # the labels too, each class's column in the pipeline's order
+        assert list(portable.classes_) == list(pipeline.classes_)
+        assert (portable.predict(rows) == pipeline.predict(rows)).all()
+
+
+def test_features_match_value_for_value_on_untidy_rows():
+    """The converters one by one, through the transformer's output, not only the scores."""
+    pipeline, rows = fitted("binary", "hist_gradient_boosting", dict(CLEANING))
+    transformer = pipeline.named_steps["features"]
+    portable = exported(Pipeline([("features", transformer),
+                                  ("estimator", pipeline.named_steps["estimator"])]), "binary")
+    onnx_export.register_converters()
+    from skl2onnx import convert_sklearn
+
+    inputs = [(name, onnx_export.TENSOR_TYPES[KINDS[name]]([None, 1])) for name in KINDS]
+    proto = convert_sklearn(transformer, initial_types=inputs, target_opset=onnx_export.OPSET)
+    proto.ir_version = onnx_export.IR_VERSION
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(proto.SerializeToString())
+    (got,) = session.run(None, portable.inputs(rows))
+    expected = transformer.transform(rows).to_numpy(dtype=float)
+    np.testing.assert_allclose(got, expected, rtol=0, atol=0, equal_nan=True)
+
+
+@pytest.mark.parametrize("moment", ["1969-12-31 23:59:59", "1900-02-28 06:00", "2000-02-29",
+                                    "2100-03-01 12:30", "2262-04-11"])
+def test_calendar_parts_of_dates_far_from_1970(moment):
+    """Leap years, centuries and times before 1970 give the parts pandas gives."""
+    X = pd.DataFrame({"when": pd.to_datetime([moment, None]), "built_year": [1950.0, None]})
+    step = features.CalendarFeatures("when", ("built_year",)).fit(X)
+    onnx_export.register_converters()
+    from skl2onnx import convert_sklearn
+
+    proto = convert_sklearn(step, initial_types=[("when", onnx_export.DoubleTensorType([None, 1])),
+                                                 ("built_year",
+                                                  onnx_export.DoubleTensorType([None, 1]))],
+                            target_opset=onnx_export.OPSET)
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(proto.SerializeToString())
+    feeds = {"when": onnx_scoring.column_array(X["when"], "datetime"),
+             "built_year": onnx_scoring.column_array(X["built_year"], "numeric")}
+    (got,) = session.run(None, feeds)
+    np.testing.assert_array_equal(got, step.transform(X).to_numpy())
+
+
+@pytest.mark.parametrize(("task", "model", "reason"), [
+    ("binary", "trivial", "the trivial baseline"), ("binary", "linear", "one-hot columns"),
+    ("regression", "random_forest", "float32 only")])
+def test_a_model_without_an_exact_onnx_form_is_refused_with_the_reason(task, model, reason):
+    X, y = table(task, 100, seed=1)
+    transformer = features.build_transformer(["tenure_months"], ["plan"], None, [], "median", 5)
+    estimator = models.build_estimator(model, {}, 0, ["plan"], task)
+    pipeline = Pipeline([("features", transformer), ("estimator", estimator)]).fit(X, y)
+    with pytest.raises(LifecycleError, match=f"no exact ONNX form here .*{reason}.*skops runtime"):
+        onnx_export.export(pipeline, KINDS, {})
+
+
+def test_the_export_stage_writes_the_same_bytes_and_its_parity_report(trained_project, tmp_path,
+                                                                      monkeypatch):
+    from tests.conftest import TRAINED_FILES, copy_files, run_stages
+
+    project = copy_files(trained_project, tmp_path / "p", TRAINED_FILES)
+    run_stages(project, ("export",))
+    first = (project / "models/model.onnx").read_bytes()
+    run_stages(project, ("export",))
+    assert (project / "models/model.onnx").read_bytes() == first
+    report = json.loads((project / "reports/export.json").read_text())
+    test_rows = len(pd.read_parquet(project / "data/prepared/test.parquet"))
+    assert report["bytes"] == len(first)
+    assert report["parity"]["rows"] == test_rows and report["parity"]["holds"]
+    assert report["parity"]["max_difference"] < 1e-9
+
+
+def test_a_table_is_scored_with_onnxruntime_alone(trained_project, tmp_path):
+    """A process that never imports scikit-learn or skops scores a CSV as the pipeline does."""
+    from tests.conftest import TRAINED_FILES, copy_files, run_stages
+
+    project = copy_files(trained_project, tmp_path / "p", TRAINED_FILES)
+    run_stages(project, ("export",))
+    rows = pd.read_parquet(project / "data/prepared/test.parquet").head(500)
+    rows.to_csv(tmp_path / "rows.csv", index=False)
+    script = (
+        "import sys; from lifecycle import onnx_scoring;"
+        f"code = onnx_scoring.main([{str(project / 'models/model.onnx')!r}, "
+        f"{str(tmp_path / 'rows.csv')!r}, {str(tmp_path / 'scored.csv')!r}]);"
+        "loaded = sorted(m for m in ('sklearn', 'skops', 'scipy') if m in sys.modules);"
+        "print(loaded); sys.exit(code)")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"  # no scikit-learn, skops or scipy in that process
+    scored = pd.read_csv(tmp_path / "scored.csv")
+    model = artifacts.load_model(project / "models/model.skops")
+    rules = scoring.input_contract(contract.load(project / "data/contract.yaml"),
+                                   list(model.feature_names_in_))
+    parsed, _ = scoring.check_rows(pd.read_csv(tmp_path / "rows.csv"), rules, "rows.csv")
+    expected = model.predict_proba(parsed)[:, 1]
+    np.testing.assert_allclose(scored["probability_1"], expected, rtol=0, atol=1e-9)
+    threshold = onnx_scoring.load(project / "models/model.onnx").decision_threshold
+    assert threshold == 0.3  # params.yaml's, carried in the file
+    assert (scored["prediction"] == (expected >= threshold).astype(int)).all()
+    assert list(scored.columns[:len(rows.columns)]) == list(rows.columns)
+
+
+def test_scoring_refuses_to_write_over_a_file(trained_project, tmp_path):
+    from tests.conftest import TRAINED_FILES, copy_files, run_stages
+
+    project = copy_files(trained_project, tmp_path / "p", TRAINED_FILES)
+    run_stages(project, ("export",))
+    rows = tmp_path / "rows.csv"
+    pd.read_parquet(project / "data/prepared/test.parquet").head(5).to_csv(rows, index=False)
+    before = rows.read_bytes()
+    assert onnx_scoring.main([str(project / "models/model.onnx"), str(rows), str(rows)]) == 1
+    assert rows.read_bytes() == before
+
+
+def test_a_file_without_the_description_is_refused():
+    pipeline, _ = fitted("binary", "hist_gradient_boosting", {})
+    import onnx
+
+    proto = onnx.load_from_string(onnx_export.export(pipeline, KINDS, {"task": "binary"}))
+    del proto.metadata_props[:]
+    with pytest.raises(ValueError, match="not a model exported by `lifecycle`"):
+        onnx_scoring.load(proto.SerializeToString())
