@@ -21,15 +21,15 @@ from typing import Any
 import numpy as np
 import onnx
 from onnx import TensorProto
-from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
-from sklearn.impute import SimpleImputer
-from sklearn.preprocessing import OrdinalEncoder
 from skl2onnx import convert_sklearn, update_registered_converter
 from skl2onnx.common.data_types import DoubleTensorType, StringTensorType
 from skl2onnx.common.shape_calculator import (
     calculate_linear_classifier_output_shapes,
     calculate_linear_regressor_output_shapes,
 )
+from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+from sklearn.impute import SimpleImputer
+from sklearn.preprocessing import OrdinalEncoder
 
 from lifecycle.errors import LifecycleError
 from lifecycle.features import CalendarFeatures, CategoryNormaliser, OutlierFences
