@@ -34,19 +34,39 @@ def sample_instance(project: Path) -> dict:
     return {key: value for key, value in record.items() if key != "late"}
 
 
-def start_server(project: Path, port: int, workers: int = 1) -> subprocess.Popen:
+# A loaded machine can take minutes to import and load a model; a server that exits early
+# fails at once.
+START_LIMIT_SECONDS = 300
+
+
+def start_server(project: Path, port: int, workers: int = 1,
+                 runtime: str = "skops") -> subprocess.Popen:
     command = [str(Path(sys.executable).parent / "lifecycle"), "serve", "--port", str(port),
-               "--workers", str(workers)]
+               "--workers", str(workers), "--runtime", runtime]
     server = subprocess.Popen(command, cwd=project, stdout=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+    deadline = time.monotonic() + START_LIMIT_SECONDS
+    while time.monotonic() < deadline and server.poll() is None:
         try:
             if httpx.get(f"http://127.0.0.1:{port}/health").status_code == 200:
                 return server
         except httpx.TransportError:
             time.sleep(0.2)
-    server.kill()
-    raise RuntimeError("the API did not start within 60 s")
+    stop_server(server)
+    raise RuntimeError(f"the API did not answer /health (exit code {server.returncode})")
+
+
+def stop_server(server: subprocess.Popen) -> None:
+    """Stop the server and its worker processes."""
+    children = psutil.Process(server.pid).children(recursive=True) if server.poll() is None else []
+    server.terminate()
+    try:
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+    for child in children:
+        if child.is_running():
+            child.kill()
 
 
 def load(base_url: str, instance: dict, clients: int, seconds: float) -> dict:
@@ -100,8 +120,7 @@ def measure(project: Path, clients: int = 8, seconds: float = 60, workers: int =
         result = load(base_url, instance, clients, seconds)
         after = resident_memory(server.pid)
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        stop_server(server)
     return {**result, "clients": clients, "seconds": seconds, "workers": workers,
             "rss_before_mib": round(before / 2**20, 1), "rss_after_mib": round(after / 2**20, 1)}
 

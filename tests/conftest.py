@@ -288,9 +288,18 @@ def lifecycle_server(project: Path, log: Path, *options: str,
     not a pipe: nothing would read a pipe that fills); yields once /health answers, and stops
     the server and its workers on exit, whether the block failed or not."""
     port = free_port()
+    with server_process([bin_path("lifecycle"), "serve", "--port", str(port), *options], port,
+                        project, log, limit) as started:
+        yield started
+
+
+@contextmanager
+def server_process(command: list[str], port: int, project: Path, log: Path,
+                   limit: float = SERVER_START_LIMIT) -> Iterator[dict]:
+    """`command`, a server listening on `port`, run in `project` as `lifecycle_server` runs
+    one (a bare `lifecycle` is found on this environment's PATH)."""
     with log.open("wb") as output:
-        process = subprocess.Popen([bin_path("lifecycle"), "serve", "--port", str(port),
-                                    *options], cwd=project, stdout=output,
+        process = subprocess.Popen(command, cwd=project, env=environment(), stdout=output,
                                    stderr=subprocess.STDOUT)
     try:
         base_url = f"http://127.0.0.1:{port}"

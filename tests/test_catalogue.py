@@ -368,6 +368,10 @@ CASES = {
     "predict: columns the model needs are missing": Case(
         PREDICT, 1, ("batch.csv: missing column(s) the model needs: temp, carrier",),
         batch(temp=None, carrier=None), model=True),
+    "predict: a column the model needs misspelt": Case(
+        PREDICT, 1, ("warning: batch.csv: column 'carier' is not a model input (did you mean "
+                     "'carrier'?)", "batch.csv: missing column(s) the model needs: carrier"),
+        batch(carier="AA", carrier=None), model=True),
     "predict: unsupported output type": Case(
         ("predict", "--input", "batch.csv", "--output", "out/scored.txt"), 1,
         ("out/scored.txt: unsupported output type '.txt'; use .csv or .parquet",), batch(),
@@ -558,6 +562,12 @@ REQUESTS = {
                                lambda row: [row]),
     "unknown top-level field": Call(422, ("Extra inputs are not permitted",), "threshold",
                                     lambda row: {"instances": [row], "threshold": 0.5}),
+    # A field the model does not use is ignored, unless it looks like a misspelt input.
+    "field close to an input": Call(422, ("did you mean 'carrier'?",), "carier",
+                                    with_values(carier="AA")),
+    "too many unknown fields": Call(
+        413, ("2000 distinct fields that are not columns of the data contract; at most 1000",),
+        body=lambda row: {"instances": [{**row, **{f"x{i}": 0 for i in range(2000)}}]}),
     "too many instances": Call(413, ("1001 instances; at most 1000 per request",),
                                body=lambda row: {"instances": [row] * 1001}),
     "body too large": Call(413, ("request body over 1000000 bytes",),
@@ -590,4 +600,4 @@ def test_a_bad_request_gets_a_4xx_naming_the_problem_and_the_server_keeps_servin
     assert "Traceback" not in response.text
     if call.field:
         assert call.field in [item["loc"][-1] for item in response.json()["detail"]]
-    assert client.get("/health").json() == {"status": "ok"}
+    assert client.get("/health").json()["status"] == "ok"

@@ -15,12 +15,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import uvicorn
+from fastapi.testclient import TestClient
 
-from lifecycle import cli, contract, scoring, tables
+from lifecycle import cli, contract, contract_checks, scoring, tables
 from lifecycle.commands import serve
 from lifecycle.errors import LifecycleError
 
-from .conftest import bin_path, environment, free_port, run
+from .conftest import TRAINED_FILES, bin_path, copy_files, environment, free_port, run
 
 RULES = contract.parse({"columns": {
     "when": {"type": "datetime", "role": "feature", "nullable": False},
@@ -91,12 +92,13 @@ def deployed(trained, tmp_path_factory):
                     30: "distance: missing value", 40: "distance: out of range"}}
 
 
-def predict_in_process(deployed: dict, output: Path, *options: str) -> str:
-    """`lifecycle predict` on the batch, in this process, in the deployed project; what it
-    printed."""
+def predict_in_process(deployed: dict, output: Path, *options: str,
+                       batch: Path | None = None) -> str:
+    """`lifecycle predict` on the batch (or `batch`), in this process, in the deployed project;
+    what it printed."""
     with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stdout(io.StringIO()) as out:
         patch.chdir(deployed["repo"])
-        code = cli.main(["predict", "--input", str(deployed["folder"] / "batch.csv"),
+        code = cli.main(["predict", "--input", str(batch or deployed["folder"] / "batch.csv"),
                          "--output", str(output), *options])
     assert code == 0, out.getvalue()
     return out.getvalue()
@@ -189,7 +191,7 @@ def test_a_bad_instance_gets_422_naming_the_field_and_the_server_keeps_serving(a
 
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"][-1] == field
-    assert api["client"].get("/health").json() == {"status": "ok"}
+    assert api["client"].get("/health").json()["status"] == "ok"
 
 
 def test_a_nan_value_gets_422_not_500(api):
@@ -234,3 +236,153 @@ def test_categories_read_as_numbers_reach_the_model_as_text_as_the_api_sends_the
 
     assert scoring.category_values(values).tolist() == ["0", None, "2.5", "inf"]
     assert scoring.category_values(pd.Series([True, False])).tolist() == [True, False]
+
+
+# --- columns the model does not use: ignored by both, misspelt inputs named -------------------
+
+# Not inputs of the model: a contract identifier, a contract column whose name is close to the
+# input sched_arr_time, and a field of the client's own.
+UNUSED = {"flight": 1545, "sched_dep_time": 515, "request_id": "r-17"}
+
+
+def test_fields_the_model_does_not_use_are_ignored_by_the_api(api):
+    rows = instances(api["rows"].head(3))
+
+    plain = api["client"].post("/predict", json={"instances": rows})
+    extended = api["client"].post("/predict",
+                                  json={"instances": [{**row, **UNUSED} for row in rows]})
+
+    assert plain.status_code == extended.status_code == 200, extended.text
+    assert extended.json() == plain.json()
+
+
+def test_a_field_close_to_an_input_is_refused_naming_the_input_it_resembles(api):
+    row = instances(api["rows"].head(1))[0]
+    misspelt = {key: value for key, value in row.items() if key != "temp"} | {"tmp": 40.0}
+
+    response = api["client"].post("/predict", json={"instances": [row, misspelt]})
+
+    # temp may be missing, so without the check the row would be scored without its temperature
+    assert response.status_code == 422
+    (error,) = response.json()["detail"]
+    assert error["loc"] == ["body", "instances", 1, "tmp"]
+    assert "did you mean 'temp'?" in error["msg"] and error["type"] == "misspelt_field"
+
+
+def test_batch_scoring_ignores_unused_columns_and_warns_once_naming_them(api, tmp_path, capsys):
+    rows = api["rows"].drop(index=list(api["bad"])).head(200)
+    extended = rows.assign(**UNUSED, carier=rows["carrier"])
+    extended.to_csv(tmp_path / "extended.csv", index=False)
+    capsys.readouterr()
+
+    predict_in_process(api, tmp_path / "scored.csv", "--chunk-rows", "64",
+                       batch=tmp_path / "extended.csv")
+
+    warnings = capsys.readouterr().err.splitlines()
+    source = tmp_path / "extended.csv"
+    assert warnings == [
+        f"lifecycle predict: warning: {source}: column 'carier' is not a model input "
+        f"(did you mean 'carrier'?); it is ignored",
+        f"lifecycle predict: warning: {source}: 2 column(s) the model does not use are "
+        f"ignored: sched_dep_time, request_id"]
+    scored = pd.read_csv(tmp_path / "scored.csv")
+    expected = pd.read_parquet(api["scored"]).set_index("row").loc[rows.index]
+    assert scored["flight"].eq(1545).all()  # an identifier is copied, not ignored
+    assert scored["probability_1"].tolist() == expected["probability_1"].tolist()
+
+
+# --- one validation per request: the request model holds every rule ---------------------------
+
+
+def test_a_valid_request_is_not_checked_again_with_pandas(api, monkeypatch):
+    def checked_again(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the pandas contract checks ran on a validated request")
+
+    for module, name in ((scoring, "rule_failures"), (contract_checks, "coerce_types"),
+                         (contract_checks, "check_rules")):
+        monkeypatch.setattr(module, name, checked_again)
+
+    response = api["client"].post("/predict",
+                                  json={"instances": instances(api["rows"].head(5))})
+
+    assert response.status_code == 200, response.text
+
+
+def test_dates_far_from_training_and_with_offsets_are_scored_as_batch_scoring_scores_them(
+        api, tmp_path):
+    # pandas 3 holds dates as microseconds: years 1 to 9999 fit, as they fit a JSON datetime,
+    # so neither path refuses what the other accepts.
+    when = ["1000-01-01T07:30:00", "9999-12-31T07:30:00", "2013-12-01T07:30:00-05:00",
+            "2013-12-01T07:30:00"]
+    rows = api["rows"].head(len(when)).assign(scheduled_departure=when)
+    rows.to_csv(tmp_path / "dates.csv", index=False)
+    predict_in_process(api, tmp_path / "dates_scored.csv", batch=tmp_path / "dates.csv")
+    scored = pd.read_csv(tmp_path / "dates_scored.csv")
+
+    response = api["client"].post("/predict", json={"instances": instances(rows)})
+
+    assert response.status_code == 200, response.text
+    assert scored["row"].tolist() == list(range(len(when)))  # none rejected
+    assert [p["1"] for p in response.json()["probabilities"]] == pytest.approx(
+        scored["probability_1"].tolist(), rel=1e-12)
+
+
+class Halves:
+    """A stand-in classifier of two inputs that answers 0.5 for every row."""
+
+    feature_names_in_ = np.array(["engines", "size"], dtype=object)
+    classes_ = np.array([0, 1])
+
+    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+        return np.tile([0.5, 0.5], (len(frame), 1))
+
+
+@pytest.mark.parametrize("value, status", [
+    ({"engines": 2}, 200), ({"engines": 2.0}, 200), ({"engines": 3}, 422),
+    ({"engines": 2.5}, 422), ({"size": "m"}, 200), ({"size": "xl"}, 422), ({}, 200)])
+def test_categories_of_number_and_text_columns_are_checked_by_the_request_model(value, status):
+    # Only the pandas checks looked at these before, and read 2.0 as the text "2.0", not "2".
+    rules = contract.parse({"columns": {
+        "engines": {"type": "numeric", "role": "feature", "nullable": True,
+                    "categories": [1, 2, 4]},
+        "size": {"type": "text", "role": "feature", "nullable": True, "categories": ["s", "m"]},
+    }})
+    client = TestClient(serve.build_app(Halves(), rules, 0.5, {}))
+
+    response = client.post("/predict", json={"instances": [value]})
+
+    assert response.status_code == status, response.text
+    if status == 422:
+        assert response.json()["detail"][0]["loc"][-1] == next(iter(value))
+
+
+# --- the gate verdict at start-up, in /health and in /metadata ---------------------------------
+
+
+@pytest.mark.parametrize("verdict", ["VALIDATED", "REJECTED", None])
+def test_serve_warns_at_start_up_unless_the_model_is_validated_and_health_says_so(
+        trained, tmp_path, monkeypatch, capsys, verdict):
+    project = copy_files(trained, tmp_path, TRAINED_FILES)
+    gate = project / "reports/gate.json"
+    if verdict is None:
+        gate.unlink()
+    else:
+        gate.write_text(json.dumps({**json.loads(gate.read_text()), "verdict": verdict}))
+    monkeypatch.chdir(project)
+    started = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: started.update(app=app))
+
+    serve.run("127.0.0.1", free_port())
+
+    warnings = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
+    client = TestClient(started["app"])
+    assert client.get("/health").json() == {"status": "ok", "gate": verdict}
+    assert client.get("/metadata").json()["gate"] == verdict
+    if verdict == "VALIDATED":
+        assert warnings == []
+    else:
+        (warning,) = warnings
+        assert warning.startswith("lifecycle serve: warning: serving a model that is not "
+                                  "VALIDATED: ")
+        assert (f"its gate verdict is {verdict}" if verdict else
+                "no gate verdict (reports/gate.json not found)") in warning

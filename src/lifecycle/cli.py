@@ -94,7 +94,15 @@ def add_predict_arguments(predict: argparse.ArgumentParser) -> None:
                          help="rejected rows with their reasons (default: OUTPUT.rejects.csv)")
     predict.add_argument("--chunk-rows", type=int, default=50_000, metavar="N",
                          help="rows read and scored at a time (default: 50000)")
+    add_runtime_argument(predict)
     add_overwrite_argument(predict)
+
+
+def add_runtime_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--runtime", choices=("skops", "onnx"), default="skops",
+                        help="skops: the scikit-learn pipeline (models/model.skops); onnx: the "
+                             "same model as models/model.onnx through onnxruntime, which "
+                             "answers a single row faster (default: skops)")
 
 
 def add_overwrite_argument(parser: argparse.ArgumentParser) -> None:
@@ -110,6 +118,7 @@ def add_serve_arguments(serve: argparse.ArgumentParser) -> None:
     serve.add_argument("--workers", type=int, default=1, metavar="N",
                        help="server processes, each with its own copy of the model; about one "
                             "per core (default: 1)")
+    add_runtime_argument(serve)
 
 
 def add_report_arguments(report: argparse.ArgumentParser) -> None:

@@ -1,12 +1,17 @@
 """Scoring rows: the contract's rules for the model's inputs, the reasons a row is rejected,
-and the predictions of the rows that pass. Batch scoring and the API share it."""
+and the predictions of the rows that pass. Batch scoring and the API share it.
+
+Columns (or fields) the model does not use are ignored by both; one whose name looks like a
+misspelt input is named with the input it resembles (`misspelt_inputs`), since the input itself
+would otherwise pass as missing: batch scoring warns, the API refuses the request."""
 
 import dataclasses
+from collections.abc import Collection, Iterable
 
 import numpy as np
 import pandas as pd
 
-from lifecycle import contract, contract_checks, paths
+from lifecycle import config, contract, contract_checks, files, paths
 from lifecycle.errors import LifecycleError
 
 CHUNK_ROWS = 50_000
@@ -23,6 +28,16 @@ def input_contract(full: contract.Contract, inputs: list[str]) -> contract.Contr
                              f"describe: {', '.join(missing)}; retrain or update the contract")
     return dataclasses.replace(full, columns={name: full.columns[name] for name in inputs},
                                keys=[])
+
+
+def misspelt_inputs(names: Iterable[str], inputs: Collection[str],
+                    described: Collection[str]) -> dict[str, str]:
+    """Each of `names` that looks like a misspelt model input, with its " (did you mean ...)".
+
+    A column the data contract describes is never taken for one: the source's `sched_dep_time`
+    is close to the input `sched_arr_time`, and real."""
+    return {name: hint for name in names if name not in inputs and name not in described
+            and (hint := config.did_you_mean(name, inputs))}
 
 
 def rule_failures(frame: pd.DataFrame, rules: contract.Contract,
@@ -86,12 +101,34 @@ def predict_frame(model: object, frame: pd.DataFrame, threshold: float) -> pd.Da
         return pd.DataFrame({"prediction": model.predict(inputs)}, index=frame.index)
     probability = model.predict_proba(inputs)
     classes = model.classes_
-    if len(classes) == 2:
-        label = np.where(probability[:, 1] >= threshold, classes[1], classes[0])
-    else:
-        label = classes[probability.argmax(axis=1)]
+    label = class_labels(probability, classes, threshold)
     columns = {f"probability_{c}": probability[:, i] for i, c in enumerate(classes)}
     return pd.DataFrame({"prediction": label, **columns}, index=frame.index)
+
+
+def class_labels(probability: np.ndarray, classes: np.ndarray, threshold: float) -> np.ndarray:
+    """A binary classifier's label at the decision threshold; otherwise the likeliest class."""
+    if len(classes) == 2:
+        return np.where(probability[:, 1] >= threshold, classes[1], classes[0])
+    return classes[probability.argmax(axis=1)]
+
+
+RUNTIMES = ("skops", "onnx")
+
+
+def load_deployed(runtime: str, threads: int = 0) -> tuple[object, str]:
+    """The model that scores, and its file: the skops pipeline, or the ONNX file the export
+    stage wrote from it (answering through onnxruntime with `threads` threads)."""
+    if runtime == "onnx":
+        from lifecycle import onnx_scoring
+
+        found = files.existing(paths.ONNX_MODEL)
+        return onnx_scoring.load(found, threads), paths.ONNX_MODEL
+    if runtime != "skops":
+        raise LifecycleError(f"--runtime {runtime}: choose one of {', '.join(RUNTIMES)}")
+    from lifecycle import artifacts
+
+    return artifacts.load_model(paths.MODEL), paths.MODEL
 
 
 def empty_predictions(model: object, index: pd.Index) -> pd.DataFrame:

@@ -3,16 +3,30 @@
 Rows are checked against the data contract with the same rules `prepare` applies; a row that
 breaks one goes to a rejects file with its reasons instead of being scored. The input is read and
 scored in chunks, so memory stays flat as the file grows, and both outputs are written atomically.
+
+Columns the model does not use are ignored (identifiers are copied to the output), with one
+warning per file naming them; a column whose name looks like a misspelt input gets a warning of
+its own with the input it resembles, as the API refuses such a field.
 """
 
-from collections.abc import Iterator
+import sys
+from collections.abc import Collection, Iterator
 from pathlib import Path
 
 import pandas as pd
 
-from lifecycle import artifacts, config, contract, files, paths, tables
+from lifecycle import config, contract, files, paths, tables
 from lifecycle.errors import LifecycleError
-from lifecycle.scoring import CHUNK_ROWS, TABLE_TYPES, input_contract, score_chunk
+from lifecycle.scoring import (
+    CHUNK_ROWS,
+    TABLE_TYPES,
+    input_contract,
+    load_deployed,
+    misspelt_inputs,
+    score_chunk,
+)
+
+NAMES_SHOWN = 10  # ignored columns a warning lists by name
 
 
 def read_chunks(path: Path, rows: int) -> Iterator[pd.DataFrame]:
@@ -54,15 +68,36 @@ class TableWriter:
             self.parquet.close()
 
 
+def warn_about_columns(columns: list[str], rules: contract.Contract, identifiers: list[str],
+                       described: Collection[str], source: Path) -> None:
+    """On stderr: the input's columns that look like a misspelt model input, then the other
+    columns the model does not use, which are ignored."""
+    misspelt = misspelt_inputs(columns, rules.columns, described)
+    for name, hint in misspelt.items():
+        print(f"lifecycle predict: warning: {source}: column {name!r} is not a model "
+              f"input{hint}; it is ignored", file=sys.stderr)
+    ignored = [name for name in columns
+               if name not in rules.columns and name not in identifiers and name not in misspelt]
+    if ignored:
+        more = len(ignored) - NAMES_SHOWN
+        print(f"lifecycle predict: warning: {source}: {len(ignored)} column(s) the model does "
+              f"not use are ignored: {', '.join(ignored[:NAMES_SHOWN])}"
+              f"{f' and {more} more' if more > 0 else ''}", file=sys.stderr)
+
+
 def score_file(model: object, rules: contract.Contract, identifiers: list[str],
                threshold: float, source: Path, output: Path, rejects: Path,
-               chunk_rows: int = CHUNK_ROWS) -> dict[str, int]:
-    """Score `source` into `output` and `rejects`, chunk by chunk; return the row counts."""
+               chunk_rows: int = CHUNK_ROWS, described: Collection[str] = ()) -> dict[str, int]:
+    """Score `source` into `output` and `rejects`, chunk by chunk; return the row counts.
+    `described` are the data contract's columns: never taken for misspelt inputs."""
     with files.atomic_path(output) as scored_file, files.atomic_path(rejects) as rejects_file:
         scored_writer = TableWriter(scored_file, output.suffix.lower())
         rejects_writer = TableWriter(rejects_file, rejects.suffix.lower())
         try:
-            for chunk in read_chunks(source, chunk_rows):
+            for position, chunk in enumerate(read_chunks(source, chunk_rows)):
+                if position == 0:  # every chunk has the file's columns: warn once
+                    warn_about_columns(list(chunk.columns), rules, identifiers, described,
+                                       source)
                 scored, rejected = score_chunk(model, chunk, rules, identifiers, threshold,
                                                str(source))
                 scored_writer.write(scored)
@@ -90,14 +125,14 @@ def check_paths(source: Path, output: Path, rejects: Path, overwrite: bool) -> N
         raise LifecycleError(f"{source}: not found; give the path of a .csv or .parquet file")
     if rejects.suffix.lower() != ".csv":
         raise LifecycleError(f"{rejects}: the rejects file is CSV; give a path ending .csv")
-    inputs = (source, config.PARAMS_FILE, paths.CONTRACT, paths.MODEL)
+    inputs = (source, config.PARAMS_FILE, paths.CONTRACT, paths.MODEL, paths.ONNX_MODEL)
     files.check_output(output, inputs=inputs, overwrite=overwrite)
     files.check_output(rejects, inputs=inputs, overwrite=overwrite, option="--rejects")
     files.check_distinct(output=output, rejects=rejects)
 
 
 def run(input: str, output: str, rejects: str | None = None, chunk_rows: int = CHUNK_ROWS,
-        overwrite: bool = False) -> None:
+        overwrite: bool = False, runtime: str = "skops") -> None:
     params = config.load()
     source, target = Path(input), Path(output)
     if chunk_rows < 1:
@@ -106,11 +141,11 @@ def run(input: str, output: str, rejects: str | None = None, chunk_rows: int = C
     rejects_path = Path(rejects) if rejects else default_rejects(target)
     check_paths(source, target, rejects_path, overwrite)
     full = contract.load(paths.CONTRACT)
-    model = artifacts.load_model(paths.MODEL)
+    model, _ = load_deployed(runtime)
     counts = score_file(
         model, input_contract(full, list(model.feature_names_in_)),
         full.with_role("identifier"), params.evaluate.decision_threshold,
-        source, target, rejects_path, chunk_rows,
+        source, target, rejects_path, chunk_rows, described=full.columns,
     )
     print(f"{counts['rows_in']} rows read from {source}: {counts['rows_scored']} scored into "
           f"{target}, {counts['rows_rejected']} rejected into {rejects_path} (reason per row)")

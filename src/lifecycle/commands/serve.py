@@ -1,8 +1,21 @@
 """Real-time API: `lifecycle serve` runs a FastAPI app under uvicorn, on loopback by default.
 
 The request model is generated from the data contract, so a wrong type, a missing required field,
-a value out of range or an unknown category is refused with 422 naming the field. Predictions
-come from the same `predict_frame` as batch scoring, so both agree row for row.
+a value out of range or an unknown category is refused with 422 naming the field. It holds every
+rule of the contract's input columns, so a row it accepts goes to the model without the pandas
+checks batch scoring runs. Predictions come from the same `predict_frame` as batch scoring, so
+both agree row for row. With `--runtime onnx` the ONNX file the export stage wrote answers
+instead of the skops pipeline, fed the validated rows as arrays: no DataFrame per request.
+
+Fields the model does not use are ignored, as batch scoring ignores such columns, so a client
+may send whole records. A field that is not a column of the data contract and whose name is
+close to a model input (`carier`) is refused with 422 naming it and the input it resembles:
+ignoring it would score the row as if that input were missing.
+
+A model whose gate verdict (reports/gate.json) is not VALIDATED is still served, with a warning
+on stderr at start-up; /health answers {"status": "ok", "gate": <verdict>} (status stays ok, so
+a load balancer keeps routing; a deployment that must not serve a REJECTED model checks `gate`),
+and /metadata names the verdict too.
 
 Every size a client controls is capped before work in proportion to it starts. The limits are
 parameters of `build_app`, each worker process has its own, and the defaults are:
@@ -22,6 +35,9 @@ parameters of `build_app`, each worker process has its own, and the defaults are
   waiting request whose client disconnects is dropped without being computed.
 - max_errors_shown (100): a 422 lists at most this many errors, and `errors_not_shown` counts
   the rest.
+- max_unknown_fields (1,000): distinct field names that are neither model inputs nor contract
+  columns; more get 413. Each is compared with the inputs' names (about 50 µs), so a body of
+  many made-up names cannot cost seconds.
 
 /health and /metadata answer on the event loop, never queued behind /predict's work.
 """
@@ -30,23 +46,26 @@ import datetime
 import hashlib
 import itertools
 import json
+import os
 import subprocess
-from collections.abc import Iterable, Iterator
+import sys
+from collections.abc import Callable, Collection, Iterable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import anyio
 import pandas as pd
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic_core import PydanticCustomError
 from starlette.datastructures import Headers
 from starlette.requests import ClientDisconnect
 from starlette.types import Receive
 from threadpoolctl import ThreadpoolController
 
-from lifecycle import artifacts, contract, files, scoring
+from lifecycle import contract, files, onnx_scoring, paths, scoring
 from lifecycle.errors import LifecycleError
 
 MAX_INSTANCES = 1000
@@ -55,8 +74,13 @@ BODY_SECONDS = 30.0
 COMPUTE_SLOTS = 1
 MAX_WAITING = 32
 MAX_ERRORS_SHOWN = 100
+MAX_UNKNOWN_FIELDS = 1000
 RETRY_AFTER_SECONDS = 1
 PYTHON_TYPES = {"numeric": float, "datetime": datetime.datetime, "text": str, "categorical": str}
+# Validated values as model input columns, typed as batch scoring parses them (missing values as
+# NaN, NaT and None).
+FRAME_TYPES = {"numeric": "float64", "datetime": "datetime64[us]", "text": object,
+               "categorical": object}
 # What /docs lists for /predict besides 200: the refusals a client can get.
 REFUSALS: dict[int | str, dict[str, Any]] = {
     408: {"description": "the body took longer than the limit to arrive"},
@@ -75,14 +99,44 @@ def instance_model(rules: contract.Contract) -> type[BaseModel]:
         constraints: dict[str, Any] = {}
         if column.type == "numeric":
             constraints = {"ge": column.min, "le": column.max, "allow_inf_nan": False}
-        if column.type == "categorical" and column.categories:
+        if column.type == "datetime":
+            kind = Annotated[kind, AfterValidator(wall_clock)]
+        if column.categories and column.type in ("categorical", "text"):
             kind = Literal[tuple(str(category) for category in column.categories)]
+        elif column.categories:
+            kind = Annotated[kind, AfterValidator(one_of(column.categories))]
         if column.nullable:
             fields[name] = (kind | None, Field(None, **constraints))
         else:
             fields[name] = (kind, Field(..., **constraints))
-    # Unknown fields are refused: a misspelt optional field would otherwise pass as missing.
-    return create_model("Instance", __config__=ConfigDict(extra="forbid"), **fields)
+    # Other fields are ignored here; `answer` refuses those that look like misspelt inputs.
+    return create_model("Instance", __config__=ConfigDict(extra="ignore"), **fields)
+
+
+def one_of(categories: list) -> Callable[[Any], Any]:
+    """A check that a number (or date) is one of the contract's categories, compared as text
+    as the contract lists them: 2.0 is the category 2."""
+    allowed = {category_text(category) for category in categories}
+
+    def check(value: Any) -> Any:
+        if category_text(value) not in allowed:
+            raise PydanticCustomError("unknown_category", "Input should be one of {allowed}",
+                                      {"allowed": ", ".join(sorted(allowed))})
+        return value
+
+    return check
+
+
+def category_text(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def wall_clock(value: datetime.datetime) -> datetime.datetime:
+    """The local time a datetime names: an offset is dropped, as batch scoring does, so
+    instances with and without one can share a request."""
+    return value.replace(tzinfo=None)
 
 
 def describe_inputs(rules: contract.Contract) -> list[dict]:
@@ -107,10 +161,14 @@ def model_identity(model_path: Path) -> dict:
 def build_app(model: object, rules: contract.Contract, threshold: float, metadata: dict,
               max_instances: int = MAX_INSTANCES, max_body_bytes: int = MAX_BODY_BYTES, *,
               body_seconds: float = BODY_SECONDS, compute_slots: int = COMPUTE_SLOTS,
-              max_waiting: int = MAX_WAITING,
-              max_errors_shown: int = MAX_ERRORS_SHOWN) -> FastAPI:
-    """The API of one model; the limits are described in the module docstring."""
+              max_waiting: int = MAX_WAITING, max_errors_shown: int = MAX_ERRORS_SHOWN,
+              max_unknown_fields: int = MAX_UNKNOWN_FIELDS,
+              described: Collection[str] = ()) -> FastAPI:
+    """The API of one model; the limits are described in the module docstring. `described`
+    are the data contract's columns: fields the model ignores, never taken for misspellings."""
     Instance = instance_model(rules)
+    predict_rows = row_predictor(model, rules, threshold)
+    known = {*rules.columns, *described}
     PredictRequest = create_model(
         "PredictRequest", __config__=ConfigDict(extra="forbid"),
         instances=(list[Instance], Field(..., min_length=1, max_length=max_instances)),
@@ -131,7 +189,7 @@ def build_app(model: object, rules: contract.Contract, threshold: float, metadat
 
     @app.get("/health")
     async def health() -> dict:
-        return {"status": "ok"}
+        return {"status": "ok", "gate": metadata.get("gate")}
 
     @app.get("/metadata")
     async def describe() -> dict:
@@ -145,23 +203,23 @@ def build_app(model: object, rules: contract.Contract, threshold: float, metadat
         count = instance_count(document)
         if count > max_instances:
             return _too_large(f"{count} instances; at most {max_instances} per request")
+        unknown = field_names(document) - known
+        if len(unknown) > max_unknown_fields:
+            return _too_large(f"{len(unknown)} distinct fields that are not columns of the data "
+                              f"contract; at most {max_unknown_fields} per request")
+        misspelt = misspelt_errors(document, scoring.misspelt_inputs(unknown, rules.columns, ()))
         try:
             validated = PredictRequest.model_validate(document, from_attributes=True)
         except ValidationError as error:
-            return invalid(body_errors(error), error.error_count(), max_errors_shown)
-        frame = pd.DataFrame([wall_clock(row.model_dump()) for row in validated.instances],
-                             columns=list(rules.columns))
-        parsed, broken = scoring.rule_failures(frame, rules, "request")
-        # What the request model cannot see (e.g. a date pandas cannot hold) is still refused,
-        # as batch scoring would reject the row.
-        failures = sum(int(rows.sum()) for _, _, rows in broken)
-        if failures:
-            return invalid(contract_errors(broken), failures, max_errors_shown)
+            return invalid(itertools.chain(misspelt, body_errors(error)),
+                           len(misspelt) + error.error_count(), max_errors_shown)
+        if misspelt:
+            return invalid(misspelt, len(misspelt), max_errors_shown)
         # One OpenMP thread per request: spinning up threads for a few rows made single-row
         # latency 10-20 times worse.
         with threads.limit(limits=1, user_api="openmp"):
-            result = scoring.predict_frame(model, parsed, threshold)
-        return JSONResponse(prediction_body(result))
+            body = predict_rows([row.__dict__ for row in validated.instances])
+        return JSONResponse(body)
 
     async def answer_in_turn(request: Request) -> Response:
         try:
@@ -298,19 +356,61 @@ def instance_count(document: Any) -> int:
     return 0
 
 
+def field_names(document: Any) -> set[str]:
+    """The field names of every instance in a parsed body."""
+    if not isinstance(document, dict) or not isinstance(document.get("instances"), list):
+        return set()
+    return {name for row in document["instances"] if isinstance(row, dict) for name in row}
+
+
+def misspelt_errors(document: Any, misspelt: dict[str, str]) -> list[dict]:
+    """A 422 error entry for each field of each instance that looks like a misspelt input."""
+    if not misspelt:
+        return []
+    return [{"loc": ["body", "instances", position, name],
+             "msg": f"Not a model input but close to one{misspelt[name]}; correct the name "
+                    f"(fields the model does not use are ignored)", "type": "misspelt_field"}
+            for position, row in enumerate(document["instances"]) if isinstance(row, dict)
+            for name in row if name in misspelt]
+
+
+def row_predictor(model: object, rules: contract.Contract,
+                  threshold: float) -> Callable[[list[dict]], dict]:
+    """What /predict computes for validated rows (dicts of field values): the ONNX runtime
+    takes them as arrays, the skops pipeline as one DataFrame typed as batch scoring parses."""
+    if isinstance(model, onnx_scoring.OnnxModel):
+        return lambda records: array_predictions(model, records, threshold)
+    return lambda records: prediction_body(
+        scoring.predict_frame(model, instance_frame(records, rules), threshold))
+
+
+def instance_frame(records: list[dict], rules: contract.Contract) -> pd.DataFrame:
+    """Validated instances as the model's input columns, typed as batch scoring parses them."""
+    return pd.DataFrame({name: pd.Series([record[name] for record in records],
+                                         dtype=FRAME_TYPES[column.type])
+                         for name, column in rules.columns.items()})
+
+
+def array_predictions(model: onnx_scoring.OnnxModel, records: list[dict],
+                      threshold: float) -> dict[str, Any]:
+    """The body `prediction_body` gives, from the ONNX runtime's arrays (no DataFrame)."""
+    inputs = model.inputs_from_records(records)
+    if not hasattr(model, "predict_proba"):
+        return {"predictions": model.predict(inputs).tolist()}
+    probability = model.predict_proba(inputs)
+    classes = model.classes_
+    names = [str(c) for c in classes]
+    return {"predictions": scoring.class_labels(probability, classes, threshold).tolist(),
+            "probabilities": [dict(zip(names, map(float, row), strict=True))
+                              for row in probability]}
+
+
 def body_errors(error: ValidationError) -> list[dict]:
     # Field, message and type only: echoing the input back could hold NaN, which JSON cannot
     # encode, or a very long string.
     return [{"loc": ["body", *item["loc"]], "msg": item["msg"], "type": item["type"]}
             for item in error.errors(include_url=False, include_context=False,
                                      include_input=False)]
-
-
-def contract_errors(broken: list[tuple[str, str, pd.Series]]) -> Iterator[dict]:
-    for column, rule, rows in broken:
-        for row in rows.index[rows.to_numpy(bool)]:
-            yield {"loc": ["body", "instances", int(row), column],
-                   "msg": f"{rule.replace('_', ' ')} per the data contract", "type": rule}
 
 
 def invalid(errors: Iterable[dict], total: int, shown: int) -> JSONResponse:
@@ -352,13 +452,6 @@ def documented_body(app: FastAPI, model: type[BaseModel]) -> dict:
         "schema": {"$ref": f"#/components/schemas/{model.__name__}"}}}}}
 
 
-def wall_clock(values: dict) -> dict:
-    """Datetimes as the local times they name: an offset is dropped, as batch scoring does, so
-    instances with and without one can share a request."""
-    return {name: value.replace(tzinfo=None) if isinstance(value, datetime.datetime) else value
-            for name, value in values.items()}
-
-
 def busy(capacity: int) -> JSONResponse:
     return JSONResponse(
         {"detail": f"the server is busy: {capacity} requests are already being answered or "
@@ -388,22 +481,45 @@ def _is_json(content_type: str | None) -> bool:
                                            and media.endswith("+json"))
 
 
-def create_app() -> FastAPI:
+RUNTIME_VARIABLE = "LIFECYCLE_SERVE_RUNTIME"  # how `run` tells worker processes the runtime
+
+
+def create_app(runtime: str | None = None) -> FastAPI:
     """The app for the model and contract of the project in the working directory."""
     from lifecycle import config, paths, scoring
 
+    runtime = runtime or os.environ.get(RUNTIME_VARIABLE, "skops")
     params = config.load()
-    model = artifacts.load_model(paths.MODEL)
-    rules = scoring.input_contract(contract.load(paths.CONTRACT), list(model.feature_names_in_))
-    gate = Path(paths.GATE)
+    model, model_path = scoring.load_deployed(runtime, threads=1)
+    full = contract.load(paths.CONTRACT)
+    rules = scoring.input_contract(full, list(model.feature_names_in_))
     metadata = {
-        "model": model_identity(Path(paths.MODEL)),
+        "runtime": runtime,
+        "model": model_identity(Path(model_path)),
         "problem": {"name": params.problem.name, "task": params.problem.task,
                     "target": params.problem.target},
         "inputs": describe_inputs(rules),
-        "gate": files.read_json(gate).get("verdict") if gate.exists() else None,
+        "gate": gate_verdict(),
     }
-    return build_app(model, rules, params.evaluate.decision_threshold, metadata)
+    return build_app(model, rules, params.evaluate.decision_threshold, metadata,
+                     described=full.columns)
+
+
+def gate_verdict() -> str | None:
+    """The verdict in reports/gate.json, or None when the model has not been through the gate."""
+    gate = Path(paths.GATE)
+    return files.read_json(gate).get("verdict") if gate.exists() else None
+
+
+def warn_unless_validated(verdict: str | None) -> None:
+    """A warning line on stderr when the model to serve did not pass its gate."""
+    if verdict == "VALIDATED":
+        return
+    why = (f"its gate verdict is {verdict}" if verdict
+           else f"no gate verdict ({paths.GATE} not found)")
+    print(f"lifecycle serve: warning: serving a model that is not VALIDATED: {why}; "
+          f"`lifecycle gate` lists the criteria; /health and /metadata report the verdict",
+          file=sys.stderr)
 
 
 def check_address(host: str, port: int) -> None:
@@ -423,16 +539,20 @@ def check_address(host: str, port: int) -> None:
                              f"{error.strerror or error}; choose another port or host") from None
 
 
-def run(host: str, port: int, workers: int = 1) -> None:
+def run(host: str, port: int, workers: int = 1, runtime: str = "skops") -> None:
     import uvicorn
 
     if workers < 1:
         raise LifecycleError(f"--workers {workers}: give 1 or more processes")
+    if runtime not in scoring.RUNTIMES:
+        raise LifecycleError(f"--runtime {runtime}: choose one of {', '.join(scoring.RUNTIMES)}")
     check_address(host, port)
+    warn_unless_validated(gate_verdict())
     print(f"serving the model on http://{host}:{port} (POST /predict, GET /health, /metadata)"
-          f" with {workers} worker process{'es' if workers > 1 else ''}")
+          f" with {workers} worker process{'es' if workers > 1 else ''}, {runtime} runtime")
+    os.environ[RUNTIME_VARIABLE] = runtime
     if workers == 1:
-        uvicorn.run(create_app(), host=host, port=port, log_level="warning")
+        uvicorn.run(create_app(runtime), host=host, port=port, log_level="warning")
     else:
         # Each worker process builds its own app (and loads the model) from the project here.
         uvicorn.run("lifecycle.commands.serve:create_app", factory=True, workers=workers, host=host,
