@@ -209,3 +209,49 @@ def test_a_file_without_the_description_is_refused():
     del proto.metadata_props[:]
     with pytest.raises(ValueError, match="not a model exported by `lifecycle`"):
         onnx_scoring.load(proto.SerializeToString())
+
+
+def test_batch_scoring_the_api_and_the_onnx_file_agree_row_for_row(trained_project, tmp_path,
+                                                                   monkeypatch):
+    """One model, three ways: `predict` with either runtime and the API on the ONNX file give
+    the same labels and probabilities for the same rows; /metadata names the file that answers."""
+    import hashlib
+
+    from fastapi.testclient import TestClient
+
+    from lifecycle.commands import predict, serve
+    from tests.conftest import TRAINED_FILES, copy_files, run_stages
+
+    project = copy_files(trained_project, tmp_path / "p", TRAINED_FILES)
+    run_stages(project, ("export",))
+    monkeypatch.chdir(project)
+    rows = pd.read_parquet("data/prepared/test.parquet").drop(columns="late").head(300)
+    rows.to_csv(tmp_path / "rows.csv", index=False)
+    scored = {}
+    for runtime in scoring.RUNTIMES:
+        output = tmp_path / f"{runtime}.csv"
+        predict.run(str(tmp_path / "rows.csv"), str(output), runtime=runtime)
+        scored[runtime] = pd.read_csv(output)
+    assert len(scored["skops"]) == len(rows)
+    assert (scored["onnx"]["prediction"] == scored["skops"]["prediction"]).all()
+    np.testing.assert_allclose(scored["onnx"]["probability_1"], scored["skops"]["probability_1"],
+                               rtol=0, atol=1e-9)
+    instances = json.loads(rows.to_json(orient="records", date_format="iso"))
+    with TestClient(serve.create_app("onnx")) as client:
+        answer = client.post("/predict", json={"instances": instances}).json()
+        metadata = client.get("/metadata").json()
+    assert answer["predictions"] == scored["skops"]["prediction"].tolist()
+    np.testing.assert_allclose([p["1"] for p in answer["probabilities"]],
+                               scored["skops"]["probability_1"], rtol=0, atol=1e-9)
+    assert metadata["runtime"] == "onnx"
+    assert metadata["model"]["path"] == "models/model.onnx"
+    assert metadata["model"]["md5"] == hashlib.md5(
+        (project / "models/model.onnx").read_bytes()).hexdigest()
+
+
+def test_the_onnx_runtime_without_an_exported_file_says_how_to_make_it(trained, monkeypatch):
+    from lifecycle.commands import serve
+
+    monkeypatch.chdir(trained)
+    with pytest.raises(LifecycleError, match=r"models/model\.onnx: not found; run `dvc repro`"):
+        serve.create_app("onnx")

@@ -18,6 +18,7 @@ STAGES = {
     "train": "fit the model and save the deployable pipeline under models/",
     "evaluate": "score the model on the test split; write metrics and plots",
     "monitor": "drift of the current batch against the training data; retrain or not",
+    "export": "write the model as models/model.onnx if it answers as the pipeline on the test rows",
 }
 # Commands beside the stages (lifecycle/commands/): their run() may return an exit code.
 TOOLS = {
@@ -155,6 +156,8 @@ def command_function(command: str) -> Callable[..., int | None]:
         from lifecycle.stages.evaluate import run
     elif command == "monitor":
         from lifecycle.stages.monitor import run
+    elif command == "export":
+        from lifecycle.stages.export import run
     elif command == "init":
         from lifecycle.commands.init import run
     elif command == "gate":
