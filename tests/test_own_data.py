@@ -214,8 +214,8 @@ def assert_trained_and_evaluated(repo: Path, output: str, trace_dir: Path,
                                  headline: set[str]) -> None:
     """train, evaluate and monitor ran as declared, with the task's metrics and a verdict."""
     # check too: nothing depends on it, so `dvc repro featurize` left it out
-    assert stages_run(output) == ["check", "train", "evaluate", "monitor"]
-    assert_declarations_match_traces(repo, trace_dir, ["train", "evaluate", "monitor"])
+    assert stages_run(output) == ["check", "train", "evaluate", "monitor", "export"]
+    assert_declarations_match_traces(repo, trace_dir, ["train", "evaluate", "monitor", "export"])
     metrics = json.loads((repo / "reports/evaluation/metrics.json").read_text())
     assert headline <= set(metrics)
     gate = json.loads((repo / "reports/gate.json").read_text())

@@ -20,7 +20,7 @@ from lifecycle import artifacts, cli, contract, tables
 from .conftest import ROOT, bin_path, environment, experiment_data, run, set_param
 
 # `check` comes first and reruns on any edit of params.yaml or the contract (it outputs nothing).
-STAGES = ["check", "ingest", "prepare", "featurize", "train", "evaluate", "monitor"]
+STAGES = ["check", "ingest", "prepare", "featurize", "train", "evaluate", "monitor", "export"]
 # Every test here that needs the reproduced copy is marked slow by conftest.py.
 
 
@@ -187,7 +187,7 @@ def test_changing_a_train_parameter_reruns_only_train_and_what_follows(reproduce
                   "train.hyperparameters.hist_gradient_boosting.learning_rate=0.1"],
                  repo, env).stdout
 
-    assert stages_run(output) == ["check", "train", "evaluate", "monitor"]
+    assert stages_run(output) == ["check", "train", "evaluate", "monitor", "export"]
     shown = json.loads(run([bin_path("dvc"), "exp", "show", "--json"], repo, env).stdout)
     scored = {
         data["params"]["params.yaml"]["data"]["train"]["hyperparameters"][
