@@ -31,6 +31,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostin
 from sklearn.impute import SimpleImputer
 from sklearn.preprocessing import OrdinalEncoder
 
+from lifecycle import onnx_scoring
 from lifecycle.errors import LifecycleError
 from lifecycle.features import CalendarFeatures, CategoryNormaliser, OutlierFences
 
@@ -46,7 +47,6 @@ MAX_WORDS = 16  # a normalised category of more words scores as unknown (see Cat
 SECONDS_PER_DAY = 86_400
 # TreeEnsemble (ai.onnx.ml 5) node modes
 BRANCH_LEQ, BRANCH_MEMBER = 0, 6
-METADATA_KEY = "lifecycle"
 
 
 class Graph:
@@ -80,11 +80,10 @@ class Graph:
         return self.op("Gather", x, self.const([index], TensorProto.INT64), axis=1)
 
     def output(self, operator: Any, name: str, index: int = 0) -> None:
-        self.op_into("Identity", [name], operator.outputs[index].full_name)
-
-    def op_into(self, op_type: str, inputs: list[str], output: str, **attributes: Any) -> None:
-        self.container.add_node(op_type, inputs, output, op_version=OPSET[""],
-                                name=self.scope.get_unique_operator_name(op_type), **attributes)
+        """`name` as the converter's output number `index`."""
+        self.container.add_node("Identity", [name], operator.outputs[index].full_name,
+                                op_version=OPSET[""],
+                                name=self.scope.get_unique_operator_name("Identity"))
 
 
 def single_input(graph: Graph, operator: Any) -> str:
@@ -92,11 +91,12 @@ def single_input(graph: Graph, operator: Any) -> str:
     return names[0] if len(names) == 1 else graph.op("Concat", *names, axis=1)
 
 
-def same_rows_shape(columns: int, kind: type = DoubleTensorType) -> Any:
+def same_rows_shape(columns: Any) -> Any:
+    """A shape calculator: as many rows as the input, `columns(transformer, inputs)` doubles."""
     def calculate(operator: Any) -> None:
         rows = operator.inputs[0].get_first_dimension()
-        operator.outputs[0].type = kind([rows, columns(operator.raw_operator,
-                                                       operator.inputs)])
+        operator.outputs[0].type = DoubleTensorType([rows, columns(operator.raw_operator,
+                                                                   operator.inputs)])
     return calculate
 
 
@@ -170,7 +170,7 @@ def convert_normaliser(scope: Any, operator: Any, container: Any) -> None:
     for alias, meaning in (normaliser.aliases or {}).items():
         text = graph.op("Where", graph.op("Equal", text, graph.const([alias], TensorProto.STRING)),
                         graph.const([meaning], TensorProto.STRING), text)
-    graph.output(operator, graph.op("Identity", text))
+    graph.output(operator, text)
 
 
 def joined_words(graph: Graph, text: str) -> str:
@@ -190,10 +190,6 @@ def joined_words(graph: Graph, text: str) -> str:
             "Where", present, graph.op("StringConcat", space, word), empty))
     too_long = graph.op("Greater", count, graph.const(MAX_WORDS, TensorProto.INT64))
     return graph.op("Where", too_long, graph.op("StringConcat", space, joined), joined)
-
-
-def same_width(transformer: Any, inputs: list) -> int:
-    return input_width(inputs)
 
 
 def text_shape(operator: Any) -> None:
@@ -231,7 +227,7 @@ def convert_imputer(scope: Any, operator: Any, container: Any) -> None:
         # Text: scikit-learn looks for NaN, and a category arrives missing as None (see
         # scoring.category_values), which it leaves for the encoder's missing code; so does
         # this, and "" reaches the encoder as None does.
-        graph.output(operator, graph.op("Identity", x))
+        graph.output(operator, x)
         return
     missing = graph.op("IsNaN", x)
     filled = graph.op("Where", missing, graph.const(statistics.astype(np.float64)), x)
@@ -491,7 +487,8 @@ def export(model: Any, column_types: dict[str, str], description: dict) -> bytes
     proto.graph.name = "lifecycle_pipeline"
     proto.ir_version = IR_VERSION
     proto.producer_name = "lifecycle"
-    onnx.helper.set_model_props(proto, {METADATA_KEY: json.dumps(description, sort_keys=True)})
+    onnx.helper.set_model_props(
+        proto, {onnx_scoring.METADATA_KEY: json.dumps(description, sort_keys=True)})
     return proto.SerializeToString()
 
 

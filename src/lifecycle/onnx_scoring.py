@@ -26,7 +26,7 @@ import pandas as pd
 
 from lifecycle import files, scoring  # neither imports scikit-learn
 
-METADATA_KEY = "lifecycle"  # as onnx_export writes it
+METADATA_KEY = "lifecycle"  # the metadata entry holding the file's description
 EPOCH = datetime.datetime(1970, 1, 1)
 NUMBER_KINDS = ("numeric", "datetime")
 
@@ -34,14 +34,8 @@ NUMBER_KINDS = ("numeric", "datetime")
 class OnnxModel:
     """One ONNX file, answering as the pipeline it was exported from."""
 
-    def __init__(self, source: str | Path | bytes, threads: int = 0) -> None:
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads  # 0: onnxruntime's default
-        options.inter_op_num_threads = 1
-        self.session = onnxruntime.InferenceSession(model_bytes(source), options,
-                                                    providers=["CPUExecutionProvider"])
-        description = json.loads(self.session.get_modelmeta().custom_metadata_map[METADATA_KEY])
-        self.description = description
+    def __init__(self, session: onnxruntime.InferenceSession, description: dict) -> None:
+        self.session, self.description = session, description
         self.kinds: dict[str, str] = description["inputs"]
         self.feature_names_in_ = np.asarray(list(self.kinds), dtype=object)
         self.task: str = description["task"]
@@ -63,8 +57,8 @@ class OnnxModel:
 
 
 class OnnxClassifier(OnnxModel):
-    def __init__(self, source: str | Path | bytes, threads: int = 0) -> None:
-        super().__init__(source, threads)
+    def __init__(self, session: onnxruntime.InferenceSession, description: dict) -> None:
+        super().__init__(session, description)
         self.classes_ = np.asarray(self.description["classes"])
 
     def predict_proba(self, X: pd.DataFrame | Mapping[str, np.ndarray]) -> np.ndarray:
@@ -80,15 +74,20 @@ class OnnxRegressor(OnnxModel):
 
 
 def load(source: str | Path | bytes, threads: int = 0) -> OnnxModel:
-    """The model in an ONNX file (or its bytes) written by onnx_export."""
-    data = model_bytes(source)
-    probe = onnxruntime.InferenceSession(data, providers=["CPUExecutionProvider"])
-    metadata = probe.get_modelmeta().custom_metadata_map
+    """The model in an ONNX file (or its bytes) written by onnx_export, answering through
+    onnxruntime with `threads` threads (0: onnxruntime's default)."""
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    session = onnxruntime.InferenceSession(model_bytes(source), options,
+                                           providers=["CPUExecutionProvider"])
+    metadata = session.get_modelmeta().custom_metadata_map
     if METADATA_KEY not in metadata:
         raise ValueError("not a model exported by `lifecycle` (no description in its "
                          "metadata); export it with the export stage")
-    task = json.loads(metadata[METADATA_KEY])["task"]
-    return (OnnxRegressor if task == "regression" else OnnxClassifier)(data, threads)
+    description = json.loads(metadata[METADATA_KEY])
+    kind = OnnxRegressor if description["task"] == "regression" else OnnxClassifier
+    return kind(session, description)
 
 
 def model_bytes(source: str | Path | bytes) -> bytes:
@@ -120,11 +119,9 @@ def record_array(values: list, kind: str) -> np.ndarray:
 
 def category_text(value: Any) -> str:
     """A category as the encoder compares it: "" when missing, 1.0 as "1"."""
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
         return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
+    return scoring.category_text(value)
 
 
 def score_table(model: OnnxModel, frame: pd.DataFrame) -> pd.DataFrame:

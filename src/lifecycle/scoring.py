@@ -6,6 +6,7 @@ misspelt input is named with the input it resembles (`misspelt_inputs`), since t
 would otherwise pass as missing: batch scoring warns, the API refuses the request."""
 
 import dataclasses
+import numbers
 from collections.abc import Collection, Iterable
 
 import numpy as np
@@ -68,15 +69,19 @@ def category_values(values: pd.Series) -> pd.Series:
     where missing, as in training: a chunk where a category holds only numbers, or only missing
     values, reads as a column of numbers the model's encoder cannot compare."""
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-        values = values.map(_number_text, na_action="ignore").astype(object)
+        values = values.map(category_text, na_action="ignore").astype(object)
     if values.isna().any():
         values = values.astype(object).where(values.notna(), None)
     return values
 
 
-def _number_text(value: float) -> str:
-    """1.0 as '1' (a column of whole numbers with a gap reads as floats), 2.5 as '2.5'."""
-    return str(int(value)) if float(value).is_integer() else str(value)
+def category_text(value: object) -> str:
+    """A category value as text: 1.0 as '1' (a column of whole numbers with a gap reads as
+    floats), 2.5 as '2.5'."""
+    if (isinstance(value, numbers.Real) and not isinstance(value, bool)
+            and float(value).is_integer()):
+        return str(int(value))
+    return str(value)
 
 
 def check_rows(frame: pd.DataFrame, rules: contract.Contract,

@@ -116,21 +116,15 @@ def instance_model(rules: contract.Contract) -> type[BaseModel]:
 def one_of(categories: list) -> Callable[[Any], Any]:
     """A check that a number (or date) is one of the contract's categories, compared as text
     as the contract lists them: 2.0 is the category 2."""
-    allowed = {category_text(category) for category in categories}
+    allowed = {scoring.category_text(category) for category in categories}
 
     def check(value: Any) -> Any:
-        if category_text(value) not in allowed:
+        if scoring.category_text(value) not in allowed:
             raise PydanticCustomError("unknown_category", "Input should be one of {allowed}",
                                       {"allowed": ", ".join(sorted(allowed))})
         return value
 
     return check
-
-
-def category_text(value: Any) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
 
 
 def wall_clock(value: datetime.datetime) -> datetime.datetime:
