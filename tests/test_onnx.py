@@ -189,16 +189,49 @@ def test_a_table_is_scored_with_onnxruntime_alone(trained_project, tmp_path):
     assert list(scored.columns[:len(rows.columns)]) == list(rows.columns)
 
 
-def test_scoring_refuses_to_write_over_a_file(trained_project, tmp_path):
+def snapshot(folder) -> dict:
+    return {path: path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
+@pytest.mark.parametrize("output", ["in/rows.csv", "in", ".", "models/model.onnx", "params.yaml",
+                                    ".dvc/scored.csv"])
+def test_scoring_writes_over_no_input_folder_or_project_file(trained_project, tmp_path,
+                                                            monkeypatch, capsys, output):
+    """The output names the input, its folder, the project root, the model, a project file or
+    a place inside .dvc: refused before any work, and every file stays byte-identical."""
     from tests.conftest import TRAINED_FILES, copy_files, run_stages
 
     project = copy_files(trained_project, tmp_path / "p", TRAINED_FILES)
     run_stages(project, ("export",))
-    rows = tmp_path / "rows.csv"
-    pd.read_parquet(project / "data/prepared/test.parquet").head(5).to_csv(rows, index=False)
-    before = rows.read_bytes()
-    assert onnx_scoring.main([str(project / "models/model.onnx"), str(rows), str(rows)]) == 1
-    assert rows.read_bytes() == before
+    (project / "in").mkdir()
+    (project / ".dvc").mkdir()
+    rows = pd.read_parquet(project / "data/prepared/test.parquet").head(5)
+    rows.to_csv(project / "in/rows.csv", index=False)
+    monkeypatch.chdir(project)
+    subprocess.run(["git", "init", "-q"], check=True)
+    subprocess.run(["git", "add", "params.yaml"], check=True)
+    before = snapshot(tmp_path)
+    assert onnx_scoring.main(["models/model.onnx", "in/rows.csv", output]) == 1
+    assert "refused" in capsys.readouterr().err
+    assert snapshot(tmp_path) == before
+
+
+def test_scoring_reads_and_writes_in_chunks(trained_project, tmp_path, monkeypatch):
+    """A table of more rows than one chunk is scored whole, in CSV or parquet."""
+    from tests.conftest import TRAINED_FILES, copy_files, run_stages
+
+    project = copy_files(trained_project, tmp_path / "p", TRAINED_FILES)
+    run_stages(project, ("export",))
+    rows = pd.read_parquet(project / "data/prepared/test.parquet").head(25)
+    rows.to_csv(tmp_path / "rows.csv", index=False)
+    monkeypatch.setattr(scoring, "CHUNK_ROWS", 10)
+    model = project / "models/model.onnx"
+    assert onnx_scoring.main([str(model), str(tmp_path / "rows.csv"),
+                              str(tmp_path / "scored.parquet")]) == 0
+    scored = pd.read_parquet(tmp_path / "scored.parquet")
+    whole = onnx_scoring.score_table(onnx_scoring.load(model), pd.read_csv(tmp_path / "rows.csv"))
+    assert len(scored) == 25
+    np.testing.assert_allclose(scored["probability_1"], whole["probability_1"], rtol=0, atol=0)
 
 
 def test_a_file_without_the_description_is_refused():
@@ -207,7 +240,7 @@ def test_a_file_without_the_description_is_refused():
 
     proto = onnx.load_from_string(onnx_export.export(pipeline, KINDS, {"task": "binary"}))
     del proto.metadata_props[:]
-    with pytest.raises(ValueError, match="not a model exported by `lifecycle`"):
+    with pytest.raises(LifecycleError, match="not a model exported by `lifecycle`"):
         onnx_scoring.load(proto.SerializeToString())
 
 

@@ -8,8 +8,9 @@ to "".
 
     python -m lifecycle.onnx_scoring models/model.onnx new_rows.csv scored.csv
 
-scores a CSV or parquet table leniently (a value that does not parse scores as missing); for the
-data contract's row-by-row checks use `lifecycle predict --runtime onnx`.
+scores a CSV or parquet table leniently (a value that does not parse scores as missing), chunk by
+chunk, into a new file, with batch scoring's rule for outputs; for the data contract's row-by-row
+checks use `lifecycle predict --runtime onnx`.
 """
 
 import datetime
@@ -24,7 +25,8 @@ import numpy as np
 import onnxruntime
 import pandas as pd
 
-from lifecycle import files, scoring  # neither imports scikit-learn
+from lifecycle import errors, files, scoring, tables  # none imports scikit-learn
+from lifecycle.errors import LifecycleError
 
 METADATA_KEY = "lifecycle"  # the metadata entry holding the file's description
 EPOCH = datetime.datetime(1970, 1, 1)
@@ -83,7 +85,7 @@ def load(source: str | Path | bytes, threads: int = 0) -> OnnxModel:
                                            providers=["CPUExecutionProvider"])
     metadata = session.get_modelmeta().custom_metadata_map
     if METADATA_KEY not in metadata:
-        raise ValueError("not a model exported by `lifecycle` (no description in its "
+        raise LifecycleError("not a model exported by `lifecycle` (no description in its "
                          "metadata); export it with the export stage")
     description = json.loads(metadata[METADATA_KEY])
     kind = OnnxRegressor if description["task"] == "regression" else OnnxClassifier
@@ -129,25 +131,32 @@ def score_table(model: OnnxModel, frame: pd.DataFrame) -> pd.DataFrame:
     probability; a binary label uses the decision threshold the file carries."""
     missing = [name for name in model.kinds if name not in frame]
     if missing:
-        raise ValueError(f"missing column(s) the model needs: {', '.join(missing)}")
+        raise LifecycleError(f"missing column(s) the model needs: {', '.join(missing)}")
     predictions = scoring.predict_frame(model, frame, model.decision_threshold or 0.5)
     return scoring.with_output_columns(pd.DataFrame(index=frame.index), frame, predictions)
+
+
+def score_file(model_path: Path, source: Path, output: Path) -> None:
+    """Score a CSV or parquet table chunk by chunk into a new CSV or parquet file, refused
+    before any work if it could destroy data (files.check_output) and written atomically."""
+    files.check_output(output, inputs=(model_path, source))
+    model = load(model_path)
+    with files.atomic_path(output) as partial:
+        writer = tables.TableWriter(partial, output.suffix.lower())
+        try:
+            for chunk in tables.table_chunks(source, scoring.CHUNK_ROWS):
+                writer.write(score_table(model, chunk))
+        finally:
+            writer.close()
 
 
 def main(arguments: list[str]) -> int:
     if len(arguments) != 3:
         print("usage: python -m lifecycle.onnx_scoring MODEL.onnx INPUT.csv|.parquet "
-              "OUTPUT.csv", file=sys.stderr)
+              "OUTPUT.csv|.parquet", file=sys.stderr)
         return 2
-    model_path, input_path, output_path = map(Path, arguments)
-    if output_path.exists():  # never over a file, least of all the input
-        print(f"{output_path}: exists; choose a new file", file=sys.stderr)
-        return 1
-    read = pd.read_parquet if input_path.suffix == ".parquet" else pd.read_csv
-    scored = score_table(load(model_path), read(input_path))
-    with files.atomic_path(output_path) as partial:
-        scored.to_csv(partial, index=False)
-    return 0
+    model_path, source, output = map(Path, arguments)
+    return errors.run_command("onnx_scoring", lambda: score_file(model_path, source, output))
 
 
 if __name__ == "__main__":

@@ -18,7 +18,6 @@ from lifecycle.errors import LifecycleError
 CHUNK_ROWS = 50_000
 ROW = "row"  # position of the row in the input file, 0-based
 REASON = "reason"  # why a row was rejected
-TABLE_TYPES = (".csv", ".parquet")
 
 
 def input_contract(full: contract.Contract, inputs: list[str]) -> contract.Contract:

@@ -9,6 +9,8 @@ from lifecycle import stage_trace
 from lifecycle.errors import LifecycleError
 from lifecycle.files import atomic_path, existing
 
+TABLE_TYPES = (".csv", ".parquet")  # what users bring and get back, by extension
+
 
 def write_parquet(frame: Any, path: str | os.PathLike) -> None:
     with atomic_path(path) as temporary:
@@ -72,3 +74,33 @@ def table_chunks(path: str | os.PathLike, rows: int | None = None, kind: str | N
                              f"header row") from None
     except (pd.errors.ParserError, ValueError, OSError) as error:
         raise LifecycleError(f"{name}: could not be read as {kind}: {error}") from None
+
+
+class TableWriter:
+    """Append chunks to a CSV or parquet file; the first chunk fixes the columns and types."""
+
+    def __init__(self, path: Path, kind: str) -> None:
+        if kind not in TABLE_TYPES:
+            raise LifecycleError(f"unsupported output type {kind!r}; use .csv or .parquet")
+        self.path, self.kind, self.rows, self.started = path, kind, 0, False
+        self.schema, self.parquet = None, None
+
+    def write(self, frame: Any) -> None:
+        if self.kind == ".csv":
+            frame.to_csv(self.path, mode="a" if self.started else "w", header=not self.started,
+                          index=False)
+        else:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            table = pa.Table.from_pandas(frame, schema=self.schema, preserve_index=False)
+            if self.parquet is None:
+                self.schema = table.schema
+                self.parquet = pq.ParquetWriter(self.path, self.schema)
+            self.parquet.write_table(table)
+        self.started = True
+        self.rows += len(frame)
+
+    def close(self) -> None:
+        if self.parquet is not None:
+            self.parquet.close()

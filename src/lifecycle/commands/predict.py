@@ -19,12 +19,12 @@ from lifecycle import config, contract, files, paths, tables
 from lifecycle.errors import LifecycleError
 from lifecycle.scoring import (
     CHUNK_ROWS,
-    TABLE_TYPES,
     input_contract,
     load_deployed,
     misspelt_inputs,
     score_chunk,
 )
+from lifecycle.tables import TABLE_TYPES, TableWriter
 
 NAMES_SHOWN = 10  # ignored columns a warning lists by name
 
@@ -36,36 +36,6 @@ def read_chunks(path: Path, rows: int) -> Iterator[pd.DataFrame]:
         chunk.index = pd.RangeIndex(start, start + len(chunk))
         yield chunk
         start += len(chunk)
-
-
-class TableWriter:
-    """Append chunks to a CSV or parquet file; the first chunk fixes the columns and types."""
-
-    def __init__(self, path: Path, kind: str):
-        if kind not in TABLE_TYPES:
-            raise LifecycleError(f"unsupported output type {kind!r}; use .csv or .parquet")
-        self.path, self.kind, self.rows, self.started = path, kind, 0, False
-        self.schema, self.parquet = None, None
-
-    def write(self, frame: pd.DataFrame) -> None:
-        if self.kind == ".csv":
-            frame.to_csv(self.path, mode="a" if self.started else "w", header=not self.started,
-                          index=False)
-        else:
-            import pyarrow as pa
-            import pyarrow.parquet as pq
-
-            table = pa.Table.from_pandas(frame, schema=self.schema, preserve_index=False)
-            if self.parquet is None:
-                self.schema = table.schema
-                self.parquet = pq.ParquetWriter(self.path, self.schema)
-            self.parquet.write_table(table)
-        self.started = True
-        self.rows += len(frame)
-
-    def close(self) -> None:
-        if self.parquet is not None:
-            self.parquet.close()
 
 
 def warn_about_columns(columns: list[str], rules: contract.Contract, identifiers: list[str],
