@@ -10,6 +10,7 @@ model files' sizes and their 10,000-row batch times. Every figure is quoted with
 """
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -45,36 +46,31 @@ def in_process(project: Path) -> dict:
     from lifecycle import artifacts, config, contract, onnx_scoring, paths, scoring
     from lifecycle.commands import serve
 
-    cwd = Path.cwd()
-    os.chdir(project)
-    try:
+    with contextlib.chdir(project):
         threshold = config.load().evaluate.decision_threshold
-        pipeline = artifacts.load_model("models/model.skops")
-        portable = onnx_scoring.load("models/model.onnx", threads=1)
-        rows = pd.read_parquet("data/prepared/test.parquet")
-        batch = rows.head(10_000)
-        one_row = rows[list(pipeline.feature_names_in_)].head(1)
-        rules = scoring.input_contract(contract.load(paths.CONTRACT),
-                                       list(pipeline.feature_names_in_))
-        predictors = {runtime: serve.row_predictor(model, rules, threshold)
-                      for runtime, model in (("skops", pipeline), ("onnx", portable))}
+        models = {"skops": artifacts.load_model(paths.MODEL),
+                  "onnx": onnx_scoring.load(paths.ONNX_MODEL, threads=1)}
+        inputs = list(models["skops"].feature_names_in_)
+        rows = pd.read_parquet(paths.PREPARED["test"])
+        batch, one_row = rows.head(10_000), rows[inputs].head(1)
+        rules = scoring.input_contract(contract.load(paths.CONTRACT), inputs)
         instance = serve.instance_model(rules).model_validate(sample_instance(project))
         record = [instance.__dict__]  # as /predict hands validated rows to the model
+        predictors = {runtime: serve.row_predictor(model, rules, threshold)
+                      for runtime, model in models.items()}
         with threadpool_limits(1):
             result = {
-                "naive_predict_proba_ms": median_ms(lambda: pipeline.predict_proba(one_row)),
+                "naive_predict_proba_ms": median_ms(
+                    lambda: models["skops"].predict_proba(one_row)),
                 "floor_ms": {runtime: median_ms(lambda p=predict: p(record))
                              for runtime, predict in predictors.items()},
                 "batch_10000_ms": {
-                    "skops": median_ms(lambda: scoring.predict_frame(pipeline, batch, threshold),
-                                       5),
-                    "onnx": median_ms(lambda: scoring.predict_frame(portable, batch, threshold),
-                                      5)},
+                    runtime: median_ms(lambda m=model: scoring.predict_frame(m, batch, threshold),
+                                       5)
+                    for runtime, model in models.items()},
             }
-    finally:
-        os.chdir(cwd)
-    result["file_bytes"] = {"skops": (project / "models/model.skops").stat().st_size,
-                            "onnx": (project / "models/model.onnx").stat().st_size}
+    result["file_bytes"] = {runtime: (project / path).stat().st_size for runtime, path in
+                            (("skops", paths.MODEL), ("onnx", paths.ONNX_MODEL))}
     return result
 
 
