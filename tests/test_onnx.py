@@ -288,3 +288,20 @@ def test_the_onnx_runtime_without_an_exported_file_says_how_to_make_it(trained, 
     monkeypatch.chdir(trained)
     with pytest.raises(LifecycleError, match=r"models/model\.onnx: not found; run `dvc repro`"):
         serve.create_app("onnx")
+
+
+def test_many_aliases_are_one_lookup_in_the_file():
+    """The file's size and node count do not grow with the number of aliases beyond their
+    text, and every alias still maps (a chain of comparisons would add nodes per alias)."""
+    import onnx
+
+    aliases = {f"region {i}": "north" for i in range(2000)}
+    cleaning = {**CLEANING, "category_aliases": aliases}
+    pipeline, rows = fitted("binary", "hist_gradient_boosting", cleaning)
+    few, _ = fitted("binary", "hist_gradient_boosting", CLEANING)
+    nodes = [len(onnx.load_from_string(onnx_export.export(model, KINDS, {"task": "binary"}))
+                 .graph.node) for model in (pipeline, few)]
+    assert nodes[0] == nodes[1]
+    rows.loc[rows.index[:50], "region"] = [f"Region  {i}" for i in range(50)]
+    report = onnx_export.parity(pipeline, exported(pipeline, "binary"), rows, "binary", 0.4)
+    assert report["holds"], report

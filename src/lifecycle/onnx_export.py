@@ -167,10 +167,22 @@ def convert_normaliser(scope: Any, operator: Any, container: Any) -> None:
         changed = graph.op("StringNormalizer", flat, case_change_action=normaliser.case.upper(),
                            locale=CASE_LOCALE)
         text = graph.op("Reshape", changed, graph.op("Shape", text))
-    for alias, meaning in (normaliser.aliases or {}).items():
-        text = graph.op("Where", graph.op("Equal", text, graph.const([alias], TensorProto.STRING)),
-                        graph.const([meaning], TensorProto.STRING), text)
+    if normaliser.aliases:
+        text = aliased(graph, text, normaliser.aliases)
     graph.output(operator, text)
+
+
+def aliased(graph: Graph, text: str, aliases: dict[str, str]) -> str:
+    """Each value an alias names replaced by its meaning, others kept: one lookup whatever the
+    number of aliases (a chain of comparisons would grow with it)."""
+    position = graph.op("LabelEncoder", text, domain="ai.onnx.ml", version=2,
+                        keys_strings=list(aliases), values_int64s=list(range(len(aliases))),
+                        default_int64=-1)
+    meanings = graph.const(list(aliases.values()), TensorProto.STRING)
+    meaning = graph.op("Gather", meanings, graph.op("Max", position,
+                                                    graph.const(0, TensorProto.INT64)))
+    found = graph.op("GreaterOrEqual", position, graph.const(0, TensorProto.INT64))
+    return graph.op("Where", found, meaning, text)
 
 
 def joined_words(graph: Graph, text: str) -> str:
