@@ -41,6 +41,7 @@ METRIC_NAMES = {
     "multiclass": ("macro_f1", "balanced_accuracy", "log_loss"),
     "regression": ("rmse", "mae", "r2"),
 }
+ENGINES = ("pandas", "dask")
 MODEL_NAMES = ("hist_gradient_boosting", "random_forest", "linear", "trivial")
 # The values each metric can take: a criterion's threshold outside them can never be met (or is
 # always met), which is a typo, not a criterion. None: unbounded on that side.
@@ -287,6 +288,8 @@ class Params(Section):
     cleaning: Cleaning
     validation: Validation
     monitor: Monitor
+    # Where the data stages run (`lifecycle.engine`); their outputs are the same on either.
+    engine: Literal[ENGINES] = "pandas"
 
     def check(self, where: str) -> None:
         """Checks across sections: names that must exist for the task and the model registry."""

@@ -1,0 +1,34 @@
+"""The engine the data stages run on: pandas in the stage's own process (the default), or Dask's
+distributed scheduler for data that outgrows one process (`engine: dask` in params.yaml).
+
+With Dask, a stage connects to the scheduler at DASK_SCHEDULER_ADDRESS (Dask's own setting, an
+environment variable because the address belongs to a machine, not to the experiment), or else
+starts a local cluster of LOCAL_WORKERS worker processes for the length of the stage. Either
+engine writes the same files: row-wise work runs partition by partition, and every statistic is
+computed exactly (one column at a time where an order statistic needs the whole column).
+"""
+
+import contextlib
+import os
+from collections.abc import Iterator
+from typing import Any
+
+SCHEDULER_ENV = "DASK_SCHEDULER_ADDRESS"
+LOCAL_WORKERS = 2
+# Rows per partition when a stage splits a table itself (a parquet file's row groups otherwise).
+PARTITION_ROWS = 1_000_000
+
+
+@contextlib.contextmanager
+def dask_client() -> Iterator[Any]:
+    """A Dask client: to the scheduler named in the environment, else to a local cluster."""
+    from distributed import Client, LocalCluster
+
+    address = os.environ.get(SCHEDULER_ENV)
+    if address:
+        with Client(address) as client:
+            yield client
+        return
+    with LocalCluster(n_workers=LOCAL_WORKERS, threads_per_worker=1, processes=True,
+                      dashboard_address=None) as cluster, Client(cluster) as client:
+        yield client
