@@ -1,7 +1,7 @@
 """Tables: the parquet files stages exchange and the CSV or parquet files users bring."""
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -10,11 +10,41 @@ from lifecycle.errors import LifecycleError
 from lifecycle.files import atomic_path, existing
 
 TABLE_TYPES = (".csv", ".parquet")  # what users bring and get back, by extension
+# Rows per parquet row group. Fixed, so a table written whole (pandas) or partition by partition
+# (Dask) gives the same bytes; also the Dask engine's partition when it reads the file back.
+ROW_GROUP_ROWS = 1_000_000
 
 
 def write_parquet(frame: Any, path: str | os.PathLike) -> None:
+    write_parquet_parts([frame], path)
+
+
+def write_parquet_parts(frames: Iterable[Any], path: str | os.PathLike) -> int:
+    """One parquet file from consecutive frames of one table, in row groups of ROW_GROUP_ROWS
+    whatever the frames' sizes; the bytes depend only on the rows. Returns the row count."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows, writer, pending = 0, None, None  # pending: arrow rows not yet in a row group
     with atomic_path(path) as temporary:
-        frame.to_parquet(temporary, index=False)
+        try:
+            for frame in frames:
+                if writer is None:
+                    schema = pa.Schema.from_pandas(frame.iloc[:0], preserve_index=False)
+                    writer, pending = pq.ParquetWriter(temporary, schema), schema.empty_table()
+                table = pa.Table.from_pandas(frame, schema=writer.schema, preserve_index=False)
+                pending, rows = pa.concat_tables([pending, table]), rows + len(frame)
+                while pending.num_rows >= ROW_GROUP_ROWS:
+                    writer.write_table(pending.slice(0, ROW_GROUP_ROWS).combine_chunks())
+                    pending = pending.slice(ROW_GROUP_ROWS)
+            if writer is None:
+                raise ValueError("write_parquet_parts: no frames to write")
+            if pending.num_rows or not rows:  # an empty table still has its one empty group
+                writer.write_table(pending.combine_chunks())
+        finally:
+            if writer is not None:
+                writer.close()
+    return rows
 
 
 def read_parquet(path: str | os.PathLike, columns: list[str] | None = None) -> Any:
