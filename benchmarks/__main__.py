@@ -1,13 +1,14 @@
 """Measure the pipeline side by side in one run and write a Markdown table.
 
-    python -m benchmarks [--only pipeline,noop,change,sweep,scale,api] [--rounds N]
-                         [--fraction F] [--scales 1,3,10] [--jobs 2] [--sweep-size 8]
-                         [--note TEXT]
+    python -m benchmarks [--only pipeline,noop,change,sweep,scale,engine,api] [--rounds N]
+                         [--fraction F] [--scales 1,3,10] [--engine-scales 1,10,30]
+                         [--jobs 2] [--sweep-size 8] [--note TEXT]
                          [--output benchmarks/results.md]
 
 Comparisons alternate their two commands round by round in the same copy of the project and
 report medians, so both sides see the same machine state. `--fraction` runs everything on a
-sample of the rows (the scale section multiplies it) for a quick check of the machinery.
+sample of the rows (the scale and engine sections multiply it) for a quick check of the
+machinery.
 """
 
 import argparse
@@ -28,6 +29,8 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--fraction", type=float, default=1.0,
                         help="source.sample_fraction of the runs: 1 is the default data")
     parser.add_argument("--scales", default="1,3,10", help="row multiples for the scale section")
+    parser.add_argument("--engine-scales", default="1,10,30",
+                        help="row multiples for the engine section (dask and xgboost)")
     parser.add_argument("--jobs", type=int, default=2, help="workers for the queued sweep")
     parser.add_argument("--sweep-size", type=int, default=8,
                         help="experiments per sweep (8 for the target; fewer for a quick check)")
@@ -49,7 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="lifecycle-benchmark-") as folder:
         context = Context(Path(folder), arguments.rounds, arguments.fraction,
                           [float(factor) for factor in arguments.scales.split(",")],
-                          arguments.jobs, arguments.sweep_size)
+                          arguments.jobs, arguments.sweep_size,
+                          [float(factor) for factor in arguments.engine_scales.split(",")])
         for name in chosen:
             print(f"benchmark: {name} ...", file=sys.stderr, flush=True)
             rows.extend(SECTIONS[name](context))
@@ -66,8 +70,10 @@ def header_lines(arguments: argparse.Namespace) -> list[str]:
     lines = [
         f"Machine: {machine()}. Load average at the start: {load_average()}.",
         "",
-        f"Command: `python -m benchmarks --rounds {arguments.rounds} --fraction "
-        f"{arguments.fraction:g} --scales {arguments.scales} --jobs {arguments.jobs} "
+        f"Command: `python -m benchmarks --only {arguments.only} --rounds {arguments.rounds} "
+        f"--fraction "
+        f"{arguments.fraction:g} --scales {arguments.scales} --engine-scales "
+        f"{arguments.engine_scales} --jobs {arguments.jobs} "
         f"--sweep-size {arguments.sweep_size}` "
         f"({data}; medians of {arguments.rounds} alternating rounds where two commands are "
         f"compared).",

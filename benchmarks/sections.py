@@ -1,4 +1,5 @@
-"""The benchmark's sections. Each returns table rows; the scale section also a detail table."""
+"""The benchmark's sections. Each returns table rows; the scale and engine sections also a detail
+table."""
 
 import dataclasses
 import shutil
@@ -9,7 +10,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from benchmarks.measure import alternate, measured, stages_run, timed
+import pyarrow.parquet as pq
+
+from benchmarks.measure import TreeRun, alternate, measured, measured_tree, stages_run, timed
+from lifecycle.engine import SCHEDULER_ENV
 from tests.conftest import copy_project, environment, set_param
 
 STAGES = ["ingest", "prepare", "featurize", "train", "evaluate", "monitor"]
@@ -25,6 +29,9 @@ SWEEP_PARAM = "train.hyperparameters.hist_gradient_boosting.learning_rate"
 SWEEP_VALUES = [0.02, 0.03, 0.04, 0.045, 0.055, 0.06, 0.07, 0.08]
 CHANGED_PARAM = ("train.hyperparameters.hist_gradient_boosting.l2_regularization", 2.0)
 GiB = 2**30
+MiB = 2**20
+# The engine section runs export too: every stage of the pipeline, on the engine's model.
+ENGINE_STAGES = [*STAGES, "export"]
 
 
 @dataclasses.dataclass
@@ -44,6 +51,7 @@ class Context:
     scales: list[float]
     jobs: int
     sweep_size: int = 8
+    engine_scales: list[float] = dataclasses.field(default_factory=lambda: [1.0, 10.0, 30.0])
     env: dict = dataclasses.field(default_factory=environment)
     details: list[str] = dataclasses.field(default_factory=list)
     _repo: Path | None = None
@@ -245,6 +253,103 @@ def scale_table(results: dict[float, dict[str, tuple[float, int]]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+@dataclasses.dataclass
+class FactorRun:
+    rows: int  # rows of the ingested snapshot
+    stages: dict[str, TreeRun]
+
+    @property
+    def seconds(self) -> float:
+        return sum(run.seconds for run in self.stages.values())
+
+    @property
+    def load(self) -> tuple[float, float]:
+        """Load average at the start of the first stage and at the end of the last."""
+        runs = list(self.stages.values())
+        return runs[0].load[0], runs[-1].load[1]
+
+
+def engine(context: Context) -> list[Row]:
+    """`engine: dask` on a local 2-worker cluster with `train.model: xgboost`, on 1x, 10x, 30x
+    the rows: each stage as its own process, its time and the peak memory of every process in its
+    tree (the stage, its Dask workers)."""
+    lifecycle = str(Path(sys.executable).parent / "lifecycle")
+    # No external scheduler: each stage starts its local cluster, whose workers are its children.
+    env = {key: value for key, value in context.env.items() if key != SCHEDULER_ENV}
+    results: dict[float, FactorRun] = {}
+    for factor in context.engine_scales:
+        repo = copy_project(context.folder / f"engine-{factor:g}")
+        set_param(repo, "source.sample_fraction", context.fraction * factor)
+        set_param(repo, "engine", "dask")
+        set_param(repo, "train.model", "xgboost")
+        runs: dict[str, TreeRun] = {}
+        for stage in ENGINE_STAGES:
+            runs[stage] = run = measured_tree([lifecycle, stage], repo, env)
+            print(f"  engine {factor:g}x {stage}: {engine_cell(run)}", file=sys.stderr,
+                  flush=True)
+        rows = pq.read_metadata(repo / "data/raw/dataset.parquet").num_rows
+        results[factor] = FactorRun(rows, runs)
+        shutil.rmtree(repo)
+    context.details.append(engine_table(results))
+    return engine_rows(results)
+
+
+def load_text(load: tuple[float, float]) -> str:
+    return f"load {load[0]:.1f}->{load[1]:.1f}"
+
+
+def engine_cell(run: TreeRun) -> str:
+    label, peak = run.largest
+    return (f"{run.seconds:.1f} s, {peak / MiB:.0f} MiB {label} (tree {run.tree_peak / MiB:.0f}), "
+            f"{load_text(run.load)}")
+
+
+def engine_rows(results: dict[float, FactorRun]) -> list[Row]:
+    factors = sorted(results)
+    rows = [Row(f"engine dask + xgboost {factor:g}x ({results[factor].rows:,} rows): all "
+                f"{len(results[factor].stages)} stages", f"{results[factor].seconds:.2f} s "
+                f"({load_text(results[factor].load)})", "", "", "")
+            for factor in factors]
+    if len(factors) > 1:
+        lower, top = results[factors[-2]], results[factors[-1]]
+        per_row = [run.seconds / run.rows * 1e6 for run in (top, lower)]
+        ratio = per_row[0] / per_row[1]
+        rows.append(Row(f"engine {factors[-1]:g}x vs {factors[-2]:g}x: time per row",
+                        f"{per_row[0]:.2f} µs ({load_text(top.load)})",
+                        f"{per_row[1]:.2f} µs ({load_text(lower.load)})", f"{ratio:.2f}",
+                        f"<= 1.2 ({verdict(ratio <= 1.2)})"))
+    stage, run = max(results[factors[-1]].stages.items(), key=lambda item: item[1].largest[1])
+    label, peak = run.largest
+    tree = max(each.tree_peak for each in results[factors[-1]].stages.values())
+    rows.append(Row(f"engine {factors[-1]:g}x: largest single process ({label} of {stage}); "
+                    f"largest tree total {tree / GiB:.2f} GiB",
+                    f"{peak / GiB:.2f} GiB ({load_text(run.load)})", "", "",
+                    f"< 6 GiB ({verdict(peak < 6 * GiB)})"))
+    return rows
+
+
+def engine_table(results: dict[float, FactorRun]) -> str:
+    factors = sorted(results)
+    lines = [
+        "Engine: `engine: dask` (a local cluster of 2 worker processes per stage) and "
+        "`train.model: xgboost`; each stage as its own `lifecycle <stage>` process. Per cell: "
+        "wall time; the largest peak resident memory of one process in the stage's tree (stage: "
+        "the stage process, which also holds the scheduler and the nannies; worker: a Dask "
+        "worker), sampled every 0.2 s with the kernel's high-water mark; in brackets the tree's "
+        "largest total at one sample; the 1-minute load average at the stage's start and end.",
+        "",
+        "| stage | " + " | ".join(f"{factor:g}x" for factor in factors) + " |",
+        "| --- |" + " --- |" * len(factors),
+    ]
+    for stage in ENGINE_STAGES:
+        cells = [engine_cell(results[factor].stages[stage]) for factor in factors]
+        lines.append(f"| {stage} | " + " | ".join(cells) + " |")
+    totals = [f"{results[f].seconds:.1f} s, {results[f].rows:,} rows, "
+              f"{load_text(results[f].load)}" for f in factors]
+    lines.append("| all stages | " + " | ".join(totals) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def api(context: Context) -> list[Row]:
     """Single-row requests from 8 concurrent clients for 60 s against `lifecycle serve`, with one
     server process and with one per core."""
@@ -269,5 +374,6 @@ SECTIONS: dict[str, Callable[[Context], list[Row]]] = {
     "change": change,
     "sweep": sweep,
     "scale": scale,
+    "engine": engine,
     "api": api,
 }

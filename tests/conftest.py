@@ -347,3 +347,55 @@ def planes() -> pd.DataFrame:
         "manufacturer": ["EMBRAER", "AIRBUS"], "model": ["E145", "A320"], "engines": [2, 2],
         "seats": [55, 182], "speed": [None, None], "engine": ["Turbo-fan", "Turbo-fan"],
     })
+
+
+# --- a shared S3-compatible remote: moto's server on loopback -------------------------------
+
+BUCKET = "lifecycle-test"
+# Dummies, set only in the environment of the commands a test runs, as a real setup keeps
+# credentials out of git (environment variables or `.dvc/config.local`).
+CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
+
+@pytest.fixture
+def s3_endpoint() -> Iterator[str]:
+    """An empty bucket on a moto S3 server on loopback; yields the endpoint URL."""
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    try:
+        boto3.client("s3", endpoint_url=endpoint, aws_access_key_id="testing",
+                     aws_secret_access_key="testing", region_name="us-east-1"
+                     ).create_bucket(Bucket=BUCKET)
+        yield endpoint
+    finally:
+        server.stop()
+
+
+def s3_environment(folder: Path) -> dict:
+    """The commands' environment: the dummy credentials, and no AWS config of the machine."""
+    return environment(**CREDENTIALS, AWS_CONFIG_FILE=str(folder / "none"),
+                       AWS_SHARED_CREDENTIALS_FILE=str(folder / "none"))
+
+
+def add_s3_remote(repo: Path, endpoint: str, env: dict, committed: bool = False) -> None:
+    """The README's commands: the bucket URL in the git-ignored config.local, or with
+    `committed` in .dvc/config as the default remote, which every clone then uses; the
+    endpoint, machine specific, always in config.local."""
+    where = "--default" if committed else "--local"
+    run([bin_path("dvc"), "remote", "add", where, "shared", f"s3://{BUCKET}/lifecycle"], repo,
+        env)
+    set_s3_endpoint(repo, endpoint, env)
+
+
+def set_s3_endpoint(repo: Path, endpoint: str, env: dict) -> None:
+    run([bin_path("dvc"), "remote", "modify", "--local", "shared", "endpointurl", endpoint], repo,
+        env)

@@ -6,53 +6,25 @@ out of git (environment variables or `.dvc/config.local`).
 """
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from .conftest import SAMPLE_FRACTION, bin_path, copy_project, environment, run, set_param
+from .conftest import (
+    SAMPLE_FRACTION,
+    add_s3_remote,
+    bin_path,
+    copy_project,
+    run,
+    s3_environment,
+    set_param,
+)
 
 pytestmark = pytest.mark.slow  # DVC, the pipeline and an S3 server
-
-BUCKET = "lifecycle-test"
-CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-}
-
-
-@pytest.fixture
-def s3_endpoint() -> Iterator[str]:
-    """An empty bucket on a moto S3 server on loopback; yields the endpoint URL."""
-    import boto3
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    try:
-        boto3.client("s3", endpoint_url=endpoint, aws_access_key_id="testing",
-                     aws_secret_access_key="testing", region_name="us-east-1"
-                     ).create_bucket(Bucket=BUCKET)
-        yield endpoint
-    finally:
-        server.stop()
-
-
-def add_s3_remote(repo: Path, endpoint: str, env: dict) -> None:
-    """The README's commands; machine-specific settings go to the git-ignored config.local."""
-    dvc = bin_path("dvc")
-    run([dvc, "remote", "add", "--local", "shared", f"s3://{BUCKET}/lifecycle"], repo, env)
-    run([dvc, "remote", "modify", "--local", "shared", "endpointurl", endpoint], repo, env)
 
 
 def test_push_to_s3_then_pull_into_a_fresh_clone_leaves_nothing_to_rerun(tmp_path, s3_endpoint):
     # Credentials only in the environment; no shared AWS config of the machine is read.
-    env = environment(**CREDENTIALS, AWS_CONFIG_FILE=str(tmp_path / "none"),
-                      AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"))
+    env = s3_environment(tmp_path)
     dvc = bin_path("dvc")
     origin = copy_project(tmp_path / "origin")
     set_param(origin, "source.sample_fraction", SAMPLE_FRACTION)

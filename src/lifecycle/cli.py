@@ -124,9 +124,10 @@ def add_serve_arguments(serve: argparse.ArgumentParser) -> None:
 
 def add_report_arguments(report: argparse.ArgumentParser) -> None:
     report.add_argument("--base", metavar="REV", required=True,
-                        help="the git revision to compare with (a branch, tag or commit)")
+                        help="the revision to compare with (a branch, tag, commit or DVC "
+                             "experiment name)")
     report.add_argument("--head", metavar="REV",
-                        help="the revision under review (default: the workspace)")
+                        help="the revision under review, as --base (default: the workspace)")
     report.add_argument("--output", metavar="PATH", help="write the Markdown here (default: "
                                                          "print it)")
     report.add_argument("--link-root", metavar="URL",

@@ -15,15 +15,51 @@ from lifecycle.errors import LifecycleError
 RULES = ("missing_column", "wrong_type", "missing_value", "out_of_range", "unknown_category")
 
 
+EXAMPLES = 3  # offending values quoted in a failure's detail
+
+
 @dataclasses.dataclass
 class Failure:
     rule: str
     column: str
     rows: pd.Series  # boolean mask of offending rows (all False for a missing column)
-    detail: str
+    # The detail is a template of {count} and {examples}, filled from the counts, so failures
+    # found in parts of a table add up to the failure of the whole (see `merge_failures`).
+    template: str
+    count: int = 0
+    examples: list[str] = dataclasses.field(default_factory=list)
+
+    @property
+    def detail(self) -> str:
+        return self.template.format(count=self.count,
+                                    examples=", ".join(repr(v) for v in self.examples))
 
     def message(self) -> str:
         return f"column {self.column!r}: {self.rule}: {self.detail}"
+
+
+def _failure(rule: str, column: str, rows: pd.Series, template: str,
+             values: pd.Series | None = None) -> Failure:
+    examples = [] if values is None else list(values[rows].astype(str).unique()[:EXAMPLES])
+    return Failure(rule, column, rows, template, int(rows.sum()), examples)
+
+
+def merge_failures(parts: list[list[Failure]], contract: Contract) -> list[Failure]:
+    """The failures of a whole table from those of its consecutive parts (row masks dropped):
+    counts add up, the examples are the first distinct ones, and the order is the whole
+    table's (type failures first, then by the contract's columns and the rules' order)."""
+    merged: dict[tuple[str, str], Failure] = {}
+    for failures in parts:
+        for failure in failures:
+            key = (failure.rule, failure.column)
+            if key not in merged:
+                merged[key] = Failure(failure.rule, failure.column, None, failure.template)
+            total = merged[key]
+            total.count += failure.count
+            total.examples = list(dict.fromkeys([*total.examples, *failure.examples]))[:EXAMPLES]
+    columns = list(contract.columns)
+    return sorted(merged.values(), key=lambda f: (
+        f.rule != "wrong_type", columns.index(f.column), RULES.index(f.rule)))
 
 
 @dataclasses.dataclass
@@ -45,11 +81,10 @@ def coerce_types(table: pd.DataFrame, contract: Contract) -> tuple[pd.DataFrame,
         parsed = _parse(original, column.type)
         bad = original.notna() & parsed.isna()
         if bad.any():
-            examples = ", ".join(repr(v) for v in original[bad].astype(str).unique()[:3])
-            failures.append(Failure(
+            failures.append(_failure(
                 "wrong_type", name, bad,
-                f"{int(bad.sum())} values are not {column.type} (e.g. {examples}); fix the data "
-                f"or change the column's type in the contract"))
+                f"{{count}} values are not {column.type} (e.g. {{examples}}); fix the data "
+                f"or change the column's type in the contract", original))
         table[name] = parsed
     return table, failures
 
@@ -79,37 +114,42 @@ def check_rules(table: pd.DataFrame, contract: Contract) -> list[Failure]:
     nothing = pd.Series(False, index=table.index)
     for name, column in contract.columns.items():
         if name not in table:
-            failures.append(Failure("missing_column", name, nothing,
-                                    "in the contract but not in the data; add it to the source "
-                                    "or remove it from the contract"))
+            failures.append(_failure("missing_column", name, nothing,
+                                     "in the contract but not in the data; add it to the "
+                                     "source or remove it from the contract"))
             continue
         values = table[name]
         if not column.nullable and values.isna().any():
-            failures.append(Failure("missing_value", name, values.isna(),
-                                    f"{int(values.isna().sum())} missing values; the contract "
-                                    f"says nullable: false"))
+            failures.append(_failure("missing_value", name, values.isna(),
+                                     "{count} missing values; the contract says nullable: "
+                                     "false"))
         if column.type == "numeric" and pd.api.types.is_numeric_dtype(values):
             low = values < column.min if column.min is not None else nothing
             high = values > column.max if column.max is not None else nothing
             outside = low | high
             if outside.any():
-                failures.append(Failure("out_of_range", name, outside,
-                                        f"{int(outside.sum())} values outside "
-                                        f"[{column.min}, {column.max}]"))
+                failures.append(_failure("out_of_range", name, outside,
+                                         f"{{count}} values outside "
+                                         f"[{column.min}, {column.max}]"))
         if column.categories is not None:
             allowed = {str(category) for category in column.categories}
             unknown = values.notna() & ~values.astype(str).isin(allowed)
             if unknown.any():
-                examples = ", ".join(repr(v) for v in values[unknown].astype(str).unique()[:3])
-                failures.append(Failure("unknown_category", name, unknown,
-                                        f"{int(unknown.sum())} values outside the contract's "
-                                        f"categories (e.g. {examples})"))
+                failures.append(_failure("unknown_category", name, unknown,
+                                         "{count} values outside the contract's categories "
+                                         "(e.g. {examples})", values))
     return failures
 
 
 def apply_policies(table: pd.DataFrame, failures: list[Failure],
                    policies: dict[str, str], source: str) -> Outcome:
     """Fail with every `fail` failure at once, drop rows of `drop` ones, report `warn` ones."""
+    check_fatal(failures, policies, source)
+    table, dropped = drop_rows(table, failures, policies)
+    return Outcome(table, dropped, warnings(failures, policies), report(failures, policies))
+
+
+def check_fatal(failures: list[Failure], policies: dict[str, str], source: str) -> None:
     fatal = [f for f in failures if policies[f.rule] == "fail"]
     if fatal:
         lines = "\n  ".join(f.message() for f in fatal)
@@ -117,6 +157,17 @@ def apply_policies(table: pd.DataFrame, failures: list[Failure],
             f"{source}: {len(fatal)} data contract rule(s) failed:\n  {lines}\n"
             f"Fix the data, edit data/contract.yaml, or set the rule's policy in params.yaml "
             f"`validation:` to drop or warn")
+
+
+def drop_rows(table: pd.DataFrame, failures: list[Failure],
+              policies: dict[str, str]) -> tuple[pd.DataFrame, dict[str, int]]:
+    """The rows no `drop` rule refuses, and the rows dropped per rule (by the first it broke)."""
+    keep, dropped = kept_rows(table, failures, policies)
+    return with_tolerated_columns(table[keep].reset_index(drop=True), failures), dropped
+
+
+def kept_rows(table: pd.DataFrame, failures: list[Failure],
+              policies: dict[str, str]) -> tuple[pd.Series, dict[str, int]]:
     keep = pd.Series(True, index=table.index)
     dropped: dict[str, int] = {}
     for failure in failures:
@@ -124,11 +175,21 @@ def apply_policies(table: pd.DataFrame, failures: list[Failure],
             newly = failure.rows & keep
             dropped[f"{failure.rule}:{failure.column}"] = int(newly.sum())
             keep &= ~failure.rows
-    warnings = [f.message() for f in failures if policies[f.rule] == "warn"]
-    table = table[keep].reset_index(drop=True)
-    for failure in failures:  # a tolerated missing column is an all-missing one
+    return keep, dropped
+
+
+def with_tolerated_columns(table: pd.DataFrame, failures: list[Failure]) -> pd.DataFrame:
+    """A missing column the policy tolerates becomes an all-missing one."""
+    for failure in failures:
         if failure.rule == "missing_column" and failure.column not in table:
             table[failure.column] = pd.NA
-    report = [{"rule": f.rule, "column": f.column, "rows": int(f.rows.sum()),
-               "policy": policies[f.rule], "detail": f.detail} for f in failures]
-    return Outcome(table, dropped, warnings, report)
+    return table
+
+
+def warnings(failures: list[Failure], policies: dict[str, str]) -> list[str]:
+    return [f.message() for f in failures if policies[f.rule] == "warn"]
+
+
+def report(failures: list[Failure], policies: dict[str, str]) -> list[dict]:
+    return [{"rule": f.rule, "column": f.column, "rows": f.count, "policy": policies[f.rule],
+             "detail": f.detail} for f in failures]

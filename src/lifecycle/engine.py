@@ -9,6 +9,7 @@ computed exactly (one column at a time where an order statistic needs the whole 
 """
 
 import contextlib
+import logging
 import os
 from collections.abc import Iterator
 from typing import Any
@@ -22,13 +23,17 @@ PARTITION_ROWS = 1_000_000
 @contextlib.contextmanager
 def dask_client() -> Iterator[Any]:
     """A Dask client: to the scheduler named in the environment, else to a local cluster."""
+    import dask
     from distributed import Client, LocalCluster
 
-    address = os.environ.get(SCHEDULER_ENV)
-    if address:
-        with Client(address) as client:
+    # Text keeps the pandas engine's type (Dask would turn it into pandas' NA-based strings).
+    with dask.config.set({"dataframe.convert-string": False}):
+        address = os.environ.get(SCHEDULER_ENV)
+        if address:
+            with Client(address) as client:
+                yield client
+            return
+        with LocalCluster(n_workers=LOCAL_WORKERS, threads_per_worker=1, processes=True,
+                          dashboard_address=None, silence_logs=logging.ERROR) as cluster, \
+                Client(cluster) as client:
             yield client
-        return
-    with LocalCluster(n_workers=LOCAL_WORKERS, threads_per_worker=1, processes=True,
-                      dashboard_address=None) as cluster, Client(cluster) as client:
-        yield client

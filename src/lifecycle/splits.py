@@ -38,22 +38,39 @@ def split_out_of_time(table: pd.DataFrame, time_column: str, test_start: datetim
     The current batch stands for the newest data a deployed model meets; monitoring compares it
     with the training data.
     """
-    moment = pd.to_datetime(table[time_column])
-    if moment.dt.tz is not None:  # compare in UTC with the naive dates of params.yaml
-        moment = moment.dt.tz_convert(None)
+    masks = out_of_time_masks(table, time_column, test_start, current_start)
+    splits = {name: table[mask].reset_index(drop=True) for name, mask in masks.items()}
+    check_not_empty({name: len(frame) for name, frame in splits.items()}, time_column,
+                    moments(table[time_column]))
+    return splits
+
+
+def out_of_time_masks(table: pd.DataFrame, time_column: str, test_start: datetime.date,
+                      current_start: datetime.date | None) -> dict[str, pd.Series]:
+    """Each split's rows of `table`, by the time column alone (so any part of a table can be
+    split on its own)."""
+    moment = moments(table[time_column])
     test_from = pd.Timestamp(test_start)
     # Without current_start there is no "current" batch: everything from test_start is test.
     current_from = pd.Timestamp(current_start) if current_start else pd.Timestamp.max
-    masks = {
+    return {
         "train": moment < test_from,
         "test": (moment >= test_from) & (moment < current_from),
         "current": moment >= current_from,
     }
-    splits = {name: table[mask].reset_index(drop=True) for name, mask in masks.items()}
+
+
+def moments(values: pd.Series) -> pd.Series:
+    moment = pd.to_datetime(values)
+    if moment.dt.tz is not None:  # compare in UTC with the naive dates of params.yaml
+        moment = moment.dt.tz_convert(None)
+    return moment
+
+
+def check_not_empty(sizes: dict[str, int], time_column: str, moment: pd.Series) -> None:
     for name in ("train", "test"):
-        if splits[name].empty:
+        if not sizes[name]:
             raise LifecycleError(
                 f"split: the {name} split is empty: {time_column} runs from {moment.min()} to "
                 f"{moment.max()}; move split.test_start / split.current_start inside that range"
             )
-    return splits

@@ -1,14 +1,15 @@
 """`lifecycle report --base REV`: what a change did to the model, for a pull request's reviewer.
 
-Compares the workspace (or `--head REV`) with a base revision: the parameters and contract
-entries that changed, every headline metric with its delta and a verdict against the noise, the
-gate of both sides and any criterion that flipped, the data-quality changes and the plots that
-changed, drawn as pictures (lifecycle/chart_images.py: DVC's own chart specs, both sides in
-each, rendered offline to PNG files beside the Markdown, which embeds them). Metrics, gate and
-reports live in git, so both sides are read from git (or the workspace) and the report works
-offline. Where both sides' test predictions are available (DVC
-cache or remote) and cover the same test rows, the verdicts come from a paired bootstrap; else
-from the two bootstrap intervals.
+Compares the workspace (or `--head REV`) with a base revision (a git revision, or the name of a
+DVC experiment, such as one `dvc exp pull` brought from another machine): the parameters and
+contract entries that changed, every headline metric with its delta and a verdict against the
+noise, the gate of both sides and any criterion that flipped, the data-quality changes and the
+plots that changed, drawn as pictures (lifecycle/chart_images.py: DVC's own chart specs, both
+sides in each, rendered offline to PNG files beside the Markdown, which embeds them). Metrics,
+gate and reports live in git, so both sides are read from git (or the workspace) and the report
+works offline. Where both sides' test predictions are available (DVC cache or remote) and cover
+the same test rows, the verdicts come from a paired bootstrap; else from the two bootstrap
+intervals.
 """
 
 import io as _bytes_io
@@ -106,9 +107,8 @@ def run(base: str, head: str | None = None, output: str | None = None,
     if output:
         files.check_output(output, overwrite=overwrite)
     root = Path(_git(Path.cwd(), "rev-parse", "--show-toplevel", what="a git repository"))
-    sides = [Side(root, _commit(root, base, "--base"), base, f"{base} ({_short(root, base)})"),
-             Side(root, _commit(root, head, "--head"), head, f"{head} ({_short(root, head)})")
-             if head else Side(root, None, "workspace", "workspace")]
+    sides = [_side(root, base, "--base"),
+             _side(root, head, "--head") if head else Side(root, None, "workspace", "workspace")]
     folder = images or (default_images(output) if output else None)
     if folder:
         files.check_output(folder, owned=frozenset(chart_names(*sides).values()),
@@ -487,14 +487,41 @@ def _git(root: Path, *arguments: str, what: str) -> str:
     return done.stdout.strip()
 
 
-def _commit(root: Path, rev: str | None, option: str) -> str | None:
-    if rev is None:
-        return None
+def _side(root: Path, rev: str, option: str) -> Side:
+    commit = _commit(root, rev, option)
+    return Side(root, commit, rev, f"{rev} ({_short(root, commit)})")
+
+
+def _commit(root: Path, rev: str, option: str) -> str:
+    """The commit of a git revision, or else of a DVC experiment's name (as `dvc exp show`
+    names it: experiments live under refs/exps/, which git's revision syntax does not reach)."""
     done = subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"],
                           cwd=root, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise ParamsError(f"{option} {rev!r}: not a commit, branch or tag of this repository")
-    return done.stdout.strip()
+    if done.returncode == 0:
+        return done.stdout.strip()
+    commit = _experiment(root, rev, option)
+    if commit is None:
+        raise ParamsError(f"{option} {rev!r}: not a commit, branch or tag of this repository, "
+                          f"nor one of its DVC experiments (`dvc exp pull` fetches pushed ones)")
+    return commit
+
+
+def _experiment(root: Path, name: str, option: str) -> str | None:
+    """The commit of the experiment called `name`, None when none is; resolved by DVC's own
+    rule (the only one of that name, else the one based on HEAD), so the report compares what
+    `dvc exp show` and `dvc plots diff` call by that name."""
+    if name.startswith("refs/"):  # a full ref git did not find
+        return None
+    from dvc.repo.experiments.utils import AmbiguousExpRefInfo, resolve_name
+    from scmrepo.git import Git
+
+    with Git(str(root)) as scm:
+        try:
+            found = resolve_name(scm, name).get(name)
+        except AmbiguousExpRefInfo:
+            raise ParamsError(f"{option} {name!r}: several experiments of other baselines have "
+                              f"this name; give its commit, as `dvc exp show` lists it") from None
+        return scm.get_ref(str(found)) if found else None
 
 
 def _short(root: Path, rev: str) -> str:

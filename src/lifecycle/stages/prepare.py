@@ -36,6 +36,38 @@ def run() -> None:
     inputs = features.input_columns(numeric, categorical, params.features.datetime,
                                     params.features.age_from_year)
     check_no_leakage(inputs, target, rules.with_role("leakage", "identifier"))
+    kept_columns = list(dict.fromkeys(c for c in [*inputs, time_column, *rules.keys, target]
+                                      if c))
+
+    if params.engine == "dask":
+        from lifecycle import engine, partitions
+
+        with engine.dask_client(), progress.phase("prepare on the Dask engine"):
+            report, warnings = partitions.prepare(
+                paths.RAW, rules, policies(params.validation), target, task, kept_columns,
+                lambda curated: partitions.split(curated, params.split, target, task,
+                                                 params.seed),
+                lambda frame: check_finite_inputs(
+                    frame, [c for c in inputs if c in frame], target, task),
+                paths.PREPARED, numeric, categorical, dataclasses.asdict(params.cleaning),
+                params.features.min_category_count)
+    else:
+        report, warnings = prepare_in_process(params, rules, inputs, kept_columns, numeric,
+                                              categorical)
+    for warning in warnings:
+        print(f"lifecycle prepare: warning: {warning}", file=sys.stderr)
+    progress.log.info("split: %s", ", ".join(f"{name} {rows['rows']:,} rows"
+                                             for name, rows in report["splits"].items()))
+    files.write_json(report, paths.DATA_REPORT)
+    files.write_bytes(data_quality.markdown(report).encode(), paths.DATA_REPORT_MARKDOWN)
+
+
+def prepare_in_process(params: config.Params, rules: contract.Contract, inputs: list[str],
+                       kept_columns: list[str], numeric: list[str], categorical: list[str]
+                       ) -> tuple[dict, list[str]]:
+    """Curate, split and profile in this process with pandas; writes the split files and
+    returns the data-quality report and the warnings."""
+    target, task = params.problem.target, params.problem.task
     with progress.phase(f"read {paths.RAW}"):
         table = tables.read_parquet(paths.RAW)
     curation.check_target(table, target, task, paths.RAW)
@@ -44,24 +76,18 @@ def run() -> None:
         failures += contract_checks.check_rules(typed, rules)
         outcome = contract_checks.apply_policies(typed, failures, policies(params.validation),
                                                  paths.RAW)
-    for warning in outcome.warnings:
-        print(f"lifecycle prepare: warning: {warning}", file=sys.stderr)
     # Duplicates are judged on whole source rows: two flights may share every feature value.
     curated, dropped = curation.curate(outcome.table, target, rules.keys)
     curation.check_target(curated, target, task, paths.RAW)
     check_finite_inputs(curated, inputs, target, task)
-    keep = [*inputs, time_column, *rules.keys, target]
-    curated = curated[list(dict.fromkeys(c for c in keep if c))]
+    curated = curated[kept_columns]
     parts = split(curated, params, target, task)
     for name, frame in parts.items():
         tables.write_parquet(frame, paths.PREPARED[name])
-    progress.log.info("split: %s", ", ".join(f"{name} {len(frame):,} rows"
-                                             for name, frame in parts.items()))
     with progress.phase("data-quality profile"):
         report = data_quality_report(params, rules, table, typed, outcome, curated, dropped,
                                      parts, numeric, categorical)
-    files.write_json(report, paths.DATA_REPORT)
-    files.write_bytes(data_quality.markdown(report).encode(), paths.DATA_REPORT_MARKDOWN)
+    return report, outcome.warnings
 
 
 def data_quality_report(params: config.Params, rules: contract.Contract, table, typed, outcome,
