@@ -52,6 +52,23 @@ def write_parquet(frame: Any, path: str | Path) -> int:
     return tables.write_parquet_parts(each_partition(frame), path)
 
 
+def write_resample(table: pd.DataFrame, fraction: float, seed: int, path: str | Path) -> int:
+    """`sources.sample_rows` above 1 on the engine: each worker draws a slice of the resample
+    from its copy of the table, and the stage writes the slices in order (it never holds the
+    resample, which can be many times the table)."""
+    import dask
+    from distributed import get_client
+
+    from lifecycle import sources
+
+    positions = sources.resample_positions(len(table), fraction, seed)
+    shared = get_client().scatter(table, broadcast=True)
+    size = tables.ROW_GROUP_ROWS
+    slices = [dask.delayed(sources.drawn_rows)(shared, positions[start:start + size], start)
+              for start in range(0, len(positions), size)]
+    return tables.write_parquet_parts((part.compute() for part in slices), path)
+
+
 def each_partition(frame: Any) -> Iterator[pd.DataFrame]:
     """The partitions in order, one at a time: a stage holds one partition, not the table."""
     for number in range(frame.npartitions):

@@ -80,10 +80,19 @@ def sample_rows(table: pd.DataFrame, fraction: float, seed: int) -> pd.DataFrame
         return table
     if fraction < 1:
         return table.sample(frac=fraction, random_state=seed).sort_index()
-    # Sorted positions, taken once: one copy of the large result, already in row order.
-    positions = np.random.default_rng(seed).integers(0, len(table), round(len(table) * fraction))
-    drawn = table.take(np.sort(positions)).reset_index(drop=True)
-    drawn[DRAW_COLUMN] = np.arange(len(drawn))
+    return drawn_rows(table, resample_positions(len(table), fraction, seed), 0)
+
+
+def resample_positions(rows: int, fraction: float, seed: int) -> np.ndarray:
+    """The rows a resample above 1 draws, sorted: taken once, the result is in row order."""
+    return np.sort(np.random.default_rng(seed).integers(0, rows, round(rows * fraction)))
+
+
+def drawn_rows(table: pd.DataFrame, positions: np.ndarray, first_draw: int) -> pd.DataFrame:
+    """The rows at `positions`, numbered in DRAW_COLUMN from `first_draw` (any consecutive
+    slice of a resample's positions gives that slice of the resample)."""
+    drawn = table.take(positions).reset_index(drop=True)
+    drawn[DRAW_COLUMN] = np.arange(first_draw, first_draw + len(drawn))
     return drawn
 
 

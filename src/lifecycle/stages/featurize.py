@@ -2,6 +2,8 @@
 
 import dataclasses
 
+import pandas as pd
+
 from lifecycle import artifacts, config, contract, features, paths, progress, tables
 
 
@@ -19,9 +21,8 @@ def run() -> None:
         age_from_year=feature_params.age_from_year,
     )
     target = params.problem.target
-    train = tables.read_parquet(
-        paths.PREPARED["train"], columns=[*features.input_columns(**columns), target]
-    )
+    train_columns = [*features.input_columns(**columns), target]
+    train = tables.read_parquet(paths.PREPARED["train"], columns=train_columns)
     transformer = features.build_transformer(
         **columns,
         impute_numeric=feature_params.impute_numeric,
@@ -29,11 +30,27 @@ def run() -> None:
         cleaning=dataclasses.asdict(params.cleaning),
         impute_categorical=feature_params.impute_categorical,
     )
+    # The fit needs every training row's inputs here; transforming is row by row.
     with progress.phase(f"fit the feature transformer on {len(train):,} rows"):
-        encoded = transformer.fit_transform(train.drop(columns=target))
-    encoded[target] = train[target].to_numpy()
+        transformer.fit(train.drop(columns=target))
+    del train
+    if params.engine == "dask":
+        from lifecycle import engine, partitions
+
+        with engine.dask_client(), progress.phase("transform on the Dask engine"):
+            partitions.write_parquet(
+                partitions.read_parquet(paths.PREPARED["train"], columns=train_columns)
+                .map_partitions(encoded_rows, transformer, target), paths.TRAIN_FEATURES)
+    else:
+        train = tables.read_parquet(paths.PREPARED["train"], columns=train_columns)
+        tables.write_parquet(encoded_rows(train, transformer, target), paths.TRAIN_FEATURES)
     artifacts.save_model(transformer, paths.FEATURE_TRANSFORMER)
-    tables.write_parquet(encoded, paths.TRAIN_FEATURES)
+
+
+def encoded_rows(rows: pd.DataFrame, transformer: object, target: str) -> pd.DataFrame:
+    encoded = transformer.transform(rows.drop(columns=target))
+    encoded[target] = rows[target].to_numpy()
+    return encoded
 
 
 if __name__ == "__main__":

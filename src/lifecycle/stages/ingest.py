@@ -9,10 +9,18 @@ def run() -> None:
     kind = source.name
     with progress.phase(f"read the {kind} source"):
         table = read_source(source)
-    table = sources.sample_rows(table, source.sample_fraction, params.seed)
-    tables.write_parquet(table, paths.RAW)
-    progress.log.info("%s rows, %s columns written to %s", f"{len(table):,}", table.shape[1],
-                      paths.RAW)
+    # The source is one file or query, read here; a resample at scale is drawn by the engine.
+    if params.engine == "dask" and source.sample_fraction > 1:
+        from lifecycle import engine, partitions
+
+        with engine.dask_client(), progress.phase("resample on the Dask engine"):
+            rows = partitions.write_resample(table, source.sample_fraction, params.seed,
+                                             paths.RAW)
+    else:
+        table = sources.sample_rows(table, source.sample_fraction, params.seed)
+        tables.write_parquet(table, paths.RAW)
+        rows = len(table)
+    progress.log.info("%s rows written to %s", f"{rows:,}", paths.RAW)
 
 
 def read_source(source: config.Source):
