@@ -1,0 +1,137 @@
+"""The Dask engine writes what the pandas engine writes: the same split membership, drop counts
+by reason, profiles and file bytes, on data with every kind of fault, over several partitions.
+
+Each test starts a local Dask cluster (worker processes), hence the slow marker.
+"""
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lifecycle import engine, partitions, sources, tables
+from lifecycle.errors import LifecycleError
+
+from .conftest import (
+    ROOT,
+    SAMPLE_FRACTION,
+    TINY_PARAMS,
+    bin_path,
+    copy_files,
+    copy_project,
+    environment,
+    run,
+    run_stages,
+    set_param,
+)
+
+pytestmark = pytest.mark.slow
+
+OUTPUTS = ("data/prepared/train.parquet", "data/prepared/test.parquet",
+           "data/prepared/current.parquet", "reports/data_quality.json",
+           "reports/data_quality.md", "data/features/train.parquet", "models/features.skops")
+PARTITION_ROWS = 1500  # several partitions of the test's few thousand rows
+
+
+@pytest.fixture(scope="module")
+def raw_flights(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
+    """A sample of the flights as ingest writes them, with faults of every kind prepare
+    handles, spread over the partitions."""
+    project = tmp_path_factory.mktemp("raw")
+    copy_files(ROOT, project, ("params.yaml", "dvc.yaml", "data/contract.yaml"))
+    set_param(project, "source.sample_fraction", TINY_PARAMS["source.sample_fraction"])
+    run_stages(project, ("ingest",))
+    raw = pd.read_parquet(project / "data/raw/dataset.parquet")
+    rows = np.random.default_rng(0).choice(len(raw), size=60, replace=False)
+    raw.loc[rows[:10], "late"] = np.nan                        # missing target
+    raw.loc[rows[10:20], "distance"] = np.nan                  # missing value, not nullable
+    raw.loc[rows[20:30], "humid"] = 150.0                      # out of range
+    raw.loc[rows[30:40], "carrier"] = "ZZ"                     # unknown category
+    raw.loc[rows[40:50], "temp"] = np.inf                      # dropped: out of range
+    copies = raw.iloc[rows[50:]].copy()                        # exact duplicates, later rows
+    return pd.concat([raw, copies, raw.iloc[[3, 4]]], ignore_index=True)
+
+
+def file_hashes(project: Path) -> dict[str, str]:
+    return {name: hashlib.md5((project / name).read_bytes()).hexdigest() for name in OUTPUTS}
+
+
+def prepared_with(engine_name: str, raw: pd.DataFrame, folder: Path, monkeypatch,
+                  **params: object) -> Path:
+    project = copy_files(ROOT, folder, ("params.yaml", "dvc.yaml", "data/contract.yaml"))
+    for dotted, value in {**TINY_PARAMS, **params, "engine": engine_name}.items():
+        set_param(project, dotted, value)
+    monkeypatch.setattr(tables, "ROW_GROUP_ROWS", PARTITION_ROWS)
+    (project / "data/raw").mkdir(parents=True)
+    tables.write_parquet(raw, project / "data/raw/dataset.parquet")
+    run_stages(project, ("prepare", "featurize"))
+    return project
+
+
+@pytest.mark.parametrize("split", [
+    {"split.method": "out_of_time"},
+    {"split.method": "random", "split.current_fraction": 0.1},
+])
+def test_both_engines_write_the_same_files(raw_flights, tmp_path, monkeypatch, split):
+    on_pandas = prepared_with("pandas", raw_flights, tmp_path / "pandas", monkeypatch, **split)
+    on_dask = prepared_with("dask", raw_flights, tmp_path / "dask", monkeypatch, **split)
+
+    assert len(raw_flights) > 3 * PARTITION_ROWS  # the engine really worked in parts
+    report = json.loads((on_dask / "reports/data_quality.json").read_text())
+    dropped = report["rows_dropped"]
+    for reason in ("missing_target", "duplicate_row", "missing_value:distance",
+                   "out_of_range:humid", "out_of_range:temp"):
+        assert dropped[reason] > 0, reason  # every fault was met, and counted
+    assert report["duplicates_found"]["rows"] >= 12  # the copies, and any the sample had
+    assert {f["rule"] for f in report["validation"]} >= {"unknown_category", "out_of_range"}
+    for name in ("train", "test", "current"):
+        assert report["splits"][name]["rows"] > 0
+    assert file_hashes(on_dask) == file_hashes(on_pandas)
+
+
+def test_a_failing_rule_stops_both_engines_with_the_same_message(raw_flights, tmp_path,
+                                                                 monkeypatch):
+    messages = []
+    for engine_name in ("pandas", "dask"):
+        with pytest.raises(LifecycleError) as error:
+            prepared_with(engine_name, raw_flights, tmp_path / engine_name, monkeypatch,
+                          **{"validation.out_of_range": "fail",
+                             "validation.unknown_category": "fail"})
+        messages.append(str(error.value))
+    assert messages[0] == messages[1]
+    assert "'ZZ'" in messages[0] and "values outside [0, 100]" in messages[0]
+
+
+def test_a_resample_drawn_on_the_engine_equals_the_pandas_one(tmp_path, monkeypatch):
+    monkeypatch.setattr(tables, "ROW_GROUP_ROWS", 700)
+    table = pd.DataFrame({"x": np.arange(1000) * 1.5, "name": [f"n{i % 7}" for i in range(1000)]})
+    tables.write_parquet(sources.sample_rows(table, 2.5, 7), tmp_path / "pandas.parquet")
+    with engine.dask_client():
+        rows = partitions.write_resample(table, 2.5, 7, tmp_path / "dask.parquet")
+    assert rows == 2500
+    assert (tmp_path / "dask.parquet").read_bytes() == (tmp_path / "pandas.parquet").read_bytes()
+
+
+def test_dvc_records_the_same_hashes_for_both_engines(tmp_path):
+    """Switching the engine reruns the data stages (their params changed) and changes no
+    output's hash in dvc.lock, so nothing downstream of them would rerun."""
+    dvc, env = bin_path("dvc"), environment()
+    repo = copy_project(tmp_path / "repo")
+    set_param(repo, "source.sample_fraction", SAMPLE_FRACTION)
+    run([dvc, "repro", "featurize"], repo, env)
+    before = outputs_in_lock(repo)
+    set_param(repo, "engine", "dask")
+    output = run([dvc, "repro", "featurize"], repo, env).stdout
+    assert "Running stage 'prepare'" in output
+    assert outputs_in_lock(repo) == before
+
+
+def outputs_in_lock(repo: Path) -> dict[str, str]:
+    import yaml
+
+    lock = yaml.safe_load((repo / "dvc.lock").read_text())
+    return {out["path"]: out["md5"] for stage in ("ingest", "prepare", "featurize")
+            for out in lock["stages"][stage]["outs"]}
