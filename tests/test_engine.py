@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lifecycle import engine, partitions, sources, tables
+from lifecycle import engine, sources, tables
 from lifecycle.errors import LifecycleError
 
 from .conftest import (
@@ -110,7 +110,7 @@ def test_a_resample_drawn_on_the_engine_equals_the_pandas_one(tmp_path, monkeypa
     table = pd.DataFrame({"x": np.arange(1000) * 1.5, "name": [f"n{i % 7}" for i in range(1000)]})
     tables.write_parquet(sources.sample_rows(table, 2.5, 7), tmp_path / "pandas.parquet")
     with engine.dask_client():
-        rows = partitions.write_resample(table, 2.5, 7, tmp_path / "dask.parquet")
+        rows = sources.write_resample(table, 2.5, 7, tmp_path / "dask.parquet")
     assert rows == 2500
     assert (tmp_path / "dask.parquet").read_bytes() == (tmp_path / "pandas.parquet").read_bytes()
 

@@ -1,8 +1,8 @@
-"""The data steps on Dask partitions (`engine: dask`): the same functions as the pandas engine,
-applied partition by partition, with every whole-table decision taken exactly.
+"""Tables as Dask DataFrames (`engine: dask`): read and write the stages' parquet files in
+partitions, number rows, find duplicates, and bring one column at a time to the stage.
 
-- Row-wise work (types, contract rules, drops, time splits, transforms) runs on each partition.
-- Failures and drop counts of the partitions add up (`contract_checks.merge_failures`).
+- Row-wise work (types, contract rules, drops, time splits, transforms) runs on each partition
+  with the pandas engine's functions.
 - Duplicates are found by shuffling rows on a hash of their values and comparing whole rows
   within each hash group; the first occurrence in table order is kept, as pandas keeps it.
 - Statistics that need a whole column (quantiles, distinct counts, a random split's strata)
@@ -12,14 +12,15 @@ Workers read and write the project's files, so a remote scheduler's workers must
 project folder at the same path (a shared file system).
 """
 
-from collections.abc import Callable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from lifecycle import contract_checks, stage_trace, tables
+from lifecycle import stage_trace, tables
 from lifecycle.files import existing
 
 ROW = "__row__"  # a row's place in the table: partition * 2**32 + position in the partition
@@ -52,27 +53,23 @@ def write_parquet(frame: Any, path: str | Path) -> int:
     return tables.write_parquet_parts(each_partition(frame), path)
 
 
-def write_resample(table: pd.DataFrame, fraction: float, seed: int, path: str | Path) -> int:
-    """`sources.sample_rows` above 1 on the engine: each worker draws a slice of the resample
-    from its copy of the table, and the stage writes the slices in order (it never holds the
-    resample, which can be many times the table)."""
-    import dask
+def each_partition(frame: Any) -> Iterator[pd.DataFrame]:
+    """The partitions in order: a stage holds one partition, not the table."""
+    return in_order(frame.to_delayed())
+
+
+def in_order(parts: Iterable[Any], ahead: int = 2) -> Iterator[Any]:
+    """The results of lazy parts in order, `ahead` more of them computing meanwhile: the
+    workers stay busy and memory holds a few parts, whatever their number."""
     from distributed import get_client
 
-    from lifecycle import sources
-
-    positions = sources.resample_positions(len(table), fraction, seed)
-    shared = get_client().scatter(table, broadcast=True)
-    size = tables.ROW_GROUP_ROWS
-    slices = [dask.delayed(sources.drawn_rows)(shared, positions[start:start + size], start)
-              for start in range(0, len(positions), size)]
-    return tables.write_parquet_parts((part.compute() for part in slices), path)
-
-
-def each_partition(frame: Any) -> Iterator[pd.DataFrame]:
-    """The partitions in order, one at a time: a stage holds one partition, not the table."""
-    for number in range(frame.npartitions):
-        yield frame.get_partition(number).compute()
+    client, computing = get_client(), deque()
+    for part in parts:
+        computing.append(client.compute(part))
+        if len(computing) > ahead:
+            yield computing.popleft().result()
+    while computing:
+        yield computing.popleft().result()
 
 
 def column(frame: Any, name: str) -> pd.DataFrame:
@@ -119,148 +116,3 @@ def drop_rows(frame: Any, rows: np.ndarray) -> Any:
     chosen = set(rows.tolist())
     return frame.map_partitions(lambda part: part[~part[ROW].isin(chosen)],
                                 meta=frame._meta)
-
-
-def checked(raw: Any, rules: Any, policies: dict[str, str],
-            source: str) -> tuple[Any, list, dict[str, int]]:
-    """The contract's types, rules and policies on every partition, held by the workers: the
-    typed table (with KEEP, False where a `drop` policy refuses the row), the whole table's
-    failures and the rows dropped per rule. A `fail` policy raises as the pandas engine does."""
-    import dask
-    import dask.dataframe as dd
-
-    def check(part: pd.DataFrame) -> tuple[pd.DataFrame, list, dict[str, int]]:
-        typed, failures = contract_checks.coerce_types(part, rules)
-        failures += contract_checks.check_rules(typed, rules)
-        keep, dropped = contract_checks.kept_rows(typed, failures, policies)
-        for failure in failures:  # the masks stay here; counts and examples travel
-            failure.rows = None
-        return typed.assign(**{KEEP: keep}), failures, dropped
-
-    results = [dask.delayed(check, nout=3)(part) for part in raw.to_delayed()]
-    results = dask.persist(*[item for result in results for item in result])
-    typed_parts, part_failures, part_dropped = results[0::3], results[1::3], results[2::3]
-    part_failures, part_dropped = dask.compute(list(part_failures), list(part_dropped))
-    failures = contract_checks.merge_failures(part_failures, rules)
-    contract_checks.check_fatal(failures, policies, source)
-    dropped = {key: sum(counts.get(key, 0) for counts in part_dropped)
-               for key in (f"{f.rule}:{f.column}" for f in failures
-                           if policies[f.rule] == "drop")}
-    # A column parsed in one partition as integers and in another as decimals (a missing
-    # value) has the type pandas gives the whole column.
-    metas = dask.compute(*[dask.delayed(lambda part: part.iloc[:0])(p) for p in typed_parts])
-    meta = pd.concat(metas)
-    typed = dd.from_delayed(list(typed_parts), meta=meta, verify_meta=False)
-    typed = typed.map_partitions(lambda part: part.astype(meta.dtypes.to_dict()), meta=meta)
-    return typed, failures, dropped
-
-
-def prepare(raw_path: str, rules: Any, policies: dict[str, str], target: str, task: str,
-            kept_columns: list[str], split_rows: Callable,
-            check_finite: Callable[[pd.DataFrame], None], outputs: dict[str, str],
-            numeric: list[str], categorical: list[str], cleaning: dict, min_count: int
-            ) -> tuple[dict, list[str]]:
-    """Prepare's curation, split and profile on the engine; writes the split files and
-    returns the data-quality report and the warnings, as the pandas engine does."""
-    from lifecycle import curation, data_quality
-
-    raw = with_rows(read_parquet(raw_path))
-    curation.check_target(column(raw, target) if target in raw.columns else raw._meta,
-                          target, task, raw_path)
-    typed, failures, dropped = checked(raw, rules, policies, raw_path)
-    typed = typed.persist()
-    source_columns = [name for name in typed.columns if name not in (ROW, KEEP)]
-    kept = typed[typed[KEEP]].drop(columns=KEEP)
-    for failure in failures:  # a missing column a policy tolerates: all missing
-        if failure.rule == "missing_column" and failure.column not in kept.columns:
-            kept = kept.assign(**{failure.column: pd.NA})
-    labelled = kept[kept[target].notnull()]
-    curated_columns = [name for name in kept.columns if name != ROW]
-    repeated = later_duplicates(labelled, curated_columns)
-    curated = drop_rows(labelled, repeated)
-    curation_dropped = {"missing_target": int((~kept[target].notnull()).sum().compute()),
-                        "duplicate_row": len(repeated)}
-    if rules.keys:
-        repeated_key = later_duplicates(curated, list(rules.keys))
-        curated = drop_rows(curated, repeated_key)
-        curation_dropped["duplicate_key"] = len(repeated_key)
-    curated = curated[[*kept_columns, ROW]].persist()
-    curation.check_target(column(curated, target), target, task, raw_path)
-    for name in curated.columns.drop(ROW):
-        check_finite(column(curated, name))
-    rows_out = len(curated)
-    for name, part in split_rows(curated).items():
-        write_parquet(part.drop(columns=ROW), outputs[name])
-    typed_source = typed[source_columns]
-    report = {
-        "rows_in": len(typed),
-        "rows_dropped": {**dropped, **curation_dropped},
-        "rows_out": rows_out,
-        "duplicates_found": {
-            "rows": len(later_duplicates(typed[[*source_columns, ROW]], source_columns)),
-            "keys": len(later_duplicates(typed, list(rules.keys))) if rules.keys else 0},
-        "validation": contract_checks.report(failures, policies),
-        "columns": by_column(typed_source, lambda one: data_quality.profile_columns(one, rules)),
-        "cleaning": cleaning_by_column(outputs, numeric, categorical, cleaning, min_count),
-        "splits": {name: data_quality.target_distribution(
-            tables.read_parquet(path, columns=[target]), target, task)
-            for name, path in outputs.items()},
-    }
-    return report, contract_checks.warnings(failures, policies)
-
-
-def split(curated: Any, settings: Any, target: str, task: str, seed: int) -> dict[str, Any]:
-    """prepare's split of the curated rows (numbered by ROW) on the engine: out of time
-    partition by partition, or at random with the pandas engine's draw on the target column."""
-    from lifecycle import splits
-
-    if settings.method == "out_of_time":
-        time_column = settings.time_column
-        parts = split_frames(curated, lambda part: splits.out_of_time_masks(
-            part, time_column, settings.test_start, settings.current_start))
-        sizes = {name: len(frame) for name, frame in parts.items()}
-        if not (sizes["train"] and sizes["test"]):
-            splits.check_not_empty(sizes, time_column,
-                                   splits.moments(column(curated, time_column)[time_column]))
-        return parts
-    labels = curated[[ROW, target]].compute().reset_index(drop=True)
-    drawn = splits.split_random(labels, target, settings.test_fraction,
-                                settings.current_fraction, seed, stratify=task != "regression")
-    rows = {name: set(frame[ROW].tolist()) for name, frame in drawn.items()}
-    return split_frames(curated, lambda part: {name: part[ROW].isin(rows[name])
-                                               for name in rows})
-
-
-def split_frames(curated: Any, masks: Callable[[pd.DataFrame], dict[str, pd.Series]],
-                 names: tuple[str, ...] = ("train", "test", "current")) -> dict[str, Any]:
-    """Each split as a lazy frame, from a function of one partition to the splits' masks."""
-    return {name: curated.map_partitions(lambda part, name=name: part[masks(part)[name]],
-                                         meta=curated._meta)
-            for name in names}
-
-
-def cleaning_by_column(outputs: dict[str, str], numeric: list[str], categorical: list[str],
-                       cleaning: dict, min_count: int) -> dict:
-    """`data_quality.cleaning_summary`, one column at a time from the written split files."""
-    from lifecycle import data_quality
-
-    summary: dict = {}
-    for name in [*numeric, *categorical]:
-        parts = {split: tables.read_parquet(path, columns=[name])
-                 for split, path in outputs.items()}
-        one = data_quality.cleaning_summary(
-            parts, [name] if name in numeric else [], [name] if name in categorical else [],
-            cleaning, min_count)
-        _merge(summary, one)
-    return summary or {"outliers": cleaning["outliers"]}
-
-
-def _merge(into: dict, more: dict) -> None:
-    for key, value in more.items():
-        if isinstance(value, dict) and isinstance(into.get(key), dict):
-            _merge(into[key], value)
-        else:
-            into[key] = value
-
-
-KEEP = "__keep__"

@@ -96,6 +96,23 @@ def drawn_rows(table: pd.DataFrame, positions: np.ndarray, first_draw: int) -> p
     return drawn
 
 
+def write_resample(table: pd.DataFrame, fraction: float, seed: int, path: str | Path) -> int:
+    """`sample_rows` above 1 on the Dask engine: each worker draws slices of the resample from
+    its copy of the table, and the stage writes the slices in order (it never holds the
+    resample, which can be many times the table)."""
+    import dask
+    from distributed import get_client
+
+    from lifecycle import partitions
+
+    positions = resample_positions(len(table), fraction, seed)
+    shared = get_client().scatter(table, broadcast=True)
+    size = tables.ROW_GROUP_ROWS
+    slices = [dask.delayed(drawn_rows)(shared, positions[start:start + size], start)
+              for start in range(0, len(positions), size)]
+    return tables.write_parquet_parts(partitions.in_order(slices), path)
+
+
 # --- your own data --------------------------------------------------------------------------
 
 

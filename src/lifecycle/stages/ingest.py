@@ -11,10 +11,10 @@ def run() -> None:
         table = read_source(source)
     # The source is one file or query, read here; a resample at scale is drawn by the engine.
     if params.engine == "dask" and source.sample_fraction > 1:
-        from lifecycle import engine, partitions
+        from lifecycle import engine
 
         with engine.dask_client(), progress.phase("resample on the Dask engine"):
-            rows = partitions.write_resample(table, source.sample_fraction, params.seed,
+            rows = sources.write_resample(table, source.sample_fraction, params.seed,
                                              paths.RAW)
     else:
         table = sources.sample_rows(table, source.sample_fraction, params.seed)

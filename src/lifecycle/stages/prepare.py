@@ -40,12 +40,12 @@ def run() -> None:
                                       if c))
 
     if params.engine == "dask":
-        from lifecycle import engine, partitions
+        from lifecycle import engine, prepare_partitions
 
         with engine.dask_client(), progress.phase("prepare on the Dask engine"):
-            report, warnings = partitions.prepare(
+            report, warnings = prepare_partitions.prepare(
                 paths.RAW, rules, policies(params.validation), target, task, kept_columns,
-                lambda curated: partitions.split(curated, params.split, target, task,
+                lambda curated: prepare_partitions.split(curated, params.split, target, task,
                                                  params.seed),
                 lambda frame: check_finite_inputs(
                     frame, [c for c in inputs if c in frame], target, task),

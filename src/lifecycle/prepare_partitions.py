@@ -1,0 +1,169 @@
+"""prepare on Dask partitions (`engine: dask`): the pandas engine's own functions, applied
+partition by partition, with every whole-table decision taken exactly (see `partitions`).
+
+- Failures and drop counts of the partitions add up (`contract_checks.merge_failures`).
+- Duplicates: `partitions.later_duplicates`, the first occurrence in table order kept.
+- The profile and the cleaning summary use the pandas functions on one column at a time.
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+
+from lifecycle import contract_checks, tables
+from lifecycle.partitions import (
+    ROW,
+    by_column,
+    column,
+    drop_rows,
+    later_duplicates,
+    read_parquet,
+    with_rows,
+    write_parquet,
+)
+
+KEEP = "__keep__"  # False where a `drop` policy refuses the row
+
+
+def checked(raw: Any, rules: Any, policies: dict[str, str],
+            source: str) -> tuple[Any, list, dict[str, int]]:
+    """The contract's types, rules and policies on every partition, held by the workers: the
+    typed table (with KEEP, False where a `drop` policy refuses the row), the whole table's
+    failures and the rows dropped per rule. A `fail` policy raises as the pandas engine does."""
+    import dask
+    import dask.dataframe as dd
+
+    def check(part: pd.DataFrame) -> tuple[pd.DataFrame, list, dict[str, int]]:
+        typed, failures = contract_checks.coerce_types(part, rules)
+        failures += contract_checks.check_rules(typed, rules)
+        keep, dropped = contract_checks.kept_rows(typed, failures, policies)
+        for failure in failures:  # the masks stay here; counts and examples travel
+            failure.rows = None
+        return typed.assign(**{KEEP: keep}), failures, dropped
+
+    results = [dask.delayed(check, nout=3)(part) for part in raw.to_delayed()]
+    results = dask.persist(*[item for result in results for item in result])
+    typed_parts, part_failures, part_dropped = results[0::3], results[1::3], results[2::3]
+    part_failures, part_dropped = dask.compute(list(part_failures), list(part_dropped))
+    failures = contract_checks.merge_failures(part_failures, rules)
+    contract_checks.check_fatal(failures, policies, source)
+    dropped = {key: sum(counts.get(key, 0) for counts in part_dropped)
+               for key in (f"{f.rule}:{f.column}" for f in failures
+                           if policies[f.rule] == "drop")}
+    # A column parsed in one partition as integers and in another as decimals (a missing
+    # value) has the type pandas gives the whole column.
+    metas = dask.compute(*[dask.delayed(lambda part: part.iloc[:0])(p) for p in typed_parts])
+    meta = pd.concat(metas)
+    typed = dd.from_delayed(list(typed_parts), meta=meta, verify_meta=False)
+    typed = typed.map_partitions(lambda part: part.astype(meta.dtypes.to_dict()), meta=meta)
+    return typed, failures, dropped
+
+
+def prepare(raw_path: str, rules: Any, policies: dict[str, str], target: str, task: str,
+            kept_columns: list[str], split_rows: Callable,
+            check_finite: Callable[[pd.DataFrame], None], outputs: dict[str, str],
+            numeric: list[str], categorical: list[str], cleaning: dict, min_count: int
+            ) -> tuple[dict, list[str]]:
+    """Prepare's curation, split and profile on the engine; writes the split files and
+    returns the data-quality report and the warnings, as the pandas engine does."""
+    from lifecycle import curation, data_quality
+
+    raw = with_rows(read_parquet(raw_path))
+    curation.check_target(column(raw, target) if target in raw.columns else raw._meta,
+                          target, task, raw_path)
+    typed, failures, dropped = checked(raw, rules, policies, raw_path)
+    typed = typed.persist()
+    source_columns = [name for name in typed.columns if name not in (ROW, KEEP)]
+    kept = typed[typed[KEEP]].drop(columns=KEEP)
+    for failure in failures:  # a missing column a policy tolerates: all missing
+        if failure.rule == "missing_column" and failure.column not in kept.columns:
+            kept = kept.assign(**{failure.column: pd.NA})
+    labelled = kept[kept[target].notnull()]
+    curated_columns = [name for name in kept.columns if name != ROW]
+    repeated = later_duplicates(labelled, curated_columns)
+    curated = drop_rows(labelled, repeated)
+    curation_dropped = {"missing_target": int((~kept[target].notnull()).sum().compute()),
+                        "duplicate_row": len(repeated)}
+    if rules.keys:
+        repeated_key = later_duplicates(curated, list(rules.keys))
+        curated = drop_rows(curated, repeated_key)
+        curation_dropped["duplicate_key"] = len(repeated_key)
+    curated = curated[[*kept_columns, ROW]].persist()
+    curation.check_target(column(curated, target), target, task, raw_path)
+    for name in curated.columns.drop(ROW):
+        check_finite(column(curated, name))
+    rows_out = len(curated)
+    for name, part in split_rows(curated).items():
+        write_parquet(part.drop(columns=ROW), outputs[name])
+    typed_source = typed[source_columns]
+    report = {
+        "rows_in": len(typed),
+        "rows_dropped": {**dropped, **curation_dropped},
+        "rows_out": rows_out,
+        "duplicates_found": {
+            "rows": len(later_duplicates(typed[[*source_columns, ROW]], source_columns)),
+            "keys": len(later_duplicates(typed, list(rules.keys))) if rules.keys else 0},
+        "validation": contract_checks.report(failures, policies),
+        "columns": by_column(typed_source, lambda one: data_quality.profile_columns(one, rules)),
+        "cleaning": cleaning_by_column(outputs, numeric, categorical, cleaning, min_count),
+        "splits": {name: data_quality.target_distribution(
+            tables.read_parquet(path, columns=[target]), target, task)
+            for name, path in outputs.items()},
+    }
+    return report, contract_checks.warnings(failures, policies)
+
+
+def split(curated: Any, settings: Any, target: str, task: str, seed: int) -> dict[str, Any]:
+    """prepare's split of the curated rows (numbered by ROW) on the engine: out of time
+    partition by partition, or at random with the pandas engine's draw on the target column."""
+    from lifecycle import splits
+
+    if settings.method == "out_of_time":
+        time_column = settings.time_column
+        parts = split_frames(curated, lambda part: splits.out_of_time_masks(
+            part, time_column, settings.test_start, settings.current_start))
+        sizes = {name: len(frame) for name, frame in parts.items()}
+        if not (sizes["train"] and sizes["test"]):
+            splits.check_not_empty(sizes, time_column,
+                                   splits.moments(column(curated, time_column)[time_column]))
+        return parts
+    labels = curated[[ROW, target]].compute().reset_index(drop=True)
+    drawn = splits.split_random(labels, target, settings.test_fraction,
+                                settings.current_fraction, seed, stratify=task != "regression")
+    rows = {name: set(frame[ROW].tolist()) for name, frame in drawn.items()}
+    return split_frames(curated, lambda part: {name: part[ROW].isin(rows[name])
+                                               for name in rows})
+
+
+def split_frames(curated: Any, masks: Callable[[pd.DataFrame], dict[str, pd.Series]],
+                 names: tuple[str, ...] = ("train", "test", "current")) -> dict[str, Any]:
+    """Each split as a lazy frame, from a function of one partition to the splits' masks."""
+    return {name: curated.map_partitions(lambda part, name=name: part[masks(part)[name]],
+                                         meta=curated._meta)
+            for name in names}
+
+
+def cleaning_by_column(outputs: dict[str, str], numeric: list[str], categorical: list[str],
+                       cleaning: dict, min_count: int) -> dict:
+    """`data_quality.cleaning_summary`, one column at a time from the written split files."""
+    from lifecycle import data_quality
+
+    summary: dict = {}
+    for name in [*numeric, *categorical]:
+        parts = {split: tables.read_parquet(path, columns=[name])
+                 for split, path in outputs.items()}
+        one = data_quality.cleaning_summary(
+            parts, [name] if name in numeric else [], [name] if name in categorical else [],
+            cleaning, min_count)
+        _merge(summary, one)
+    return summary or {"outliers": cleaning["outliers"]}
+
+
+def _merge(into: dict, more: dict) -> None:
+    for key, value in more.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            _merge(into[key], value)
+        else:
+            into[key] = value
+
