@@ -19,6 +19,7 @@ from .conftest import (
     ROOT,
     SAMPLE_FRACTION,
     TINY_PARAMS,
+    TRAINED_FILES,
     bin_path,
     copy_files,
     copy_project,
@@ -135,3 +136,20 @@ def outputs_in_lock(repo: Path) -> dict[str, str]:
     lock = yaml.safe_load((repo / "dvc.lock").read_text())
     return {out["path"]: out["md5"] for stage in ("ingest", "prepare", "featurize")
             for out in lock["stages"][stage]["outs"]}
+
+
+def test_the_monitor_reports_the_same_drift_on_both_engines(trained_project, tmp_path, monkeypatch):
+    monkeypatch.setattr(tables, "ROW_GROUP_ROWS", 200)
+    reports = {}
+    for engine_name in ("pandas", "dask"):
+        project = copy_files(trained_project, tmp_path / engine_name,
+                             (*TRAINED_FILES, "data/prepared/current.parquet",
+                              "reports/evaluation/metrics.json"))
+        current = project / "data/prepared/current.parquet"
+        tables.write_parquet(pd.read_parquet(current), current)  # in several partitions
+        set_param(project, "engine", engine_name)
+        run_stages(project, ("monitor",))
+        reports[engine_name] = json.loads((project / "reports/monitor/drift.json").read_text())
+    assert reports["dask"]["current"]["rows"] > 3 * 200
+    assert reports["dask"]["performance"] is not None
+    assert reports["dask"] == reports["pandas"]

@@ -72,6 +72,47 @@ def in_order(parts: Iterable[Any], ahead: int = 2) -> Iterator[Any]:
         yield computing.popleft().result()
 
 
+def from_parts(parts: list[Any]) -> Any:
+    """A Dask DataFrame of lazy pandas parts. A column parsed in one part as integers and in
+    another as decimals (a missing value) gets the type pandas gives the whole column."""
+    import dask
+    import dask.dataframe as dd
+
+    meta = pd.concat(dask.compute(*[dask.delayed(lambda part: part.iloc[:0])(p) for p in parts]))
+    frame = dd.from_delayed(list(parts), meta=meta, verify_meta=False)
+    return frame.map_partitions(lambda part: part.astype(meta.dtypes.to_dict()), meta=meta)
+
+
+def coerced(frame: Any, rules: Any) -> tuple[Any, list]:
+    """`contract_checks.coerce_types` on every partition: the typed frame, held by the
+    workers, and the whole table's failures."""
+    import dask
+
+    from lifecycle import contract_checks
+
+    def coerce(part: pd.DataFrame) -> tuple[pd.DataFrame, list]:
+        typed, failures = contract_checks.coerce_types(part, rules)
+        for failure in failures:  # the masks stay here; counts and examples travel
+            failure.rows = None
+        return typed, failures
+
+    results = [dask.delayed(coerce, nout=2)(part) for part in frame.to_delayed()]
+    results = dask.persist(*[item for result in results for item in result])
+    failures = dask.compute(*results[1::2])
+    return from_parts(results[0::2]), contract_checks.merge_failures(list(failures), rules)
+
+
+def apply_in_order(frame: Any, function: Callable, *shared: Any) -> list[Any]:
+    """`function(partition, *shared)` of every partition, in order; `shared` (a model) is sent
+    to each worker once."""
+    import dask
+    from distributed import get_client
+
+    shared = [get_client().scatter(item, broadcast=True, hash=False) for item in shared]
+    return list(in_order([dask.delayed(function)(part, *shared)
+                          for part in frame.to_delayed()]))
+
+
 def column(frame: Any, name: str) -> pd.DataFrame:
     """One column of a Dask DataFrame as a one-column pandas frame, in table order."""
     return frame[[name]].compute().reset_index(drop=True)

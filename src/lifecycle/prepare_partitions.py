@@ -17,6 +17,7 @@ from lifecycle.partitions import (
     by_column,
     column,
     drop_rows,
+    from_parts,
     later_duplicates,
     read_parquet,
     with_rows,
@@ -32,7 +33,6 @@ def checked(raw: Any, rules: Any, policies: dict[str, str],
     typed table (with KEEP, False where a `drop` policy refuses the row), the whole table's
     failures and the rows dropped per rule. A `fail` policy raises as the pandas engine does."""
     import dask
-    import dask.dataframe as dd
 
     def check(part: pd.DataFrame) -> tuple[pd.DataFrame, list, dict[str, int]]:
         typed, failures = contract_checks.coerce_types(part, rules)
@@ -51,13 +51,7 @@ def checked(raw: Any, rules: Any, policies: dict[str, str],
     dropped = {key: sum(counts.get(key, 0) for counts in part_dropped)
                for key in (f"{f.rule}:{f.column}" for f in failures
                            if policies[f.rule] == "drop")}
-    # A column parsed in one partition as integers and in another as decimals (a missing
-    # value) has the type pandas gives the whole column.
-    metas = dask.compute(*[dask.delayed(lambda part: part.iloc[:0])(p) for p in typed_parts])
-    meta = pd.concat(metas)
-    typed = dd.from_delayed(list(typed_parts), meta=meta, verify_meta=False)
-    typed = typed.map_partitions(lambda part: part.astype(meta.dtypes.to_dict()), meta=meta)
-    return typed, failures, dropped
+    return from_parts(typed_parts), failures, dropped
 
 
 def prepare(raw_path: str, rules: Any, policies: dict[str, str], target: str, task: str,

@@ -106,7 +106,7 @@ def write_resample(table: pd.DataFrame, fraction: float, seed: int, path: str | 
     from lifecycle import partitions
 
     positions = resample_positions(len(table), fraction, seed)
-    shared = get_client().scatter(table, broadcast=True)
+    shared = get_client().scatter(table, broadcast=True, hash=False)
     size = tables.ROW_GROUP_ROWS
     slices = [dask.delayed(drawn_rows)(shared, positions[start:start + size], start)
               for start in range(0, len(positions), size)]

@@ -4,7 +4,11 @@ As a DVC stage it compares the "current" split held out by prepare; `lifecycle m
 --current PATH` runs the same checks on any new batch (CSV or parquet).
 """
 
+import dataclasses
 from pathlib import Path
+
+import numpy as np
+import pandas as pd
 
 from lifecycle import (
     artifacts,
@@ -39,44 +43,116 @@ def run(current: str | None = None, output: str | None = None) -> None:
     model = artifacts.load_model(paths.MODEL)
     inputs = list(model.feature_names_in_)
     current_path = current or paths.PREPARED["current"]
-    batch = tables.read_table(current_path)
-    _require_columns(batch, inputs, current_path)
-    # Values a batch holds as text where the contract says numbers or dates count as missing
-    # (and are reported): a broken feed is what monitoring is for, not a reason to stop.
-    batch, unreadable = contract_checks.coerce_types(batch, columns)
-    reference = tables.read_parquet(paths.PREPARED["train"], columns=[*numeric, *categorical])
     thresholds = drift.Thresholds(**{
         name: getattr(params.monitor, name) for name in drift.Thresholds.__dataclass_fields__
     })
-    with progress.phase(f"feature drift of {len(batch):,} rows against {len(reference):,}"):
-        feature_report = drift.feature_drift(reference, batch, numeric, categorical, thresholds)
+    task, target = params.problem.task, params.problem.target
+    features = dict(numeric=numeric, categorical=categorical, thresholds=thresholds)
+    if params.engine == "dask":
+        from lifecycle import engine
 
-    # Scores on the test split are the reference for prediction drift: out of sample, like the
-    # scores on a new batch (in-sample training scores would be sharper and flag false drift).
-    task = params.problem.task
-    test = tables.read_parquet(paths.PREPARED["test"], columns=inputs)
+        with engine.dask_client(), progress.phase("drift and scores on the Dask engine"):
+            measured = _measure_on_engine(current_path, columns, model, inputs, task, target,
+                                          **features)
+    else:
+        measured = _measure_in_process(current_path, columns, model, inputs, task, target,
+                                       **features)
+    feature_report, unreadable = measured.features, measured.unreadable
     test_metrics = files.read_json(paths.EVALUATION_METRICS)
     prediction_psi, performance = 0.0, None
-    if len(batch):  # a split without a "current" slice leaves an empty batch
-        current_scores = metrics.predict_scores(model, batch[inputs], task)
-        prediction_psi = drift.prediction_psi(
-            metrics.predict_scores(model, test, task), current_scores
-        )
-        performance = _performance(params, model, batch, current_scores, test_metrics)
+    if measured.rows:  # a split without a "current" slice leaves an empty batch
+        prediction_psi = drift.prediction_psi(measured.test_scores, measured.scores)
+        performance = _performance(params, model, measured.labels, measured.scores,
+                                   test_metrics)
     report = {
-        "reference": {"name": paths.PREPARED["train"], "rows": len(reference)},
-        "current": {"name": Path(current_path).as_posix(), "rows": len(batch)},
+        "reference": {"name": paths.PREPARED["train"], "rows": measured.reference_rows},
+        "current": {"name": Path(current_path).as_posix(), "rows": measured.rows},
         "features": feature_report,
         "predictions": {"psi": formatting.rounded(prediction_psi)},
         "performance": performance,
         "decision": drift.retrain_decision(
             feature_report, prediction_psi, performance["decay"] if performance else None,
-            thresholds, len(batch),
+            thresholds, measured.rows,
         ),
     }
     report["decision"]["warnings"] += [failure.message() for failure in unreadable]
     progress.log.info("retrain: %s", str(report["decision"]["retrain"]).lower())
     _write(report, folder, thresholds.psi)
+
+
+@dataclasses.dataclass
+class Measured:
+    """What the monitor measures on a batch, by either engine."""
+
+    rows: int
+    reference_rows: int
+    features: dict[str, dict]
+    unreadable: list
+    labels: pd.DataFrame  # the target column, where the batch has one
+    scores: np.ndarray | None = None  # on the batch and on the test split; None: no rows
+    test_scores: np.ndarray | None = None
+
+
+def _measure_in_process(current_path: str, rules: contract.Contract, model, inputs: list[str],
+                        task: str, target: str, numeric: list[str], categorical: list[str],
+                        thresholds: drift.Thresholds) -> Measured:
+    batch = tables.read_table(current_path)
+    _require_columns(batch, inputs, current_path)
+    # Values a batch holds as text where the contract says numbers or dates count as missing
+    # (and are reported): a broken feed is what monitoring is for, not a reason to stop.
+    batch, unreadable = contract_checks.coerce_types(batch, rules)
+    reference = tables.read_parquet(paths.PREPARED["train"], columns=[*numeric, *categorical])
+    with progress.phase(f"feature drift of {len(batch):,} rows against {len(reference):,}"):
+        feature_report = drift.feature_drift(reference, batch, numeric, categorical, thresholds)
+    measured = Measured(len(batch), len(reference), feature_report, unreadable,
+                        batch[[target]] if target in batch else batch.iloc[:, :0])
+    if len(batch):
+        # Scores on the test split are the reference for prediction drift: out of sample, like
+        # the scores on a new batch (in-sample training scores would be sharper and flag
+        # false drift).
+        test = tables.read_parquet(paths.PREPARED["test"], columns=inputs)
+        measured.scores = metrics.predict_scores(model, batch[inputs], task)
+        measured.test_scores = metrics.predict_scores(model, test, task)
+    return measured
+
+
+def _measure_on_engine(current_path: str, rules: contract.Contract, model, inputs: list[str],
+                       task: str, target: str, numeric: list[str], categorical: list[str],
+                       thresholds: drift.Thresholds) -> Measured:
+    """As `_measure_in_process`, with the batch and the test split in partitions: drift one
+    feature column at a time, scores partition by partition. A CSV batch is read here first."""
+    import dask.dataframe as dd
+
+    from lifecycle import partitions
+
+    if Path(current_path).suffix.lower() == ".parquet":
+        batch = partitions.read_parquet(current_path)
+    else:
+        batch = dd.from_pandas(tables.read_table(current_path), chunksize=tables.ROW_GROUP_ROWS)
+    _require_columns(batch.columns, inputs, current_path)
+    batch, unreadable = partitions.coerced(batch, rules)
+    batch = batch.persist()
+    feature_report = {}
+    reference_rows = len(tables.read_parquet(paths.PREPARED["train"], columns=[target]))
+    for name in [*numeric, *categorical]:
+        reference = tables.read_parquet(paths.PREPARED["train"], columns=[name])
+        feature_report.update(drift.feature_drift(
+            reference, partitions.column(batch, name), [name] if name in numeric else [],
+            [name] if name in categorical else [], thresholds))
+    rows = len(batch)
+    measured = Measured(rows, reference_rows, feature_report, unreadable,
+                        partitions.column(batch, target) if target in batch.columns
+                        else batch._meta.iloc[:, :0])
+    if rows:
+        test = partitions.read_parquet(paths.PREPARED["test"], columns=inputs)
+        measured.scores, measured.test_scores = (
+            np.concatenate(partitions.apply_in_order(frame[inputs], _scores, model, task))
+            for frame in (batch, test))
+    return measured
+
+
+def _scores(rows: pd.DataFrame, model, task: str) -> np.ndarray:
+    return metrics.predict_scores(model, rows, task)
 
 
 def _performance(params: config.Params, model, batch, scores, test_metrics: dict) -> dict | None:
