@@ -153,3 +153,26 @@ def test_the_monitor_reports_the_same_drift_on_both_engines(trained_project, tmp
     assert reports["dask"]["current"]["rows"] > 3 * 200
     assert reports["dask"]["performance"] is not None
     assert reports["dask"] == reports["pandas"]
+
+
+@pytest.mark.parametrize("runtime", ["skops", "onnx"])
+def test_batch_scoring_writes_the_same_files_on_both_engines(trained_project, tmp_path,
+                                                             monkeypatch, runtime):
+    from lifecycle.commands import predict
+
+    rows = pd.read_parquet(trained_project / "data/prepared/test.parquet").head(900)
+    rows = rows.drop(columns="late").astype({"distance": object})
+    rows.loc[rows.index[::97], "distance"] = "far"  # rejected, with its reason
+    written = {}
+    for engine_name in ("pandas", "dask"):
+        project = copy_files(trained_project, tmp_path / engine_name, TRAINED_FILES)
+        set_param(project, "engine", engine_name)
+        monkeypatch.chdir(project)
+        rows.to_csv("rows.csv", index=False)
+        predict.run("rows.csv", "scored.parquet", chunk_rows=200, runtime=runtime)
+        written[engine_name] = [(project / name).read_bytes()
+                                for name in ("scored.parquet", "scored.rejects.csv")]
+    rejects = written["dask"][1].decode().splitlines()
+    assert len(rejects) - 1 == len(rows.index[::97]) and "distance" in rejects[1]
+    assert len(pd.read_parquet(tmp_path / "dask/scored.parquet")) == len(rows) - len(rejects) + 1
+    assert written["dask"] == written["pandas"]

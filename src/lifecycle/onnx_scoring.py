@@ -36,12 +36,19 @@ NUMBER_KINDS = ("numeric", "datetime")
 class OnnxModel:
     """One ONNX file, answering as the pipeline it was exported from."""
 
-    def __init__(self, session: onnxruntime.InferenceSession, description: dict) -> None:
+    def __init__(self, session: onnxruntime.InferenceSession, description: dict,
+                 reloaded: tuple = ()) -> None:
         self.session, self.description = session, description
+        self.reloaded = reloaded  # load's arguments, to open the file again elsewhere
         self.kinds: dict[str, str] = description["inputs"]
         self.feature_names_in_ = np.asarray(list(self.kinds), dtype=object)
         self.task: str = description["task"]
         self.decision_threshold: float | None = description.get("decision_threshold")
+
+    def __reduce__(self) -> tuple:
+        # A session cannot be copied to another process (a Dask worker): it is opened anew
+        # there from the file's bytes.
+        return load, self.reloaded
 
     def inputs(self, frame: pd.DataFrame) -> dict[str, np.ndarray]:
         """A [rows, 1] array per input column of a DataFrame."""
@@ -59,8 +66,9 @@ class OnnxModel:
 
 
 class OnnxClassifier(OnnxModel):
-    def __init__(self, session: onnxruntime.InferenceSession, description: dict) -> None:
-        super().__init__(session, description)
+    def __init__(self, session: onnxruntime.InferenceSession, description: dict,
+                 reloaded: tuple = ()) -> None:
+        super().__init__(session, description, reloaded)
         self.classes_ = np.asarray(self.description["classes"])
 
     def predict_proba(self, X: pd.DataFrame | Mapping[str, np.ndarray]) -> np.ndarray:
@@ -81,15 +89,15 @@ def load(source: str | Path | bytes, threads: int = 0) -> OnnxModel:
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
-    session = onnxruntime.InferenceSession(model_bytes(source), options,
-                                           providers=["CPUExecutionProvider"])
+    data = model_bytes(source)
+    session = onnxruntime.InferenceSession(data, options, providers=["CPUExecutionProvider"])
     metadata = session.get_modelmeta().custom_metadata_map
     if METADATA_KEY not in metadata:
         raise LifecycleError("not a model exported by `lifecycle` (no description in its "
                          "metadata); export it with the export stage")
     description = json.loads(metadata[METADATA_KEY])
     kind = OnnxRegressor if description["task"] == "regression" else OnnxClassifier
-    return kind(session, description)
+    return kind(session, description, (data, threads))
 
 
 def model_bytes(source: str | Path | bytes) -> bytes:

@@ -9,6 +9,7 @@ warning per file naming them; a column whose name looks like a misspelt input ge
 its own with the input it resembles, as the API refuses such a field.
 """
 
+import contextlib
 import sys
 from collections.abc import Collection, Iterator
 from pathlib import Path
@@ -57,19 +58,25 @@ def warn_about_columns(columns: list[str], rules: contract.Contract, identifiers
 
 def score_file(model: object, rules: contract.Contract, identifiers: list[str],
                threshold: float, source: Path, output: Path, rejects: Path,
-               chunk_rows: int = CHUNK_ROWS, described: Collection[str] = ()) -> dict[str, int]:
+               chunk_rows: int = CHUNK_ROWS, described: Collection[str] = (),
+               engine: str = "pandas") -> dict[str, int]:
     """Score `source` into `output` and `rejects`, chunk by chunk; return the row counts.
-    `described` are the data contract's columns: never taken for misspelt inputs."""
-    with files.atomic_path(output) as scored_file, files.atomic_path(rejects) as rejects_file:
+    `described` are the data contract's columns: never taken for misspelt inputs. With the
+    Dask engine the chunks are scored by its workers, a few at a time, and written in order."""
+    def warned(chunks: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        for position, chunk in enumerate(chunks):
+            if position == 0:  # every chunk has the file's columns: warn once
+                warn_about_columns(list(chunk.columns), rules, identifiers, described, source)
+            yield chunk
+
+    chunks = warned(read_chunks(source, chunk_rows))
+    arguments = (rules, identifiers, threshold, str(source))
+    with files.atomic_path(output) as scored_file, files.atomic_path(rejects) as rejects_file, \
+            scored_chunks(engine, model, chunks, arguments) as results:
         scored_writer = TableWriter(scored_file, output.suffix.lower())
         rejects_writer = TableWriter(rejects_file, rejects.suffix.lower())
         try:
-            for position, chunk in enumerate(read_chunks(source, chunk_rows)):
-                if position == 0:  # every chunk has the file's columns: warn once
-                    warn_about_columns(list(chunk.columns), rules, identifiers, described,
-                                       source)
-                scored, rejected = score_chunk(model, chunk, rules, identifiers, threshold,
-                                               str(source))
+            for scored, rejected in results:
                 scored_writer.write(scored)
                 rejects_writer.write(rejected)
         finally:
@@ -77,6 +84,25 @@ def score_file(model: object, rules: contract.Contract, identifiers: list[str],
             rejects_writer.close()
     return {"rows_in": scored_writer.rows + rejects_writer.rows,
             "rows_scored": scored_writer.rows, "rows_rejected": rejects_writer.rows}
+
+
+@contextlib.contextmanager
+def scored_chunks(engine: str, model: object, chunks: Iterator[pd.DataFrame],
+                  arguments: tuple) -> Iterator[Iterator[tuple[pd.DataFrame, pd.DataFrame]]]:
+    """`score_chunk` of every chunk, in order: here, or on the Dask engine's workers."""
+    if engine != "dask":
+        yield (score_chunk(model, chunk, *arguments) for chunk in chunks)
+        return
+    import dask
+    from distributed import get_client
+
+    from lifecycle import partitions
+    from lifecycle.engine import dask_client
+
+    with dask_client():
+        shared = get_client().scatter(model, broadcast=True, hash=False)
+        yield partitions.in_order(dask.delayed(score_chunk)(shared, chunk, *arguments)
+                                  for chunk in chunks)
 
 
 def default_rejects(output: Path) -> Path:
@@ -115,7 +141,7 @@ def run(input: str, output: str, rejects: str | None = None, chunk_rows: int = C
     counts = score_file(
         model, input_contract(full, list(model.feature_names_in_)),
         full.with_role("identifier"), params.evaluate.decision_threshold,
-        source, target, rejects_path, chunk_rows, described=full.columns,
+        source, target, rejects_path, chunk_rows, described=full.columns, engine=params.engine,
     )
     print(f"{counts['rows_in']} rows read from {source}: {counts['rows_scored']} scored into "
           f"{target}, {counts['rows_rejected']} rejected into {rejects_path} (reason per row)")
