@@ -38,6 +38,8 @@ def read_parquet(path: str | Path, columns: list[str] | None = None) -> Any:
     groups = pq.ParquetFile(path).metadata.num_row_groups
     meta = pq.ParquetFile(path).schema_arrow.empty_table().to_pandas()
     meta = meta if columns is None else meta[columns]
+    if not groups:  # a file of no rows
+        return dd.from_pandas(meta, npartitions=1)
     return dd.from_map(_row_group, [path] * groups, range(groups), columns=columns, meta=meta,
                        enforce_metadata=False)
 
@@ -78,8 +80,11 @@ def from_parts(parts: list[Any]) -> Any:
     import dask
     import dask.dataframe as dd
 
-    meta = pd.concat(dask.compute(*[dask.delayed(lambda part: part.iloc[:0])(p) for p in parts]))
+    metas = dask.compute(*[dask.delayed(lambda part: part.iloc[:0])(p) for p in parts])
+    meta = pd.concat(metas)
     frame = dd.from_delayed(list(parts), meta=meta, verify_meta=False)
+    if all(part.dtypes.equals(meta.dtypes) for part in metas):
+        return frame
     return frame.map_partitions(lambda part: part.astype(meta.dtypes.to_dict()), meta=meta)
 
 

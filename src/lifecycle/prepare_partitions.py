@@ -68,44 +68,59 @@ def prepare(raw_path: str, rules: Any, policies: dict[str, str], target: str, ta
                           target, task, raw_path)
     typed, failures, dropped = checked(raw, rules, policies, raw_path)
     typed = typed.persist()
+    report = {"rows_in": len(typed), **typed_profile(typed, rules)}
+    curated, curation_dropped = curate(typed, failures, target, rules.keys, kept_columns)
+    del typed  # from here the workers hold the curated rows only
+    curation.check_target(column(curated, target), target, task, raw_path)
+    for name in curated.columns.drop(ROW):
+        check_finite(column(curated, name))
+    report["rows_out"] = len(curated)
+    for name, part in split_rows(curated).items():
+        write_parquet(part.drop(columns=ROW), outputs[name])
+    report.update({
+        "rows_dropped": {**dropped, **curation_dropped},
+        "validation": contract_checks.report(failures, policies),
+        "cleaning": cleaning_by_column(outputs, numeric, categorical, cleaning, min_count),
+        "splits": {name: data_quality.target_distribution(
+            tables.read_parquet(path, columns=[target]), target, task)
+            for name, path in outputs.items()},
+    })
+    return report, contract_checks.warnings(failures, policies)
+
+
+def typed_profile(typed: Any, rules: Any) -> dict:
+    """The data-quality report's parts about the source rows: duplicates and column profiles."""
+    from lifecycle import data_quality
+
     source_columns = [name for name in typed.columns if name not in (ROW, KEEP)]
+    keys = list(rules.keys)
+    return {
+        "duplicates_found": {
+            "rows": len(later_duplicates(typed[[*source_columns, ROW]], source_columns)),
+            "keys": len(later_duplicates(typed, keys)) if keys else 0},
+        "columns": by_column(typed[source_columns],
+                             lambda one: data_quality.profile_columns(one, rules)),
+    }
+
+
+def curate(typed: Any, failures: list, target: str, keys: list[str],
+           kept_columns: list[str]) -> tuple[Any, dict[str, int]]:
+    """`curation.curate` on the engine: the rows the policies keep, without a missing target,
+    an exact duplicate or a repeated key; the kept columns, persisted; the rows dropped."""
     kept = typed[typed[KEEP]].drop(columns=KEEP)
     for failure in failures:  # a missing column a policy tolerates: all missing
         if failure.rule == "missing_column" and failure.column not in kept.columns:
             kept = kept.assign(**{failure.column: pd.NA})
     labelled = kept[kept[target].notnull()]
-    curated_columns = [name for name in kept.columns if name != ROW]
-    repeated = later_duplicates(labelled, curated_columns)
+    repeated = later_duplicates(labelled, [name for name in kept.columns if name != ROW])
     curated = drop_rows(labelled, repeated)
-    curation_dropped = {"missing_target": int((~kept[target].notnull()).sum().compute()),
-                        "duplicate_row": len(repeated)}
-    if rules.keys:
-        repeated_key = later_duplicates(curated, list(rules.keys))
+    dropped = {"missing_target": int((~kept[target].notnull()).sum().compute()),
+               "duplicate_row": len(repeated)}
+    if keys:
+        repeated_key = later_duplicates(curated, list(keys))
         curated = drop_rows(curated, repeated_key)
-        curation_dropped["duplicate_key"] = len(repeated_key)
-    curated = curated[[*kept_columns, ROW]].persist()
-    curation.check_target(column(curated, target), target, task, raw_path)
-    for name in curated.columns.drop(ROW):
-        check_finite(column(curated, name))
-    rows_out = len(curated)
-    for name, part in split_rows(curated).items():
-        write_parquet(part.drop(columns=ROW), outputs[name])
-    typed_source = typed[source_columns]
-    report = {
-        "rows_in": len(typed),
-        "rows_dropped": {**dropped, **curation_dropped},
-        "rows_out": rows_out,
-        "duplicates_found": {
-            "rows": len(later_duplicates(typed[[*source_columns, ROW]], source_columns)),
-            "keys": len(later_duplicates(typed, list(rules.keys))) if rules.keys else 0},
-        "validation": contract_checks.report(failures, policies),
-        "columns": by_column(typed_source, lambda one: data_quality.profile_columns(one, rules)),
-        "cleaning": cleaning_by_column(outputs, numeric, categorical, cleaning, min_count),
-        "splits": {name: data_quality.target_distribution(
-            tables.read_parquet(path, columns=[target]), target, task)
-            for name, path in outputs.items()},
-    }
-    return report, contract_checks.warnings(failures, policies)
+        dropped["duplicate_key"] = len(repeated_key)
+    return curated[[*kept_columns, ROW]].persist(), dropped
 
 
 def split(curated: Any, settings: Any, target: str, task: str, seed: int) -> dict[str, Any]:
