@@ -196,9 +196,9 @@ CASES = {
         ("ingest",), 2, ("params.yaml: file not found; run lifecycle from the project root",),
         remove("params.yaml")),
     "params: unknown model name": Case(
-        ("train",), 2, ("params.yaml: train.model: unknown model 'xgboost'; choose one of: "
-                        "hist_gradient_boosting, random_forest, linear, trivial",),
-        params(train__model="xgboost"), model=True),
+        ("train",), 2, ("params.yaml: train.model: unknown model 'lightgbm'; choose one of: "
+                        "hist_gradient_boosting, random_forest, xgboost, linear, trivial",),
+        params(train__model="lightgbm"), model=True),
     "override -S: hyperparameter out of range": Case(
         ("train",), 2, ("params.yaml: train.hyperparameters.hist_gradient_boosting: The "
                         "'learning_rate' parameter of HistGradientBoostingClassifier must be a "

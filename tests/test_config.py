@@ -196,7 +196,7 @@ def test_the_committed_params_validate_against_the_schema_and_typos_do_not(raw):
 
     for edit in (lambda p: p.update(trian=p.pop("train")),
                  lambda p: p["train"].update(modle="x"),
-                 lambda p: p["train"].update(model="xgboost"),
+                 lambda p: p["train"].update(model="lightgbm"),
                  lambda p: p["train"]["hyperparameters"].update(hist_gradiant_boosting={}),
                  lambda p: p["evaluate"].update(decision_threshold=1.5),
                  lambda p: p["criteria"].update(minimum={"roc_aux": 0.5})):

@@ -98,9 +98,9 @@ PARSE_CASES = {
         ("params.yaml: problem.primary_metric: 'rmse' is not a binary metric; choose one of: "
          "roc_auc",)),
     "model not in the registry": (
-        "train.model", "xgboost",
-        ("params.yaml: train.model: unknown model 'xgboost'; choose one of: "
-         "hist_gradient_boosting, random_forest, linear, trivial",)),
+        "train.model", "lightgbm",
+        ("params.yaml: train.model: unknown model 'lightgbm'; choose one of: "
+         "hist_gradient_boosting, random_forest, xgboost, linear, trivial",)),
     "negative seed": (
         "seed", -1, ("params.yaml: seed: found -1, expected an integer in [0, 4294967295]",)),
     "seed beyond numpy's range": ("seed", 2**32, ("params.yaml: seed: found 4294967296",)),

@@ -51,6 +51,7 @@ def fitted(task: str, model: str, cleaning: dict, **overrides: object) -> tuple:
     encoded = transformer.fit_transform(X, y)
     hyperparameters = {"hist_gradient_boosting": {"max_iter": 30},
                        "random_forest": {"n_estimators": 20, "max_depth": 6},
+                       "xgboost": {"n_estimators": 30, "max_depth": 4},
                        "linear": {"max_iter": 500}, "trivial": {}}[model]
     estimator = models.build_estimator(model, hyperparameters, 0,
                                        features.categorical_output_columns(transformer), task)
@@ -74,6 +75,10 @@ CASES = [
     ("multiclass", "random_forest", CLEANING, {}),
     ("multiclass", "random_forest", {**CLEANING, "strip_whitespace": False}, {}),
     ("regression", "random_forest", CLEANING, {}),
+    ("binary", "xgboost", CLEANING, {}),
+    ("multiclass", "xgboost", CLEANING, {}),
+    ("regression", "xgboost", CLEANING, {}),
+    ("binary", "xgboost", {**CLEANING, "outliers": "flag"}, {"min_category_count": 60}),
     ("binary", "linear", CLEANING, {}),
     ("multiclass", "linear", CLEANING, {}),
     ("regression", "linear", CLEANING, {}),

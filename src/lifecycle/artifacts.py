@@ -21,6 +21,9 @@ ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 TRUSTED_TYPES = [
     # HistGradientBoosting's internal preprocessor holds partial(check_array, ...).
     "functools.partial",
+    # XGBoost models: the project's class, holding the booster as XGBoost's UBJ bytes
+    "lifecycle.boosting.XGBoostClassifier",
+    "lifecycle.boosting.XGBoostRegressor",
     "lifecycle.features.CalendarFeatures",
     "lifecycle.features.CategoryNormaliser",
     "lifecycle.features.OutlierFences",
@@ -53,7 +56,7 @@ def load_model(path: str | os.PathLike) -> Any:
     and a file that is damaged or holds something else is one error naming it."""
     import skops.io
 
-    from lifecycle import features  # noqa: F401  model files hold its transformers
+    from lifecycle import boosting, features  # noqa: F401  model files hold their classes
 
     stage_trace.record_read(path)
     path = existing(path)
@@ -111,14 +114,16 @@ def _check_fitted(model: Any, path: Path, fix: str) -> None:
 def canonical_skops(data: bytes) -> bytes:
     """Rewrite a skops file so that the same model always gives the same bytes.
 
-    skops names array entries and `__id__` fields after Python object ids and stamps entries with
-    the current time. Renumbering ids in order of first appearance keeps the identity relations
-    skops relies on, and a fixed timestamp removes the clock.
+    skops names array entries and `__id__` fields after Python object ids, names bytes entries
+    with random UUIDs and stamps entries with the current time. Renumbering ids and bytes
+    entries in order of first appearance keeps the identity relations skops relies on, and a
+    fixed timestamp removes the clock.
     """
     source = zipfile.ZipFile(io.BytesIO(data))
     schema = json.loads(source.read("schema.json"))
     new_ids: dict[int, int] = {}
-    schema = _renumber(schema, new_ids)
+    new_names: dict[str, str] = {}
+    schema = _renumber(schema, new_ids, new_names)
     output = io.BytesIO()
     with zipfile.ZipFile(output, "w", compression=zipfile.ZIP_DEFLATED) as target:
         _write_entry(target, "schema.json", json.dumps(schema, indent=2).encode())
@@ -126,12 +131,14 @@ def canonical_skops(data: bytes) -> bytes:
             name = f"{old_id}.npy"
             if name in source.namelist():
                 _write_entry(target, f"{new_id}.npy", source.read(name))
+        for old_name, new_name in new_names.items():
+            _write_entry(target, new_name, source.read(old_name))
     return output.getvalue()
 
 
-def _renumber(node: Any, new_ids: dict[int, int]) -> Any:
+def _renumber(node: Any, new_ids: dict[int, int], new_names: dict[str, str]) -> Any:
     if isinstance(node, list):
-        return [_renumber(item, new_ids) for item in node]
+        return [_renumber(item, new_ids, new_names) for item in node]
     if not isinstance(node, dict):
         return node
     renumbered = {}
@@ -141,7 +148,9 @@ def _renumber(node: Any, new_ids: dict[int, int]) -> Any:
         elif key == "file" and isinstance(value, str) and value.endswith(".npy"):
             old_id = int(value.removesuffix(".npy"))
             value = f"{new_ids.setdefault(old_id, len(new_ids))}.npy"
-        renumbered[key] = _renumber(value, new_ids)
+        elif key == "file" and isinstance(value, str) and value.endswith(".bin"):
+            value = new_names.setdefault(value, f"{len(new_names)}.bin")  # bytes (BytesNode)
+        renumbered[key] = _renumber(value, new_ids, new_names)
     return renumbered
 
 

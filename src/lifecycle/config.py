@@ -42,7 +42,7 @@ METRIC_NAMES = {
     "regression": ("rmse", "mae", "r2"),
 }
 ENGINES = ("pandas", "dask")
-MODEL_NAMES = ("hist_gradient_boosting", "random_forest", "linear", "trivial")
+MODEL_NAMES = ("hist_gradient_boosting", "random_forest", "xgboost", "linear", "trivial")
 # The values each metric can take: a criterion's threshold outside them can never be met (or is
 # always met), which is a typo, not a criterion. None: unbounded on that side.
 METRIC_RANGES = {

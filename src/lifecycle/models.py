@@ -35,6 +35,15 @@ def _random_forest(task: str, hyperparameters: dict, seed: int, categorical: lis
     return model(**hyperparameters, random_state=seed)
 
 
+def _xgboost(task: str, hyperparameters: dict, seed: int, categorical: list[str]) -> Any:
+    """XGBoost, kept as its own UBJ model bytes (no pickle); it trains on Dask partitions when
+    params.yaml `engine` is dask (see lifecycle.boosting)."""
+    from lifecycle.boosting import XGBoostClassifier, XGBoostRegressor
+
+    model = XGBoostClassifier if task in CLASSIFICATION else XGBoostRegressor
+    return model(**hyperparameters, categorical_features=list(categorical), random_state=seed)
+
+
 def _linear(task: str, hyperparameters: dict, seed: int, categorical: list[str]) -> Any:
     """Logistic regression (classification) or ridge (regression) on one-hot categories and
     standardised numbers: ordinal codes would impose an order a linear model takes literally."""
@@ -72,6 +81,7 @@ def _trivial(task: str, hyperparameters: dict, seed: int, categorical: list[str]
 ESTIMATORS: dict[str, Callable[[str, dict, int, list[str]], Any]] = {
     "hist_gradient_boosting": _hist_gradient_boosting,
     "random_forest": _random_forest,
+    "xgboost": _xgboost,
     "linear": _linear,
     "trivial": _trivial,
 }

@@ -2,9 +2,10 @@
 
 skl2onnx converts scikit-learn's own steps; this module adds converters for the template's
 transformers (features.py) and replaces skl2onnx's histogram-gradient-boosting converter, which
-ignores categorical splits, and adds the trivial baseline and random forests in double
-precision. Every converter mirrors its transformer's `transform` on the values the ONNX inputs
-can carry, which differ from a DataFrame's in two ways (see `onnx_scoring`):
+ignores categorical splits, and adds the trivial baseline, random forests in double precision
+and the XGBoost models (lifecycle.boosting, from the booster's own JSON). Every converter
+mirrors its transformer's `transform` on the values the ONNX inputs can carry, which differ
+from a DataFrame's in two ways (see `onnx_scoring`):
 
 - a datetime arrives as seconds since 1970-01-01 of its wall-clock time (NaN when missing):
   ONNX has no datetime type and no operator that parses text into one;
@@ -38,6 +39,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.preprocessing import OrdinalEncoder
 
 from lifecycle import onnx_scoring
+from lifecycle.boosting import XGBoostClassifier, XGBoostRegressor
 from lifecycle.errors import LifecycleError
 from lifecycle.features import CalendarFeatures, CategoryNormaliser, OutlierFences
 
@@ -52,7 +54,7 @@ CASE_LOCALE = "C.UTF-8"
 MAX_WORDS = 16  # a normalised category of more words scores as unknown (see CategoryNormaliser)
 SECONDS_PER_DAY = 86_400
 # TreeEnsemble (ai.onnx.ml 5) node modes
-BRANCH_LEQ, BRANCH_MEMBER = 0, 6
+BRANCH_LEQ, BRANCH_LT, BRANCH_MEMBER = 0, 1, 6
 
 
 class Graph:
@@ -436,6 +438,134 @@ def forest_ensemble(model: Any) -> dict:
     }
 
 
+# --- XGBoost (lifecycle.boosting), from the booster's JSON model --------------------------------
+
+def convert_xgboost(scope: Any, operator: Any, container: Any) -> None:
+    """The base margin plus the trees' leaves, then the objective's inverse link. XGBoost reads
+    features as float32 and sends a row left when `x < split`, or, at a categorical split, when
+    its category is not in the node's set; missing values take the node's default child. The
+    transformer's code for missing and unknown categories (-1) is missing to the model too."""
+    graph = Graph(scope, container)
+    model = operator.raw_operator
+    x = graph.op("Cast", graph.op("Cast", single_input(graph, operator), to=TensorProto.FLOAT),
+                 to=TensorProto.DOUBLE)
+    mask = model.categorical_mask()
+    if mask.any():  # below 0 in a categorical column (and below -inf in no other): NaN
+        lower = np.where(mask, 0.0, -np.inf)[np.newaxis, :]
+        x = graph.op("Where", graph.op("Less", x, graph.const(lower)),
+                     graph.const([[np.nan]]), x)
+    learner = model.booster_json()["learner"]
+    ensemble, base = xgboost_ensemble(learner)
+    margins = graph.op("Add", graph.op("TreeEnsemble", x, domain="ai.onnx.ml", **ensemble),
+                       graph.const(base[np.newaxis, :]))
+    objective = learner["objective"]["name"]
+    if objective == "reg:squarederror":
+        graph.output(operator, margins)
+        return
+    if objective == "binary:logistic":
+        positive = graph.op("Sigmoid", margins)
+        probabilities = graph.op("Concat", graph.op("Sub", graph.const([[1.0]]), positive),
+                                 positive, axis=1)
+    elif objective == "multi:softprob":
+        probabilities = graph.op("Softmax", margins, axis=1)
+    else:
+        raise LifecycleError(f"ONNX export: no inverse link for XGBoost's {objective}")
+    classifier_outputs(graph, operator, probabilities, model.classes_)
+
+
+def xgboost_base(learner: dict) -> np.ndarray:
+    """The base margin of each output. XGBoost writes it as text ("[4.9E-1]", one value per
+    output) and keeps a logistic model's as a probability."""
+    settings = learner["learner_model_param"]
+    text = settings["base_score"]
+    values = np.atleast_1d(np.asarray(json.loads(text), dtype=np.float64))
+    outputs = max(1, int(settings["num_class"]))
+    values = np.resize(values, outputs) if values.size == 1 else values
+    if learner["objective"]["name"] == "binary:logistic":
+        values = np.log(values / (1.0 - values))
+    return values
+
+
+def xgboost_ensemble(learner: dict) -> tuple[dict, np.ndarray]:
+    """TreeEnsemble attributes for every tree of the booster, and the base margin per output
+    (with the value of trees that are one leaf, which the operator cannot hold)."""
+    booster = learner["gradient_booster"]
+    if booster["name"] != "gbtree":
+        raise LifecycleError(f"ONNX export: no converter for XGBoost's {booster['name']} booster")
+    base = xgboost_base(learner)
+    nodes: dict[str, list] = {key: [] for key in (
+        "feature", "split", "mode", "true", "true_leaf", "false", "false_leaf", "missing_true")}
+    members: list[float] = []
+    roots, leaf_targets, leaf_weights = [], [], []
+    for tree, target in zip(booster["model"]["trees"], booster["model"]["tree_info"], strict=True):
+        values = np.asarray(tree["split_conditions"], dtype=np.float32).astype(np.float64)
+        is_leaf = np.asarray(tree["left_children"]) == -1
+        if is_leaf[0]:
+            base[target] += values[0]
+            continue
+        interior, leaves = np.flatnonzero(~is_leaf), np.flatnonzero(is_leaf)
+        position = {int(i): len(nodes["feature"]) + k for k, i in enumerate(interior)}
+        leaf_position = {int(i): len(leaf_weights) + k for k, i in enumerate(leaves)}
+        roots.append(position[0])
+        leaf_targets.extend([target] * len(leaves))
+        leaf_weights.extend(values[leaves].tolist())
+        categories = split_categories(tree)
+        for i in interior:
+            add_xgboost_split(nodes, members, tree, int(i), values[i], categories.get(int(i)),
+                              position, leaf_position, is_leaf)
+    if not roots:  # every tree a leaf: one split whose branches both reach a leaf worth 0
+        roots, leaf_targets, leaf_weights = [0], [0], [0.0]
+        for key, value in (("feature", 0), ("split", 0.0), ("mode", BRANCH_LT), ("true", 0),
+                           ("true_leaf", 1), ("false", 0), ("false_leaf", 1),
+                           ("missing_true", 0)):
+            nodes[key].append(value)
+    ensemble = {
+        "tree_roots": roots,
+        "nodes_featureids": nodes["feature"],
+        "nodes_splits": tensor("splits", nodes["split"]),
+        "nodes_modes": onnx.helper.make_tensor("modes", TensorProto.UINT8, [len(nodes["mode"])],
+                                               nodes["mode"]),
+        "nodes_truenodeids": nodes["true"], "nodes_trueleafs": nodes["true_leaf"],
+        "nodes_falsenodeids": nodes["false"], "nodes_falseleafs": nodes["false_leaf"],
+        "nodes_missing_value_tracks_true": nodes["missing_true"],
+        "leaf_targetids": leaf_targets, "leaf_weights": tensor("weights", leaf_weights),
+        "n_targets": len(base),
+    }
+    if members:
+        ensemble["membership_values"] = tensor("members", members)
+    return ensemble, base
+
+
+def split_categories(tree: dict) -> dict[int, list[int]]:
+    """The category set of each categorical split of an XGBoost tree, by node."""
+    categories = tree["categories"]
+    return {int(node): categories[start:start + size] for node, start, size in zip(
+        tree["categories_nodes"], tree["categories_segments"], tree["categories_sizes"],
+        strict=True)}
+
+
+def add_xgboost_split(nodes: dict, members: list, tree: dict, i: int, split: float,
+                      categories: list[int] | None, position: dict, leaf_position: dict,
+                      is_leaf: np.ndarray) -> None:
+    """One split as XGBoost takes it: numeric `x < split` goes left; categorical, a category
+    in the set goes right (so the operator's "true" branch, membership, is the right child)."""
+    left, right = tree["left_children"][i], tree["right_children"][i]
+    missing_left = bool(tree["default_left"][i])
+    if categories is not None:
+        members.extend([*map(float, categories), float("nan")])
+        mode, split, missing_true = BRANCH_MEMBER, 0.0, int(not missing_left)
+        left, right = right, left
+    else:
+        mode, missing_true = BRANCH_LT, int(missing_left)
+    nodes["feature"].append(int(tree["split_indices"][i]))
+    nodes["split"].append(float(split))
+    nodes["mode"].append(mode)
+    nodes["missing_true"].append(missing_true)
+    for branch, child in (("true", left), ("false", right)):
+        nodes[branch].append(leaf_position[child] if is_leaf[child] else position[child])
+        nodes[f"{branch}_leaf"].append(int(is_leaf[child]))
+
+
 def categories_first(graph: Graph, model: Any, x: str) -> str:
     """What the model's own preprocessor does before its trees: each categorical column's
     values as their positions among the values seen in training (NaN when unseen), then the
@@ -568,6 +698,11 @@ def register_converters() -> None:
                                 options={"zipmap": [True, False, "columns"], "nocl": [True, False]})
     update_registered_converter(RandomForestRegressor, "SklearnRandomForestRegressor",
                                 calculate_linear_regressor_output_shapes, convert_forest)
+    update_registered_converter(XGBoostClassifier, "LifecycleXGBoostClassifier",
+                                classifier_shape, convert_xgboost,
+                                options={"zipmap": [True, False, "columns"], "nocl": [True, False]})
+    update_registered_converter(XGBoostRegressor, "LifecycleXGBoostRegressor",
+                                calculate_linear_regressor_output_shapes, convert_xgboost)
 
 
 TENSOR_TYPES = {"numeric": DoubleTensorType, "datetime": DoubleTensorType,

@@ -1,8 +1,10 @@
 """Stage train: fit the candidate and the baselines on the encoded training split, cross-validate
 the candidate in time order, and save each as one deployable Pipeline."""
 
+import numpy as np
 import pandas as pd
 from dvclive import Live
+from sklearn.base import is_classifier
 from sklearn.pipeline import Pipeline
 
 from lifecycle import (
@@ -42,12 +44,14 @@ def run() -> None:
     if params.split.method == "out_of_time":
         time_column = params.split.time_column
         order = tables.read_parquet(paths.PREPARED["train"], columns=[time_column])[time_column]
+    # Cross-validation and the baselines fit in this process, on the frame already read; only
+    # the candidate's final fit runs on the engine (see fit_candidate).
     with models.refused_at_fit(train.model):
         fold_scores = cross_validation.cross_validate(
             candidate, encoded, y, order, train.cv_folds, task, params.seed
         )
         with progress.phase(f"fit {train.model} on {len(encoded):,} rows"):
-            candidate.fit(encoded, y)
+            fit_candidate(candidate, encoded, y, params.engine, target)
     # The transformer is already fitted; the pipeline only chains it to the estimator.
     deployable = Pipeline([("features", transformer), ("estimator", candidate)])
     artifacts.save_model(deployable, paths.MODEL)
@@ -69,6 +73,26 @@ def run() -> None:
             "folds": fold_scores, "summary": cross_validation.summarize_folds(fold_scores)},
         "iterations": int(getattr(candidate, "n_iter_", 0)),
     }, paths.TRAIN_REPORT)
+
+
+def fit_candidate(candidate: object, encoded: pd.DataFrame, y: pd.Series, engine: str,
+                  target: str) -> None:
+    """The candidate's final fit: on the Dask partitions of the encoded features (one per
+    parquet row group) when the engine is dask and the model can train there (xgboost), else
+    in this process. Both give the same kind of estimator."""
+    if engine != "dask" or not hasattr(candidate, "fit_dask"):
+        candidate.fit(encoded, y)
+        return
+    from lifecycle import engine as engines
+    from lifecycle import partitions
+
+    classes = np.unique(y) if is_classifier(candidate) else None
+    with engines.dask_client() as client:
+        frame = partitions.read_parquet(paths.TRAIN_FEATURES)
+        # Labels of the type fit_labels gave the pandas ones, and their classes: both engines
+        # save the same classes_.
+        frame = frame.assign(**{target: frame[target].astype(y.dtype)})
+        candidate.fit_dask(client, frame, target, classes=classes)
 
 
 def fit_labels(y: pd.Series, task: str) -> pd.Series:
