@@ -145,7 +145,9 @@ def measured_tree(command: list[str], cwd: Path, env: dict, interval: float = 0.
         text = output.read().decode(errors="replace")
     if process.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} exited {process.returncode}:\n{text[-3000:]}")
-    return TreeRun(seconds, sampler.peaks, sampler.tree_peak, (load_start, load_end), text)
+    # A process's high-water mark can fall between samples; the tree held at least that much.
+    tree_peak = max([sampler.tree_peak, *(peak for _, peak in sampler.peaks.values())])
+    return TreeRun(seconds, sampler.peaks, tree_peak, (load_start, load_end), text)
 
 
 def timed(command: list[str], cwd: Path, env: dict) -> float:
