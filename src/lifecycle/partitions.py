@@ -123,14 +123,6 @@ def column(frame: Any, name: str) -> pd.DataFrame:
     return frame[[name]].compute().reset_index(drop=True)
 
 
-def by_column(frame: Any, function: Callable[[pd.DataFrame], dict]) -> dict:
-    """`function` of every column (a pandas statistic of one column), merged in column order."""
-    merged: dict = {}
-    for name in frame.columns:
-        merged.update(function(column(frame, name)))
-    return merged
-
-
 def with_rows(frame: Any) -> Any:
     """Number the rows in table order (ROW), so order survives a shuffle."""
     def numbered(part: pd.DataFrame, partition_info: dict | None = None) -> pd.DataFrame:

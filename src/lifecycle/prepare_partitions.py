@@ -14,10 +14,8 @@ import pandas as pd
 from lifecycle import contract_checks, tables
 from lifecycle.partitions import (
     ROW,
-    by_column,
     column,
     drop_rows,
-    from_parts,
     later_duplicates,
     read_parquet,
     with_rows,
@@ -29,29 +27,38 @@ KEEP = "__keep__"  # False where a `drop` policy refuses the row
 
 def checked(raw: Any, rules: Any, policies: dict[str, str],
             source: str) -> tuple[Any, list, dict[str, int]]:
-    """The contract's types, rules and policies on every partition, held by the workers: the
-    typed table (with KEEP, False where a `drop` policy refuses the row), the whole table's
-    failures and the rows dropped per rule. A `fail` policy raises as the pandas engine does."""
+    """The contract's types, rules and policies on every partition: the typed table (lazy,
+    with KEEP, False where a `drop` policy refuses the row), the whole table's failures and the
+    rows dropped per rule. A `fail` policy raises as the pandas engine does.
+
+    The typed table is not held: a first pass sums up the partitions' failures, and each later
+    use types its partition again (cheap next to holding every row in the workers' memory)."""
     import dask
 
     def check(part: pd.DataFrame) -> tuple[pd.DataFrame, list, dict[str, int]]:
         typed, failures = contract_checks.coerce_types(part, rules)
         failures += contract_checks.check_rules(typed, rules)
         keep, dropped = contract_checks.kept_rows(typed, failures, policies)
-        for failure in failures:  # the masks stay here; counts and examples travel
-            failure.rows = None
         return typed.assign(**{KEEP: keep}), failures, dropped
 
-    results = [dask.delayed(check, nout=3)(part) for part in raw.to_delayed()]
-    results = dask.persist(*[item for result in results for item in result])
-    typed_parts, part_failures, part_dropped = results[0::3], results[1::3], results[2::3]
-    part_failures, part_dropped = dask.compute(list(part_failures), list(part_dropped))
-    failures = contract_checks.merge_failures(part_failures, rules)
+    def summary(part: pd.DataFrame) -> tuple[list, dict[str, int], pd.DataFrame]:
+        typed, failures, dropped = check(part)
+        for failure in failures:  # the masks stay here; counts and examples travel
+            failure.rows = None
+        return failures, dropped, typed.iloc[:0]
+
+    summaries = dask.compute(*[dask.delayed(summary)(part) for part in raw.to_delayed()])
+    failures = contract_checks.merge_failures([found for found, _, _ in summaries], rules)
     contract_checks.check_fatal(failures, policies, source)
-    dropped = {key: sum(counts.get(key, 0) for counts in part_dropped)
+    dropped = {key: sum(counts.get(key, 0) for _, counts, _ in summaries)
                for key in (f"{f.rule}:{f.column}" for f in failures
                            if policies[f.rule] == "drop")}
-    return from_parts(typed_parts), failures, dropped
+    # A column parsed in one partition as integers and in another as decimals (a missing
+    # value) has the type pandas gives the whole column.
+    meta = pd.concat([empty for _, _, empty in summaries])
+    typed = raw.map_partitions(lambda part: check(part)[0].astype(meta.dtypes.to_dict()),
+                               meta=meta)
+    return typed, failures, dropped
 
 
 def prepare(raw_path: str, rules: Any, policies: dict[str, str], target: str, task: str,
@@ -67,10 +74,8 @@ def prepare(raw_path: str, rules: Any, policies: dict[str, str], target: str, ta
     curation.check_target(column(raw, target) if target in raw.columns else raw._meta,
                           target, task, raw_path)
     typed, failures, dropped = checked(raw, rules, policies, raw_path)
-    typed = typed.persist()
-    report = {"rows_in": len(typed), **typed_profile(typed, rules)}
+    report = {"rows_in": tables.row_count(raw_path), **typed_profile(typed, rules, raw_path)}
     curated, curation_dropped = curate(typed, failures, target, rules.keys, kept_columns)
-    del typed  # from here the workers hold the curated rows only
     curation.check_target(column(curated, target), target, task, raw_path)
     for name in curated.columns.drop(ROW):
         check_finite(column(curated, name))
@@ -88,25 +93,31 @@ def prepare(raw_path: str, rules: Any, policies: dict[str, str], target: str, ta
     return report, contract_checks.warnings(failures, policies)
 
 
-def typed_profile(typed: Any, rules: Any) -> dict:
-    """The data-quality report's parts about the source rows: duplicates and column profiles."""
+def typed_profile(typed: Any, rules: Any, raw_path: str) -> dict:
+    """The data-quality report's parts about the source rows: duplicates, and the profile of
+    each column, read alone from the raw file and typed here."""
     from lifecycle import data_quality
 
     source_columns = [name for name in typed.columns if name not in (ROW, KEEP)]
     keys = list(rules.keys)
+    columns = {}
+    for name in source_columns:
+        one, _ = contract_checks.coerce_types(tables.read_parquet(raw_path, columns=[name]),
+                                              rules)
+        columns.update(data_quality.profile_columns(one, rules))
     return {
         "duplicates_found": {
             "rows": len(later_duplicates(typed[[*source_columns, ROW]], source_columns)),
             "keys": len(later_duplicates(typed, keys)) if keys else 0},
-        "columns": by_column(typed[source_columns],
-                             lambda one: data_quality.profile_columns(one, rules)),
+        "columns": columns,
     }
 
 
 def curate(typed: Any, failures: list, target: str, keys: list[str],
            kept_columns: list[str]) -> tuple[Any, dict[str, int]]:
     """`curation.curate` on the engine: the rows the policies keep, without a missing target,
-    an exact duplicate or a repeated key; the kept columns, persisted; the rows dropped."""
+    an exact duplicate or a repeated key; the kept columns, held by the workers (the only copy
+    of the table they hold); the rows dropped."""
     kept = typed[typed[KEEP]].drop(columns=KEEP)
     for failure in failures:  # a missing column a policy tolerates: all missing
         if failure.rule == "missing_column" and failure.column not in kept.columns:

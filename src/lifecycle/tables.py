@@ -54,6 +54,14 @@ def read_parquet(path: str | os.PathLike, columns: list[str] | None = None) -> A
     return pd.read_parquet(existing(path), columns=columns)
 
 
+def row_count(path: str | os.PathLike) -> int:
+    """The rows of a parquet file, from its footer."""
+    import pyarrow.parquet as pq
+
+    stage_trace.record_read(path)
+    return pq.ParquetFile(existing(path)).metadata.num_rows
+
+
 def read_table(path: str | os.PathLike, kind: str | None = None, name: str | None = None
                ) -> Any:
     """A CSV or parquet file a user brings, as one frame (see `table_chunks`)."""
