@@ -61,15 +61,18 @@ def checked(raw: Any, rules: Any, policies: dict[str, str],
     return typed, failures, dropped
 
 
-def prepare(raw_path: str, rules: Any, policies: dict[str, str], target: str, task: str,
-            kept_columns: list[str], split_rows: Callable,
-            check_finite: Callable[[pd.DataFrame], None], outputs: dict[str, str],
-            numeric: list[str], categorical: list[str], cleaning: dict, min_count: int
-            ) -> tuple[dict, list[str]]:
+def prepare(params: Any, rules: Any, policies: dict[str, str], kept_columns: list[str],
+            check_finite: Callable[[pd.DataFrame], None], numeric: list[str],
+            categorical: list[str]) -> tuple[dict, list[str]]:
     """Prepare's curation, split and profile on the engine; writes the split files and
-    returns the data-quality report and the warnings, as the pandas engine does."""
-    from lifecycle import curation, data_quality
+    returns the data-quality report and the warnings, as the pandas engine does.
+    `check_finite` refuses infinite inputs in a one-column frame."""
+    import dataclasses
 
+    from lifecycle import curation, data_quality, paths
+
+    raw_path, outputs = paths.RAW, paths.PREPARED
+    target, task = params.problem.target, params.problem.task
     raw = with_rows(read_parquet(raw_path))
     curation.check_target(column(raw, target) if target in raw.columns else raw._meta,
                           target, task, raw_path)
@@ -80,12 +83,14 @@ def prepare(raw_path: str, rules: Any, policies: dict[str, str], target: str, ta
     for name in curated.columns.drop(ROW):
         check_finite(column(curated, name))
     report["rows_out"] = len(curated)
-    for name, part in split_rows(curated).items():
+    for name, part in split(curated, params.split, target, task, params.seed).items():
         write_parquet(part.drop(columns=ROW), outputs[name])
     report.update({
         "rows_dropped": {**dropped, **curation_dropped},
         "validation": contract_checks.report(failures, policies),
-        "cleaning": cleaning_by_column(outputs, numeric, categorical, cleaning, min_count),
+        "cleaning": cleaning_by_column(outputs, numeric, categorical,
+                                       dataclasses.asdict(params.cleaning),
+                                       params.features.min_category_count),
         "splits": {name: data_quality.target_distribution(
             tables.read_parquet(path, columns=[target]), target, task)
             for name, path in outputs.items()},

@@ -44,13 +44,10 @@ def run() -> None:
 
         with engine.dask_client(), progress.phase("prepare on the Dask engine"):
             report, warnings = prepare_partitions.prepare(
-                paths.RAW, rules, policies(params.validation), target, task, kept_columns,
-                lambda curated: prepare_partitions.split(curated, params.split, target, task,
-                                                 params.seed),
+                params, rules, policies(params.validation), kept_columns,
                 lambda frame: check_finite_inputs(
                     frame, [c for c in inputs if c in frame], target, task),
-                paths.PREPARED, numeric, categorical, dataclasses.asdict(params.cleaning),
-                params.features.min_category_count)
+                numeric, categorical)
     else:
         report, warnings = prepare_in_process(params, rules, inputs, kept_columns, numeric,
                                               categorical)
