@@ -9,7 +9,8 @@ from .conftest import ROOT
 
 # Import names whose distribution is named otherwise.
 DISTRIBUTIONS = {"sklearn": "scikit-learn", "yaml": "pyyaml", "ruamel": "ruamel.yaml",
-                 "vl_convert": "vl-convert-python", "dvc_render": "dvc-render"}
+                 "vl_convert": "vl-convert-python", "dvc_render": "dvc-render",
+                 "xgboost": "xgboost-cpu"}  # XGBoost's build without the GPU libraries
 TEST_TOOLS = {"pytest", "hypothesis", "moto", "ruff", "httpx", "psutil", "boto3"}
 
 

@@ -369,7 +369,7 @@ def update_dvc_file(dvc_file: Path, source: dict[str, Any], task: str, primary: 
     if source.get("url") and sources.sqlite_file(source["url"]):
         data = [sources.sqlite_file(source["url"])]
     stage["deps"] = sorted([*data, *modules])
-    stage["params"] = sorted(["seed", "source.name", "source.sample_fraction",
+    stage["params"] = sorted(["engine", "seed", "source.name", "source.sample_fraction",
                               *INGEST_PARAMS[source["name"]]])
     document["plots"] = plots_for(task, primary)
     return _dump(yaml, document)
