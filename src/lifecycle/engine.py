@@ -16,8 +16,6 @@ from typing import Any
 
 SCHEDULER_ENV = "DASK_SCHEDULER_ADDRESS"
 LOCAL_WORKERS = 2
-# Rows per partition when a stage splits a table itself (a parquet file's row groups otherwise).
-PARTITION_ROWS = 1_000_000
 
 
 @contextlib.contextmanager
