@@ -399,3 +399,12 @@ def add_s3_remote(repo: Path, endpoint: str, env: dict, committed: bool = False)
 def set_s3_endpoint(repo: Path, endpoint: str, env: dict) -> None:
     run([bin_path("dvc"), "remote", "modify", "--local", "shared", "endpointurl", endpoint], repo,
         env)
+
+
+def metric_row(text: str, metric: str) -> list[str]:
+    """The cells of a metric's row in the report's metrics table."""
+    for line in text.splitlines():
+        cells = [cell.strip().strip("*") for cell in line.strip("|").split("|")]
+        if cells[0] == metric and len(cells) == 5:
+            return cells
+    raise AssertionError(f"no row for {metric} in:\n{text}")

@@ -24,6 +24,7 @@ from .conftest import (
     copy_repository,
     environment,
     experiment_data,
+    metric_row,
     run,
     set_param,
 )
@@ -60,15 +61,6 @@ def write_report(repo: Path, env: dict, *arguments: str) -> str:
     run([bin_path("lifecycle"), "report", *arguments, "--output", str(output), "--overwrite"],
         repo, env)
     return output.read_text()
-
-
-def metric_row(text: str, metric: str) -> list[str]:
-    """The cells of a metric's row in the report's metrics table."""
-    for line in text.splitlines():
-        cells = [cell.strip().strip("*") for cell in line.strip("|").split("|")]
-        if cells[0] == metric and len(cells) == 5:
-            return cells
-    raise AssertionError(f"no row for {metric} in:\n{text}")
 
 
 @pytest.fixture(scope="module")

@@ -20,6 +20,7 @@ from .conftest import (
     add_s3_remote,
     bin_path,
     copy_project,
+    metric_row,
     run,
     s3_environment,
     set_param,
@@ -58,15 +59,6 @@ def named_experiments(node: object) -> dict[str, dict]:
 def learning_rate(data: dict) -> float:
     return data["params"]["params.yaml"]["data"]["train"]["hyperparameters"][
         "hist_gradient_boosting"]["learning_rate"]
-
-
-def metric_row(text: str, metric: str) -> list[str]:
-    """The cells of a metric's row in the report's metrics table."""
-    for line in text.splitlines():
-        cells = [cell.strip().strip("*") for cell in line.strip("|").split("|")]
-        if cells[0] == metric and len(cells) == 5:
-            return cells
-    raise AssertionError(f"no row for {metric} in:\n{text}")
 
 
 def test_experiments_pushed_from_two_machines_arrive_in_a_third_clone(tmp_path, s3_endpoint):
