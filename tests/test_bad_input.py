@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from .conftest import ROOT, bin_path, environment
+from .conftest import bin_path, environment, example_file
 
 
 def lifecycle(*arguments: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -21,7 +21,7 @@ def lifecycle(*arguments: str, cwd: Path) -> subprocess.CompletedProcess:
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     for name in ("params.yaml", "dvc.yaml"):
-        shutil.copy(ROOT / name, tmp_path / name)
+        shutil.copy(example_file(name), tmp_path / name)
     return tmp_path
 
 

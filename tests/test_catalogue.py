@@ -25,7 +25,7 @@ import pytest
 
 from lifecycle import cli
 
-from .conftest import ROOT, bin_path, environment, set_param
+from .conftest import bin_path, environment, example_file, set_param
 
 # --- setups: each makes one bad input in the project folder (the working directory) ----------
 
@@ -97,6 +97,17 @@ def own_data_with_text_in_a_numeric_column(project: Path) -> None:
     table.loc[3, "x"] = "n/a"
     (project / "data/raw").mkdir(parents=True)
     table.to_parquet(project / "data/raw/dataset.parquet")
+
+
+def own_data_with_repeated_rows(project: Path) -> None:
+    """`init` on a good table, then a new export where 4 rows repeat earlier ones whole, with
+    validation.duplicate_row: fail."""
+    table = good_table()
+    table.to_csv(project / "good.csv", index=False)
+    assert cli.main(["init", "--data", "good.csv", "--target", "y"]) == 0
+    (project / "data/raw").mkdir(parents=True)
+    pd.concat([table, table.head(4)]).to_parquet(project / "data/raw/dataset.parquet")
+    set_param(project, "validation.duplicate_row", "fail")
 
 
 def sqlite_shop(project: Path) -> None:
@@ -184,6 +195,9 @@ CASES = {
     "params: setting the chosen source needs is absent": Case(
         ("ingest",), 2, ("params.yaml: source.url: found None, expected a value for source.name "
                          "'sql'",), params(source__name="sql")),
+    "params: policy for duplicate rows not among the choices": Case(
+        ("prepare",), 2, ("params.yaml: validation.duplicate_row: 'keep' is not allowed; choose "
+                          "one of: fail, drop, warn",), params(validation__duplicate_row="keep")),
     "params: metric that does not fit the task": Case(
         ("evaluate",), 2, ("problem.primary_metric: 'auc' is not a binary metric; choose one of: "
                            "roc_auc",), params(problem__primary_metric="auc")),
@@ -290,6 +304,10 @@ CASES = {
         ("prepare",), 1, ("data/raw/dataset.parquet: 1 data contract rule(s) failed:\n"
                           "  column 'x': wrong_type: 1 values are not numeric (e.g. 'n/a')",
                           "edit data/contract.yaml"), own_data_with_text_in_a_numeric_column),
+    "data: rows repeated whole, with validation.duplicate_row: fail": Case(
+        ("prepare",), 1, ("data/raw/dataset.parquet: 4 of 24 rows with a target (16.7%) repeat "
+                          "an earlier row in every column; set validation.duplicate_row in "
+                          "params.yaml to drop",), own_data_with_repeated_rows),
 
     # the data contract, data/contract.yaml: exit 2, the column and the rule
     "contract: unknown role": Case(
@@ -442,7 +460,7 @@ def project_for(case: Case, request: pytest.FixtureRequest, folder: Path) -> Pat
     else:
         for name in ("params.yaml", "dvc.yaml", CONTRACT):
             (folder / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy(ROOT / name, folder / name)
+            shutil.copy(example_file(name), folder / name)
     return folder
 
 

@@ -13,7 +13,7 @@ import yaml
 from lifecycle import cli, config, stage_trace
 from lifecycle.stages import check
 
-from .conftest import ROOT, bin_path, copy_project, environment, run, set_param
+from .conftest import ROOT, bin_path, copy_project, environment, example_file, run, set_param
 
 CONTRACT = "data/contract.yaml"
 
@@ -23,7 +23,7 @@ def project(tmp_path: Path, monkeypatch) -> Path:
     """params.yaml and the contract of the template, as the working directory."""
     for name in ("params.yaml", CONTRACT):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(ROOT / name, tmp_path / name)
+        shutil.copy(example_file(name), tmp_path / name)
     monkeypatch.chdir(tmp_path)
     return tmp_path
 

@@ -4,7 +4,7 @@ import subprocess
 import pytest
 import yaml
 
-from .conftest import ROOT, bin_path, environment
+from .conftest import bin_path, environment, example_file
 
 pytestmark = pytest.mark.slow  # the installed command, each call a process of its own
 
@@ -23,7 +23,7 @@ def test_help_lists_every_stage(tmp_path):
 
 
 def test_a_params_typo_exits_2_with_one_line_and_no_traceback(tmp_path):
-    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params = yaml.safe_load(example_file("params.yaml").read_text())
     params["trian"] = params.pop("train")
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
 
@@ -39,7 +39,7 @@ def test_a_params_typo_exits_2_with_one_line_and_no_traceback(tmp_path):
 
 
 def test_a_missing_input_says_which_file_and_how_to_produce_it(tmp_path):
-    shutil.copy(ROOT / "params.yaml", tmp_path / "params.yaml")
+    shutil.copy(example_file("params.yaml"), tmp_path / "params.yaml")
 
     result = lifecycle("train", cwd=tmp_path)
 

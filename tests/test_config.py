@@ -7,19 +7,20 @@ import yaml
 from lifecycle import config, stage_trace
 from lifecycle.errors import ParamsError
 
-from .conftest import ROOT
+from .conftest import ROOT, example_file
 
 
 @pytest.fixture
 def raw() -> dict:
-    return yaml.safe_load((ROOT / "params.yaml").read_text())
+    return yaml.safe_load(example_file("params.yaml").read_text())
 
 
 def test_the_shipped_params_file_is_valid():
-    params = config.load(ROOT / "params.yaml")
+    params = config.loadexample_file("params.yaml")
 
     assert params.problem.target == "late"
     assert params.split.test_start < params.split.current_start
+    assert params.validation.duplicate_row == "drop"  # the flights' outputs as before the key
 
 
 @pytest.mark.parametrize("edit, words", [
@@ -39,6 +40,10 @@ def test_the_shipped_params_file_is_valid():
      r"features.age_from_year: expected a list"),
     (lambda p: p["evaluate"].update(decision_threshold=True),
      r"evaluate.decision_threshold: expected float, found True"),
+    (lambda p: p["validation"].update(duplicate_row="warning"),
+     r"validation.duplicate_row: 'warning' is not allowed; choose one of: fail, drop, warn "
+     r"\(did you mean 'warn'\?\)"),
+    (lambda p: p["validation"].pop("duplicate_row"), r"validation.duplicate_row: missing"),
 ])
 def test_invalid_params_name_the_file_key_and_what_is_allowed(raw, edit, words):
     broken = copy.deepcopy(raw)
@@ -141,8 +146,8 @@ def test_a_regression_criterion_may_be_any_error_and_any_r2_up_to_one(raw):
 
 def test_load_validates_the_contract_beside_params_and_records_neither(tmp_path):
     (tmp_path / "data").mkdir()
-    (tmp_path / "params.yaml").write_text((ROOT / "params.yaml").read_text())
-    contract_text = (ROOT / "data/contract.yaml").read_text()
+    (tmp_path / "params.yaml").write_text(example_file("params.yaml").read_text())
+    contract_text = (example_file("data/contract.yaml")).read_text()
     (tmp_path / "data/contract.yaml").write_text(
         contract_text.replace("late: {type: numeric, role: target", "late: {type: numeric, "
                                                                     "role: targt"))
@@ -199,7 +204,8 @@ def test_the_committed_params_validate_against_the_schema_and_typos_do_not(raw):
                  lambda p: p["train"].update(model="lightgbm"),
                  lambda p: p["train"]["hyperparameters"].update(hist_gradiant_boosting={}),
                  lambda p: p["evaluate"].update(decision_threshold=1.5),
-                 lambda p: p["criteria"].update(minimum={"roc_aux": 0.5})):
+                 lambda p: p["criteria"].update(minimum={"roc_aux": 0.5}),
+                 lambda p: p["validation"].update(duplicate_row="keep")):
         broken = copy.deepcopy(raw)
         edit(broken)
         with pytest.raises(jsonschema.ValidationError):

@@ -8,7 +8,7 @@ from lifecycle import contract, contract_checks, curation, data_quality, splits
 from lifecycle.commands import init
 from lifecycle.errors import LifecycleError, ParamsError
 
-from .conftest import ROOT
+from .conftest import example_file
 
 POLICIES = {"missing_column": "fail", "wrong_type": "fail", "missing_value": "drop",
             "out_of_range": "drop", "unknown_category": "warn"}
@@ -35,7 +35,7 @@ def people() -> pd.DataFrame:
 
 
 def test_the_default_contract_lists_the_features_and_leakage_of_the_example():
-    default = contract.load(ROOT / "data/contract.yaml")
+    default = contract.load(example_file("data/contract.yaml"))
 
     numeric, categorical = default.feature_lists(["plane_year"])
     assert numeric[:2] == ["sched_arr_time", "distance"] and len(numeric) == 13
@@ -202,7 +202,7 @@ def test_infer_task_type_identifier_and_leakage():
 def template_params():
     from lifecycle import config
 
-    return config.load(ROOT / "params.yaml", with_contract=False)
+    return config.load(example_file("params.yaml"), with_contract=False)
 
 
 def with_params(**changes):
@@ -218,9 +218,9 @@ def with_params(**changes):
 
 
 def test_the_template_params_and_contract_agree():
-    default = contract.load(ROOT / "data/contract.yaml")
+    default = contract.load(example_file("data/contract.yaml"))
     default.check_params(template_params())
-    assert contract.validate(template_params(), ROOT / "data/contract.yaml") == default
+    assert contract.validate(template_params(), example_file("data/contract.yaml")) == default
 
 
 @pytest.mark.parametrize("changes, words", [
@@ -241,7 +241,7 @@ def test_the_template_params_and_contract_agree():
      r"evaluation, of data/contract.yaml"),
 ])
 def test_params_that_disagree_with_the_contract_name_the_key(changes, words):
-    default = contract.load(ROOT / "data/contract.yaml")
+    default = contract.load(example_file("data/contract.yaml"))
 
     with pytest.raises(ParamsError, match=words):
         default.check_params(with_params(**changes), "data/contract.yaml")
@@ -267,10 +267,10 @@ def test_validate_requires_the_contract_unless_told_and_records_the_read_when_as
         contract.validate(template_params(), missing)
 
     stage_trace._reads.clear()
-    contract.validate(template_params(), ROOT / "data/contract.yaml", record=False)
+    contract.validate(template_params(), example_file("data/contract.yaml"), record=False)
     assert stage_trace._reads == set()
-    contract.validate(template_params(), ROOT / "data/contract.yaml")
-    assert stage_trace._reads == {(ROOT / "data/contract.yaml").as_posix()}
+    contract.validate(template_params(), example_file("data/contract.yaml"))
+    assert stage_trace._reads == {(example_file("data/contract.yaml")).as_posix()}
     stage_trace._reads.clear()
 
 

@@ -16,11 +16,11 @@ from lifecycle import engine, sources, tables
 from lifecycle.errors import LifecycleError
 
 from .conftest import (
-    ROOT,
     SAMPLE_FRACTION,
     TINY_PARAMS,
     TRAINED_FILES,
     bin_path,
+    copy_example,
     copy_files,
     copy_project,
     environment,
@@ -42,7 +42,7 @@ def raw_flights(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
     """A sample of the flights as ingest writes them, with faults of every kind prepare
     handles, spread over the partitions."""
     project = tmp_path_factory.mktemp("raw")
-    copy_files(ROOT, project, ("params.yaml", "dvc.yaml", "data/contract.yaml"))
+    copy_example(project)
     set_param(project, "source.sample_fraction", TINY_PARAMS["source.sample_fraction"])
     run_stages(project, ("ingest",))
     raw = pd.read_parquet(project / "data/raw/dataset.parquet")
@@ -62,7 +62,7 @@ def file_hashes(project: Path) -> dict[str, str]:
 
 def prepared_with(engine_name: str, raw: pd.DataFrame, folder: Path, monkeypatch,
                   **params: object) -> Path:
-    project = copy_files(ROOT, folder, ("params.yaml", "dvc.yaml", "data/contract.yaml"))
+    project = copy_example(folder)
     for dotted, value in {**TINY_PARAMS, **params, "engine": engine_name}.items():
         set_param(project, dotted, value)
     monkeypatch.setattr(tables, "ROW_GROUP_ROWS", PARTITION_ROWS)
@@ -72,38 +72,62 @@ def prepared_with(engine_name: str, raw: pd.DataFrame, folder: Path, monkeypatch
     return project
 
 
+def prepared_and_warnings(engine_name: str, raw: pd.DataFrame, folder: Path, monkeypatch,
+                          capsys, **params: object) -> tuple[Path, list[str]]:
+    """`prepared_with`, and the warnings the stage printed."""
+    capsys.readouterr()
+    project = prepared_with(engine_name, raw, folder, monkeypatch, **params)
+    return project, [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
+
+
 @pytest.mark.parametrize("split", [
     {"split.method": "out_of_time"},
     {"split.method": "random", "split.current_fraction": 0.1},
+    # Exact duplicate rows kept (and warned about) rather than dropped.
+    {"split.method": "random", "split.current_fraction": 0.1, "validation.duplicate_row": "warn"},
 ])
-def test_both_engines_write_the_same_files(raw_flights, tmp_path, monkeypatch, split):
-    on_pandas = prepared_with("pandas", raw_flights, tmp_path / "pandas", monkeypatch, **split)
-    on_dask = prepared_with("dask", raw_flights, tmp_path / "dask", monkeypatch, **split)
+def test_both_engines_write_the_same_files(raw_flights, tmp_path, monkeypatch, capsys, split):
+    on_pandas, pandas_warnings = prepared_and_warnings("pandas", raw_flights, tmp_path / "pandas",
+                                                       monkeypatch, capsys, **split)
+    on_dask, dask_warnings = prepared_and_warnings("dask", raw_flights, tmp_path / "dask",
+                                                   monkeypatch, capsys, **split)
 
     assert len(raw_flights) > 3 * PARTITION_ROWS  # the engine really worked in parts
     report = json.loads((on_dask / "reports/data_quality.json").read_text())
     dropped = report["rows_dropped"]
+    keeps_duplicates = split.get("validation.duplicate_row") == "warn"
     for reason in ("missing_target", "duplicate_row", "missing_value:distance",
                    "out_of_range:humid", "out_of_range:temp"):
+        if reason == "duplicate_row" and keeps_duplicates:
+            assert dropped[reason] == 0
+            continue
         assert dropped[reason] > 0, reason  # every fault was met, and counted
     assert report["duplicates_found"]["rows"] >= 12  # the copies, and any the sample had
+    repeated = [line for line in dask_warnings if "repeat an earlier row" in line]
+    assert len(repeated) == keeps_duplicates
+    assert dask_warnings == pandas_warnings
     assert {f["rule"] for f in report["validation"]} >= {"unknown_category", "out_of_range"}
     for name in ("train", "test", "current"):
         assert report["splits"][name]["rows"] > 0
     assert file_hashes(on_dask) == file_hashes(on_pandas)
 
 
+@pytest.mark.parametrize("policies, words", [
+    ({"validation.out_of_range": "fail", "validation.unknown_category": "fail"},
+     ("'ZZ'", "values outside [0, 100]")),
+    ({"validation.duplicate_row": "fail"},
+     ("repeat an earlier row in every column", "set validation.duplicate_row")),
+])
 def test_a_failing_rule_stops_both_engines_with_the_same_message(raw_flights, tmp_path,
-                                                                 monkeypatch):
+                                                                 monkeypatch, policies, words):
     messages = []
     for engine_name in ("pandas", "dask"):
         with pytest.raises(LifecycleError) as error:
             prepared_with(engine_name, raw_flights, tmp_path / engine_name, monkeypatch,
-                          **{"validation.out_of_range": "fail",
-                             "validation.unknown_category": "fail"})
+                          **policies)
         messages.append(str(error.value))
     assert messages[0] == messages[1]
-    assert "'ZZ'" in messages[0] and "values outside [0, 100]" in messages[0]
+    assert all(word in messages[0] for word in words)
 
 
 def test_a_resample_drawn_on_the_engine_equals_the_pandas_one(tmp_path, monkeypatch):

@@ -209,10 +209,8 @@ def test_lifecycle_gate_without_a_gate_file_says_how_to_produce_it(tmp_path):
     assert "reports/gate.json: not found; run `dvc repro`" in result.stderr
 
 
-def test_the_model_card_holds_every_section_and_the_verdict():
-    rows = gate.criteria_rows(criteria(), metrics.METRIC_NAMES["binary"], "roc_auc",
-                              TEST_METRICS, FINDINGS)
-    details = {
+def card_details() -> dict:
+    return {
         "model": "hist_gradient_boosting",
         "intervals": {"roc_auc": [0.68, 0.72], "brier": [0.12, 0.14]},
         "cross_validation": {"summary": {"roc_auc": {"mean": 0.7, "std": 0.01}}},
@@ -222,15 +220,45 @@ def test_the_model_card_holds_every_section_and_the_verdict():
         "checks": {"single_feature": [{"feature": "distance", "roc_auc": 0.55}],
                    "shared_test_rows": {"rows": 0, "fraction": 0.0}, "train_test_gap": 0.05},
     }
-    problem = {"name": "flight-delay", "description": "Will it be late?", "task": "binary",
+
+
+def render_card(task: str = "binary", split_method: str = "out_of_time") -> str:
+    rows = gate.criteria_rows(criteria(), metrics.METRIC_NAMES["binary"], "roc_auc",
+                              TEST_METRICS, FINDINGS)
+    problem = {"name": "flight-delay", "description": "Will it be late?", "task": task,
                "target": "late", "primary_metric": "roc_auc"}
     data = {"splits": {"train": {"rows": 10, "positive_rate": 0.2}}}
+    return model_card.render_model_card(problem, data, TEST_METRICS, card_details(),
+                                        {"verdict": gate.verdict(rows), "criteria": rows},
+                                        split_method)
 
-    text = model_card.render_model_card(problem, data, TEST_METRICS, details,
-                                  {"verdict": gate.verdict(rows), "criteria": rows})
+
+def test_the_model_card_holds_every_section_and_the_verdict():
+    text = render_card()
 
     for heading in ("Intended use", "Data and split", "Test metrics", "Baselines", "Slices",
                     "Checks", "Criteria", "Limitations"):
         assert f"## {heading}" in text
     assert "Will it be late?" in text and "Gate verdict: VALIDATED" in text
     assert "| roc_auc | 0.7 | 0.68 to 0.72 |" in text and "origin=JFK" in text
+
+
+def test_the_model_card_of_an_out_of_time_split_speaks_of_time():
+    text = render_card("binary", "out_of_time")
+
+    assert "(time-ordered folds, mean ± std)" in text
+    assert "- Measured on one out-of-time test period;" in text
+    assert "random" not in text and "shuffled" not in text
+
+
+@pytest.mark.parametrize(("task", "folds"), [
+    ("binary", "shuffled folds, stratified by class"),
+    ("multiclass", "shuffled folds, stratified by class"),
+    ("regression", "shuffled folds"),
+])
+def test_the_model_card_of_a_random_split_describes_it_and_its_folds(task, folds):
+    text = render_card(task, "random")
+
+    assert f"Cross-validation on the training split ({folds}, mean ± std)" in text
+    assert "- Measured on one random test split" in text
+    assert "time-ordered" not in text and "out-of-time" not in text

@@ -19,10 +19,10 @@ import yaml
 from lifecycle.commands import report
 
 from .conftest import (
-    ROOT,
     bin_path,
     copy_repository,
     environment,
+    example_file,
     experiment_data,
     metric_row,
     run,
@@ -150,7 +150,7 @@ def test_an_unknown_base_revision_is_refused_with_exit_2(committed):
 
 def readme_compare_command() -> list[str]:
     """The README's `dvc exp show` line under "Compare", as arguments."""
-    readme = (ROOT / "README.md").read_text()
+    readme = example_file("README.md").read_text()
     line = next(line for line in readme.splitlines() if line.startswith("dvc exp show --only"))
     return [bin_path("dvc"), *shlex.split(line)[1:], "--no-pager"]
 

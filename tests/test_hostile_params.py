@@ -20,7 +20,7 @@ import yaml
 from lifecycle import cli, config, contract, cross_validation, metrics, models
 from lifecycle.errors import LifecycleError, ParamsError
 
-from .conftest import ROOT
+from .conftest import ROOT, example_file
 from .test_catalogue import snapshot
 
 CONTRACT = "data/contract.yaml"
@@ -33,7 +33,7 @@ def template_project(folder: Path) -> Path:
     """params.yaml, dvc.yaml and the data contract of the template, nothing else."""
     for name in ("params.yaml", "dvc.yaml", CONTRACT):
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(ROOT / name, folder / name)
+        shutil.copy(example_file(name), folder / name)
     return folder
 
 
@@ -151,7 +151,7 @@ def test_the_names_params_may_choose_are_the_registries():
 
 
 def test_a_valid_primary_metric_criteria_and_seed_parse(tmp_path):
-    data = yaml.safe_load((ROOT / "params.yaml").read_text())
+    data = yaml.safe_load(example_file("params.yaml").read_text())
     data.update(seed=0)
     data["problem"].update(task="regression", primary_metric="mae")
     data["criteria"].update(minimum={"r2": 0}, maximum={"rmse": 10})
@@ -285,7 +285,7 @@ def test_the_split_time_column_must_be_a_datetime_column_of_the_contract(tmp_pat
 
 
 def test_the_calendar_check_accepts_the_template():
-    rules = contract.load(ROOT / CONTRACT)
+    rules = contract.load(example_file(CONTRACT))
     rules.check_calendar_params("scheduled_departure", ["plane_year"])
     rules.check_calendar_params(None, [])
 

@@ -137,6 +137,14 @@ def test_a_target_with_too_many_classes_is_refused(answers, task, words, project
                                                          "answer", *extra), 1, "t.csv: ", words)
 
 
+@pytest.mark.parametrize("name", ["Survey", "my_survey", "survey-", "sur--vey", "survey.v2",
+                                  "survey 2024", ""])
+def test_a_name_that_is_not_a_slug_is_refused_before_the_table_is_read(name, project, capsys):
+    assert_refused_and_nothing_changed(capsys, project, ("--data", "absent.csv", "--target",
+                                                         "answer", "--name", name), 1,
+                                       f"--name {name!r} is not a slug", "lowercase letters")
+
+
 def test_a_dvc_file_without_the_ingest_stage_is_refused(project, capsys):
     (project / "dvc.yaml").write_text("stages:\n  train: {cmd: lifecycle train}\n")
     tiny_table().to_csv(project / "t.csv", index=False)

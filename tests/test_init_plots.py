@@ -1,11 +1,13 @@
 """`lifecycle init` registers the charts of the task it infers."""
 
+import re
+
 import pytest
 import yaml
 
 from lifecycle.commands import init
 
-from .conftest import ROOT
+from .conftest import ROOT, example_file
 
 BUILT_IN = {"simple", "scatter", "linear", "confusion", "bar_horizontal"}
 
@@ -22,7 +24,7 @@ def chart_entries(plots: list) -> dict:
 
 
 def test_the_binary_charts_are_the_committed_examples_charts():
-    committed = yaml.safe_load((ROOT / "dvc.yaml").read_text())["plots"]
+    committed = yaml.safe_load((example_file("dvc.yaml")).read_text())["plots"]
 
     assert chart_entries(init.plots_for("binary", "roc_auc")) == chart_entries(committed)
     assert [entry for entry in committed if isinstance(entry, str)] == [
@@ -47,11 +49,20 @@ def test_each_task_gets_its_own_evaluation_charts_and_the_shared_ones(task, prim
 
 
 def test_init_writes_the_tasks_plots_into_dvc_yaml(tmp_path):
-    (tmp_path / "dvc.yaml").write_text((ROOT / "dvc.yaml").read_text())
+    (tmp_path / "dvc.yaml").write_text((example_file("dvc.yaml")).read_text())
 
     text = init.update_dvc_file(tmp_path / "dvc.yaml", {"name": "csv", "path": "data/x.csv"},
-                                "regression", "rmse")
+                                {"name": "x", "task": "regression", "target": "y",
+                                 "primary_metric": "rmse"})
 
     plots = yaml.safe_load(text)["plots"]
     assert chart_entries(plots) == chart_entries(init.plots_for("regression", "rmse"))
     assert "roc.json" not in text
+
+
+@pytest.mark.parametrize("task", ["binary", "multiclass", "regression"])
+def test_no_chart_label_speaks_of_the_examples_target(task):
+    primary = init.PRIMARY_METRIC[task]
+    text = yaml.safe_dump(init.plots_for(task, primary))
+
+    assert not re.search(r"\blate\b", text, re.IGNORECASE) and "(1 = " not in text

@@ -17,7 +17,7 @@ import pytest
 
 from lifecycle import contract
 
-from .conftest import ROOT, bin_path, copy_project, copy_repository, environment, run
+from .conftest import bin_path, copy_project, copy_repository, environment, example_file, run
 from .test_pipeline import STAGES, assert_declares_what_it_traced, declared, stages_run
 from .test_plots_offline import CHROMIUM, assert_every_chart_drew, rendered, vega_plots
 
@@ -69,7 +69,7 @@ def customers(task: str, rows: int = ROWS, seed: int = 0) -> pd.DataFrame:
 
 
 def own_data_section() -> str:
-    readme = (ROOT / "README.md").read_text()
+    readme = example_file("README.md").read_text()
     return readme.split("## Use your own data", 1)[1].split("\n## ", 1)[0]
 
 

@@ -85,6 +85,9 @@ def add_init_arguments(init: argparse.ArgumentParser) -> None:
                       help="default: inferred from the target")
     init.add_argument("--time-column", metavar="COLUMN",
                       help="split out of time on this column (default: a random split)")
+    init.add_argument("--name", metavar="NAME", dest="project_name",  # `name` is the command's
+                      help="the project's name (problem.name, the model artifacts' names): "
+                           "lowercase letters, digits and hyphens (default: from the file name)")
 
 
 def add_predict_arguments(predict: argparse.ArgumentParser) -> None:

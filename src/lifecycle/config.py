@@ -172,7 +172,8 @@ Policy = Literal["fail", "drop", "warn"]
 
 @dataclasses.dataclass(frozen=True)
 class Validation(Section):
-    """What prepare does when a data contract rule fails: fail, drop the rows, or warn."""
+    """What prepare does when a data contract rule fails, or rows repeat an earlier row in
+    every column: fail, drop the rows, or warn."""
 
     key: ClassVar[str] = "validation"
     missing_column: Literal["fail", "warn"]
@@ -180,6 +181,9 @@ class Validation(Section):
     missing_value: Policy
     out_of_range: Policy
     unknown_category: Policy
+    # Not a contract rule: without key columns, rows sharing every value may be distinct
+    # observations (two people answering a survey alike), which dropping would lose.
+    duplicate_row: Policy
 
 
 @dataclasses.dataclass(frozen=True)

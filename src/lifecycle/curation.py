@@ -5,18 +5,22 @@ Value transformations that must also apply to new rows live in the model pipelin
 """
 
 
+import math
+
 import pandas as pd
 
 from lifecycle.errors import LifecycleError
 
+DUPLICATE_ROW_KEY = "validation.duplicate_row"
 
-def curate(table: pd.DataFrame, target: str,
-           keys: list[str] | tuple = ()) -> tuple[pd.DataFrame, dict[str, int]]:
-    """Drop rows without a target, exact duplicate rows and, given keys, rows repeating a key
-    (the first one is kept); count the rows dropped by reason."""
+
+def curate(table: pd.DataFrame, target: str, keys: list[str] | tuple = (),
+           drop_duplicate_rows: bool = True) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Drop rows without a target, exact duplicate rows (unless told to keep them) and, given
+    keys, rows repeating a key (the first one is kept); count the rows dropped by reason."""
     has_target = table[target].notna()
     labelled = table[has_target]
-    duplicated = labelled.duplicated()
+    duplicated = labelled.duplicated() if drop_duplicate_rows else pd.Series(False, labelled.index)
     curated = labelled[~duplicated]
     dropped = {
         "missing_target": int((~has_target).sum()),
@@ -47,3 +51,90 @@ def check_target(table: pd.DataFrame, target: str, task: str, where: str) -> Non
     if task == "binary" and classes > 2:
         raise LifecycleError(f"{where}: target column {target!r} has {classes} classes; set "
                              f"problem.task to multiclass")
+
+
+# --- exact duplicate rows: validation.duplicate_row decides, init shows what is at stake -------
+
+
+def later_copies(table: pd.DataFrame, target: str) -> tuple[pd.DataFrame, pd.Series]:
+    """The rows with a target, and which of them repeat an earlier one in every column (what
+    `curate` drops under `drop`; the first copy is kept)."""
+    labelled = table[table[target].notna()]
+    return labelled, labelled.duplicated()
+
+
+def repeated_rows(table: pd.DataFrame, target: str) -> tuple[int, int]:
+    """How many rows with a target repeat an earlier one, out of how many rows with a target."""
+    labelled, repeated = later_copies(table, target)
+    return int(repeated.sum()), len(labelled)
+
+
+def judge_duplicate_rows(repeated: int, rows: int, policy: str, source: str) -> list[str]:
+    """validation.duplicate_row on `repeated` of `rows` rows with a target: `fail` stops with
+    one line, `warn` gives the warning to print, `drop` (curate drops them) nothing."""
+    if not repeated or policy == "drop":
+        return []
+    found = (f"{source}: {repeated:,} of {rows:,} rows with a target ({percent(repeated / rows)}) "
+             f"repeat an earlier row in every column")
+    if policy == "fail":
+        raise LifecycleError(f"{found}; set {DUPLICATE_ROW_KEY} in params.yaml to drop (keep "
+                             f"the first) or warn (keep them all: rows with no key column may "
+                             f"share every value)")
+    return [f"{found}; kept ({DUPLICATE_ROW_KEY}: {policy})"]
+
+
+def percent(share: float) -> str:
+    """A share as a percentage, never rounded to a misleading 0.0% or 100.0%."""
+    shown = f"{share:.1%}"
+    if share and shown == "0.0%":
+        return "under 0.1%"
+    if share < 1 and shown == "100.0%":
+        return "over 99.9%"
+    return shown
+
+
+def duplicate_effect(table: pd.DataFrame, target: str, task: str) -> dict:
+    """What dropping exact duplicate rows would do, for a person choosing
+    validation.duplicate_row: the later copies among the rows with a target ("rows"), their
+    share of those rows, and how the target would move ("target_shift": the mean for
+    regression, else the class whose share moves most; "no change" without duplicates)."""
+    labelled, duplicated = later_copies(table, target)
+    repeated = int(duplicated.sum())
+    before, after = labelled[target], labelled.loc[~duplicated, target]
+    return {"rows": repeated,
+            "share": repeated / len(labelled) if len(labelled) else 0.0,
+            "target_shift": target_shift(before, after, task) if repeated else "no change"}
+
+
+def target_shift(before: pd.Series, after: pd.Series, task: str) -> str:
+    """`mean 2.86 -> 4.44` (regression) or `share of 'yes' 0.16 -> 0.21` for the class whose
+    share changes most; on a tie (always, with two classes) the last in sorted order, which
+    for a binary target is the positive class."""
+    if task == "regression":
+        return f"mean {before_after(before.mean(), after.mean(), digits=3)}"
+    shares_before = before.value_counts(normalize=True)
+    shares_after = after.value_counts(normalize=True).reindex(shares_before.index, fill_value=0)
+    # Rounded so that float noise does not break a tie.
+    change = (shares_after - shares_before).abs().round(12).sort_index()
+    label = change[change == change.max()].index[-1]
+    return (f"share of '{label}' "
+            f"{before_after(shares_before[label], shares_after[label], digits=2)}")
+
+
+def before_after(before: float, after: float, digits: int) -> str:
+    """`before -> after` with `digits` significant digits, more where that would show no
+    change, in plain notation (`234,568`, not `2.35e+05`)."""
+    shown = ("", "")
+    for more in range(digits, digits + 4):
+        shown = _significant(before, after, more)
+        if shown[0] != shown[1]:
+            break
+    return f"{shown[0]} -> {shown[1]}"
+
+
+def _significant(before: float, after: float, digits: int) -> tuple[str, str]:
+    """Both numbers with the decimals that give the larger `digits` significant digits."""
+    largest = max(abs(before), abs(after))
+    magnitude = math.floor(math.log10(largest)) if largest else 0
+    decimals = max(0, digits - 1 - magnitude)
+    return f"{before:,.{decimals}f}", f"{after:,.{decimals}f}"

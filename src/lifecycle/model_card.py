@@ -6,8 +6,9 @@ from lifecycle.formatting import markdown_table, result, shown
 
 
 def render_model_card(problem: dict[str, str], data: dict, headline: dict, details: dict,
-                      gate: dict) -> str:
-    """Markdown from the evaluation's outputs; every number comes from the files beside it."""
+                      gate: dict, split_method: str) -> str:
+    """Markdown from the evaluation's outputs; every number comes from the files beside it, and
+    the split and folds it describes are the ones `split_method` (params split.method) made."""
     primary = problem["primary_metric"]
     lines = [
         f"# Model card: {problem['name']}", "",
@@ -25,7 +26,8 @@ def render_model_card(problem: dict[str, str], data: dict, headline: dict, detai
         *markdown_table(("metric", "value", "interval"),
                         [(name, headline[name], f"{low} to {high}")
                          for name, (low, high) in details["intervals"].items()]),
-        "", _cross_validation(details["cross_validation"]["summary"]), "",
+        "", _cross_validation(details["cross_validation"]["summary"],
+                              fold_kind(split_method, problem["task"])), "",
         "## Baselines", "",
         *markdown_table(("model", primary, "lift of the candidate"),
                         [(name, baseline["metrics"][primary], baseline["lift"])
@@ -36,14 +38,19 @@ def render_model_card(problem: dict[str, str], data: dict, headline: dict, detai
         *markdown_table(("criterion", "value", "threshold", "result"),
                         [(row["criterion"], shown(row["value"]), _threshold(row),
                           result(row["passed"], markdown=True)) for row in gate["criteria"]]),
-        "", "## Limitations", "", *LIMITATIONS, "",
+        "", "## Limitations", "", TEST_SPLIT_LIMITATION[split_method], *LIMITATIONS, "",
     ]
     return "\n".join(lines)
 
 
+TEST_SPLIT_LIMITATION = {
+    "out_of_time": "- Measured on one out-of-time test period; performance on later periods may "
+                   "decay, so watch for drift before relying on these numbers.",
+    "random": "- Measured on one random test split, drawn from the same period as the training "
+              "rows; later data may score lower, so watch for drift before relying on these "
+              "numbers.",
+}
 LIMITATIONS = [
-    "- Measured on one out-of-time test period; performance on later periods may decay, so "
-    "watch for drift before relying on these numbers.",
     "- Intervals cover resampling of the test rows only, not a change of period or population.",
     "- Slices smaller than `evaluate.slice_min_rows` are not reported; small slices stay "
     "unjudged.",
@@ -61,9 +68,17 @@ def _target_summary(split: dict) -> str:
     return "n/a"
 
 
-def _cross_validation(summary: dict[str, dict[str, float]]) -> str:
+def fold_kind(split_method: str, task: str) -> str:
+    """The folds cross_validation.cross_validate made: in time order for an out-of-time split,
+    else seeded shuffled ones, stratified by class for classification."""
+    if split_method == "out_of_time":
+        return "time-ordered folds"
+    return "shuffled folds" if task == "regression" else "shuffled folds, stratified by class"
+
+
+def _cross_validation(summary: dict[str, dict[str, float]], folds: str) -> str:
     parts = [f"{name} {values['mean']} ± {values['std']}" for name, values in summary.items()]
-    return "Cross-validation on the training split (time-ordered folds, mean ± std): " + (
+    return f"Cross-validation on the training split ({folds}, mean ± std): " + (
         "; ".join(parts) + ".")
 
 

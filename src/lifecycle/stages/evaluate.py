@@ -1,5 +1,6 @@
-"""Stage evaluate: score the deployable model and the baselines on the out-of-time test split,
-run the slice and leakage checks, judge the success criteria and write the model card.
+"""Stage evaluate: score the deployable model and the baselines on the test split (out of time
+or random, as split.method says), run the slice and leakage checks, judge the success criteria
+and write the model card.
 
 Headline metrics go to reports/evaluation/metrics.json (what `dvc exp show` lists), the detail
 (intervals, folds, baselines, slices, checks) to details.json beside it, the test scores to
@@ -99,7 +100,7 @@ def run() -> None:
     problem_summary = {"name": problem.name, "description": problem.description, "task": task,
                        "target": target, "primary_metric": primary}
     card = model_card.render_model_card(problem_summary, files.read_json(paths.DATA_REPORT),
-                                        headline, details, verdict)
+                                        headline, details, verdict, params.split.method)
     files.write_bytes(card.encode(), paths.MODEL_CARD)
 
 

@@ -44,7 +44,8 @@ def run() -> None:
 
         with engine.dask_client(), progress.phase("prepare on the Dask engine"):
             report, warnings = prepare_partitions.prepare(
-                params, rules, policies(params.validation), kept_columns,
+                params, rules, policies(params.validation), params.validation.duplicate_row,
+                kept_columns,
                 lambda frame: check_finite_inputs(
                     frame, [c for c in inputs if c in frame], target, task),
                 numeric, categorical)
@@ -74,7 +75,13 @@ def prepare_in_process(params: config.Params, rules: contract.Contract, inputs: 
         outcome = contract_checks.apply_policies(typed, failures, policies(params.validation),
                                                  paths.RAW)
     # Duplicates are judged on whole source rows: two flights may share every feature value.
-    curated, dropped = curation.curate(outcome.table, target, rules.keys)
+    duplicate_row = params.validation.duplicate_row
+    warnings = outcome.warnings
+    if duplicate_row != "drop":  # curate counts what it drops; the others count here
+        warnings = warnings + curation.judge_duplicate_rows(
+            *curation.repeated_rows(outcome.table, target), duplicate_row, paths.RAW)
+    curated, dropped = curation.curate(outcome.table, target, rules.keys,
+                                       drop_duplicate_rows=duplicate_row == "drop")
     curation.check_target(curated, target, task, paths.RAW)
     check_finite_inputs(curated, inputs, target, task)
     curated = curated[kept_columns]
@@ -84,7 +91,7 @@ def prepare_in_process(params: config.Params, rules: contract.Contract, inputs: 
     with progress.phase("data-quality profile"):
         report = data_quality_report(params, rules, table, typed, outcome, curated, dropped,
                                      parts, numeric, categorical)
-    return report, outcome.warnings
+    return report, warnings
 
 
 def data_quality_report(params: config.Params, rules: contract.Contract, table, typed, outcome,

@@ -1,0 +1,162 @@
+"""Start a project from the template: what `copier copy` runs once in the new project (through
+.ci/start_project.py), after copying the code.
+
+It adopts the data (`lifecycle init`), versions the source where a clone finds it, writes the
+project's own README and commits the first version, so `dvc repro` runs and a clone reproduces.
+It refuses to run anywhere but a fresh copy: it writes README.md and creates the git repository.
+"""
+
+import argparse
+import contextlib
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+from lifecycle import config, contract, paths, sources
+from lifecycle.commands import init
+from lifecycle.errors import LifecycleError
+
+# A source up to this size is committed to git (GitHub warns above 50 MB); a larger one is
+# versioned by DVC and reaches clones through a remote.
+GIT_SOURCE_LIMIT = 50 * 1024 * 1024
+ANSWERS = Path(".copier-answers.yml")
+
+
+def check_fresh_copy() -> None:
+    if not ANSWERS.is_file() or Path(".git").exists() or Path("dvc.lock").exists():
+        raise LifecycleError("start_project runs once, in a folder `copier copy` has just made "
+                             "(with .copier-answers.yml, no .git, no dvc.lock); nothing was "
+                             "written")
+
+
+def source_file(params: config.Params) -> Path | None:
+    """The file in the project that ingest reads (a CSV, parquet or SQLite file), if any."""
+    if params.source.path:
+        return Path(params.source.path)
+    database = sources.sqlite_file(params.source.url or "")
+    return Path(database) if database else None
+
+
+def version_source(source: Path | None) -> str:
+    """Commit a small source to git; hand a large one to DVC. Says what was done."""
+    if source is None:
+        return "it stays in the database; ingest reads it with the query in params.yaml."
+    size = source.stat().st_size
+    if size <= GIT_SOURCE_LIMIT:
+        return f"{size / 1e6:.1f} MB, committed to git, so a clone finds it."
+    run(["dvc", "add", "--quiet", source.as_posix()])
+    return (f"{size / 1e6:.0f} MB, versioned by DVC (`{source.as_posix()}.dvc`); set a remote "
+            f"every clone can reach and push it: `dvc remote add -d shared s3://bucket/path`, "
+            f"`dvc push` (`.ci/run` pulls it).")
+
+
+def readme(params: config.Params, rules: contract.Contract, data_note: str, found: str,
+           answers: str) -> str:
+    problem, split = params.problem, params.split
+    where = (f"`{params.source.path}`" if params.source.path
+             else f"`{params.source.query}` on `{params.source.url}`")
+    how_split = (f"out of time on `{split.time_column}`: train before {split.test_start}, test "
+                 f"from {split.test_start}" + (f", the newest rows from {split.current_start} are "
+                                               f"the \"current\" batch for monitoring"
+                                               if split.current_start else "")
+                 if split.method == "out_of_time" else
+                 f"random, {split.test_fraction:.0%} of the rows for test" +
+                 (", stratified by class" if problem.task != "regression" else ""))
+    listed = {role: ", ".join(f"`{name}`" for name in rules.with_role(role)) or "none"
+              for role in ("feature", "identifier", "leakage", "excluded", "timestamp")}
+    return "\n".join([
+        f"# {problem.name}", "",
+        problem.description, "",
+        "## The problem", "",
+        f"- Task: {problem.task}; target `{problem.target}`; primary metric "
+        f"`{problem.primary_metric}`.",
+        f"- Data: {where}; {data_note}",
+        f"- Split: {how_split}.",
+        f"- Features: {listed['feature']}. Identifiers: {listed['identifier']}; leakage: "
+        f"{listed['leakage']}; excluded: {listed['excluded']}.",
+        "- The data contract, `data/contract.yaml`, says which column plays which role; "
+        "`params.yaml` holds the problem, the knobs and the success criteria. Review both.", "",
+        "What `lifecycle init` found in the table and decided for it (each decision is a key "
+        "of `params.yaml` or `data/contract.yaml`, to change where it is wrong):", "",
+        "```text", *(line for line in found.strip().splitlines()
+                     if not line.startswith(("copied ", "wrote "))), "```", "",
+        "## Run it", "",
+        "```bash",
+        "python3 -m venv .venv && . .venv/bin/activate && pip install -r requirements.txt "
+        "&& dvc repro",
+        "pytest                 # the tests; bash .ci/run is what CI runs",
+        "```", "",
+        "`dvc repro` writes the data-quality report (`reports/data_quality.md`), the model card "
+        "(`reports/model_card.md`) and the gate's verdict on the criteria (`reports/gate.json`). "
+        "Commit `dvc.lock` and `reports/` after it: CI checks that a clone reproduces them.", "",
+        "Then vary the knobs with `dvc exp run -S key=value`, compare with `dvc exp show`, "
+        "and review a change with `lifecycle report --base main`; `lifecycle --help` lists "
+        "every command. The template's guide, every command and stage shown on the example "
+        "the tests run (flight delays), is `tests/example/README.md`.", "",
+        "## Template updates", "",
+        f"The project was made with `copier copy` from the lifecycle template; "
+        f"`{answers}` records the answers and the template version. To bring a later version's "
+        f"code, tests, workflows and docs (your params, contract, data, README and results are "
+        f"left alone; lines you edited that the template also changed show as conflicts):",
+        "",
+        "```bash",
+        "copier update --trust --defaults",
+        "```", "",
+        "The scheduled workflow `.github/workflows/template-update.yml` does this every week and "
+        "opens a pull request when there is something new.", "",
+    ])
+
+
+def run(command: list[str]) -> None:
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode:
+        raise LifecycleError(f"{' '.join(command)} failed: {result.stderr.strip()}")
+
+
+def commit_first_version(name: str) -> str:
+    """git init and the first commit; without a git identity the files stay staged."""
+    run(["git", "init", "--quiet"])
+    run(["git", "add", "--all"])
+    committed = subprocess.run(["git", "commit", "--quiet", "-m",
+                                f"Start {name} from the lifecycle template"],
+                               capture_output=True, text=True)
+    if committed.returncode:
+        return ("git has no identity here: the files are staged; set `git config user.name` "
+                "and `user.email`, then `git commit`")
+    return "committed the first version"
+
+
+def start(name: str, data: str, query: str, target: str, task: str, time_column: str) -> None:
+    check_fresh_copy()
+    url = data if "://" in data else None
+    found = io.StringIO()
+    with contextlib.redirect_stdout(found):
+        init.run(None if url else data, target, task or None, time_column or None,
+                 sql_url=url, query=query or None, project_name=name)
+    print(found.getvalue(), end="")
+    params = config.load()
+    data_note = version_source(source_file(params))
+    text = readme(params, contract.load(paths.CONTRACT), data_note, found.getvalue(),
+                  ANSWERS.name)
+    Path("README.md").write_text(text)
+    print(f"the data: {data_note}")
+    print(f"wrote README.md; {commit_first_version(name)}")
+    print("next: `dvc repro`, then commit dvc.lock and reports/")
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    for option in ("name", "data", "query", "target", "task", "time-column"):
+        parser.add_argument(f"--{option}", default="")
+    args = parser.parse_args(argv)
+    try:
+        start(args.name, args.data, args.query, args.target, args.task, args.time_column)
+    except LifecycleError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
