@@ -16,7 +16,7 @@ def raw() -> dict:
 
 
 def test_the_shipped_params_file_is_valid():
-    params = config.loadexample_file("params.yaml")
+    params = config.load(example_file("params.yaml"))
 
     assert params.problem.target == "late"
     assert params.split.test_start < params.split.current_start
@@ -147,7 +147,7 @@ def test_a_regression_criterion_may_be_any_error_and_any_r2_up_to_one(raw):
 def test_load_validates_the_contract_beside_params_and_records_neither(tmp_path):
     (tmp_path / "data").mkdir()
     (tmp_path / "params.yaml").write_text(example_file("params.yaml").read_text())
-    contract_text = (example_file("data/contract.yaml")).read_text()
+    contract_text = example_file("data/contract.yaml").read_text()
     (tmp_path / "data/contract.yaml").write_text(
         contract_text.replace("late: {type: numeric, role: target", "late: {type: numeric, "
                                                                     "role: targt"))

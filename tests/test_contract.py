@@ -270,7 +270,7 @@ def test_validate_requires_the_contract_unless_told_and_records_the_read_when_as
     contract.validate(template_params(), example_file("data/contract.yaml"), record=False)
     assert stage_trace._reads == set()
     contract.validate(template_params(), example_file("data/contract.yaml"))
-    assert stage_trace._reads == {(example_file("data/contract.yaml")).as_posix()}
+    assert stage_trace._reads == {example_file("data/contract.yaml").as_posix()}
     stage_trace._reads.clear()
 
 

@@ -24,7 +24,7 @@ def chart_entries(plots: list) -> dict:
 
 
 def test_the_binary_charts_are_the_committed_examples_charts():
-    committed = yaml.safe_load((example_file("dvc.yaml")).read_text())["plots"]
+    committed = yaml.safe_load(example_file("dvc.yaml").read_text())["plots"]
 
     assert chart_entries(init.plots_for("binary", "roc_auc")) == chart_entries(committed)
     assert [entry for entry in committed if isinstance(entry, str)] == [
@@ -49,7 +49,7 @@ def test_each_task_gets_its_own_evaluation_charts_and_the_shared_ones(task, prim
 
 
 def test_init_writes_the_tasks_plots_into_dvc_yaml(tmp_path):
-    (tmp_path / "dvc.yaml").write_text((example_file("dvc.yaml")).read_text())
+    (tmp_path / "dvc.yaml").write_text(example_file("dvc.yaml").read_text())
 
     text = init.update_dvc_file(tmp_path / "dvc.yaml", {"name": "csv", "path": "data/x.csv"},
                                 {"name": "x", "task": "regression", "target": "y",
