@@ -93,7 +93,7 @@ def readme(params: config.Params, rules: contract.Contract, data_note: str, foun
         "Then vary the knobs with `dvc exp run -S key=value`, compare with `dvc exp show`, "
         "and review a change with `lifecycle report --base main`; `lifecycle --help` lists "
         "every command. The template's guide, every command and stage shown on the example "
-        "the tests run (flight delays), is `tests/example/README.md`.", "",
+        "project the tests run, is `tests/example/README.md`.", "",
         "## Template updates", "",
         f"The project was made with `copier copy` from the lifecycle template; "
         f"`{answers}` records the answers and the template version. To bring a later version's "
