@@ -216,3 +216,19 @@ def test_update_brings_the_template_change_and_keeps_the_adopters_files(projects
     assert changed == {module, workflow, ".copier-answers.yml"}
     reproduce(project)
     assert run(["git", "status", "--porcelain", "--", "reports"], project).stdout == ""
+
+
+# --- the README's promise ------------------------------------------------------------------------
+
+
+def test_the_readme_names_the_questions_and_the_commands_these_tests_run():
+    section = (ROOT / "README.md").read_text().split("## Start your own project", 1)[1]
+    section = section.split("\n## ", 1)[0]
+    questions = {name for name in yaml.safe_load((ROOT / "copier.yml").read_text())
+                 if not name.startswith("_")}
+    asked = set(re.findall(r"^\| `(\w+)` \|", section, flags=re.MULTILINE))
+
+    assert asked == questions == {"project_name", "data", "query", "target", "task",
+                                  "time_column"}
+    assert "copier copy --trust --defaults --data project_name=" in section
+    assert "copier update --trust --defaults" in section
