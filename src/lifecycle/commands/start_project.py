@@ -45,24 +45,28 @@ def version_source(source: Path | None) -> str:
     size = source.stat().st_size
     if size <= GIT_SOURCE_LIMIT:
         return f"{size / 1e6:.1f} MB, committed to git, so a clone finds it."
-    run(["dvc", "add", "--quiet", source.as_posix()])
+    # This interpreter's DVC: the .venv copier's task may have made is not on PATH.
+    run([sys.executable, "-m", "dvc", "add", "--quiet", source.as_posix()])
     return (f"{size / 1e6:.0f} MB, versioned by DVC (`{source.as_posix()}.dvc`); set a remote "
             f"every clone can reach and push it: `dvc remote add -d shared s3://bucket/path`, "
             f"`dvc push` (`.ci/run` pulls it).")
 
 
+def split_sentence(split: config.Split, task: str) -> str:
+    if split.method == "random":
+        stratified = ", stratified by class" if task != "regression" else ""
+        return f"random, {split.test_fraction:.0%} of the rows for test{stratified}"
+    current = (f"; from {split.current_start} the \"current\" batch for monitoring"
+               if split.current_start else "")
+    return (f"out of time on `{split.time_column}`: train before {split.test_start}, test from "
+            f"{split.test_start}{current}")
+
+
 def readme(params: config.Params, rules: contract.Contract, data_note: str, found: str,
            answers: str) -> str:
-    problem, split = params.problem, params.split
+    problem = params.problem
     where = (f"`{params.source.path}`" if params.source.path
              else f"`{params.source.query}` on `{params.source.url}`")
-    how_split = (f"out of time on `{split.time_column}`: train before {split.test_start}, test "
-                 f"from {split.test_start}" + (f", the newest rows from {split.current_start} are "
-                                               f"the \"current\" batch for monitoring"
-                                               if split.current_start else "")
-                 if split.method == "out_of_time" else
-                 f"random, {split.test_fraction:.0%} of the rows for test" +
-                 (", stratified by class" if problem.task != "regression" else ""))
     listed = {role: ", ".join(f"`{name}`" for name in rules.with_role(role)) or "none"
               for role in ("feature", "identifier", "leakage", "excluded", "timestamp")}
     return "\n".join([
@@ -72,7 +76,7 @@ def readme(params: config.Params, rules: contract.Contract, data_note: str, foun
         f"- Task: {problem.task}; target `{problem.target}`; primary metric "
         f"`{problem.primary_metric}`.",
         f"- Data: {where}; {data_note}",
-        f"- Split: {how_split}.",
+        f"- Split: {split_sentence(params.split, problem.task)}.",
         f"- Features: {listed['feature']}. Identifiers: {listed['identifier']}; leakage: "
         f"{listed['leakage']}; excluded: {listed['excluded']}.",
         "- The data contract, `data/contract.yaml`, says which column plays which role; "
@@ -115,8 +119,7 @@ def run(command: list[str]) -> None:
 
 
 def commit_first_version(name: str) -> str:
-    """git init and the first commit; without a git identity the files stay staged."""
-    run(["git", "init", "--quiet"])
+    """The first commit; without a git identity the files stay staged."""
     run(["git", "add", "--all"])
     committed = subprocess.run(["git", "commit", "--quiet", "-m",
                                 f"Start {name} from the lifecycle template"],
@@ -135,6 +138,7 @@ def start(name: str, data: str, query: str, target: str, task: str, time_column:
         init.run(None if url else data, target, task or None, time_column or None,
                  sql_url=url, query=query or None, project_name=name)
     print(found.getvalue(), end="")
+    run(["git", "init", "--quiet"])  # before `dvc add`, which needs the repository
     params = config.load()
     data_note = version_source(source_file(params))
     text = readme(params, contract.load(paths.CONTRACT), data_note, found.getvalue(),

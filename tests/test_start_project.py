@@ -1,0 +1,96 @@
+"""What `copier copy` runs once in a new project, piece by piece: where a relative data path
+points (.ci/start_project.py), which folders it refuses, and how the source is versioned.
+tests/test_template.py runs it whole, through copier."""
+
+import importlib.util
+import subprocess
+import sys
+
+import pytest
+
+from lifecycle.commands import start_project
+from lifecycle.errors import LifecycleError
+
+from .conftest import ROOT, bin_path, environment, run
+
+
+@pytest.fixture
+def bootstrap():
+    """.ci/start_project.py as a module (it is a script copier runs, not part of the package)."""
+    spec = importlib.util.spec_from_file_location("start_bootstrap",
+                                                  ROOT / ".ci/start_project.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def new_project(tmp_path, monkeypatch):
+    """A folder copier has just made: its answers file, nothing else, as the working directory."""
+    project = tmp_path / "caller" / "my-project"
+    project.mkdir(parents=True)
+    (project / ".copier-answers.yml").write_text("_commit: v1\n")
+    monkeypatch.chdir(project)
+    return project
+
+
+def test_a_relative_data_path_is_read_from_the_folder_copier_started_in(bootstrap, new_project,
+                                                                        monkeypatch):
+    caller = new_project.parent
+    monkeypatch.setenv("PWD", str(caller))
+
+    assert bootstrap.located("customers.csv", "my-project") == str(caller / "customers.csv")
+    assert bootstrap.located("sqlite:///shop.db", "my-project") == f"sqlite:///{caller}/shop.db"
+    assert bootstrap.located("/data/t.parquet", "my-project") == "/data/t.parquet"
+    assert bootstrap.located("postgresql://db/x", "my-project") == "postgresql://db/x"
+
+
+def test_a_relative_path_is_refused_when_the_starting_folder_is_unknown(bootstrap, new_project,
+                                                                        monkeypatch):
+    monkeypatch.setenv("PWD", "/somewhere/else")
+
+    with pytest.raises(SystemExit, match="absolute path"):
+        bootstrap.located("customers.csv", "my-project")
+
+
+def test_the_pins_check_passes_here_and_fails_on_a_pin_nobody_installed(bootstrap, tmp_path):
+    (tmp_path / "requirements.txt").write_text((ROOT / "requirements.txt").read_text())
+    check = [sys.executable, "-c", bootstrap.CHECK_PINS]
+
+    assert subprocess.run(check, cwd=tmp_path).returncode == 0
+    (tmp_path / "requirements.txt").write_text("pandas==0.0.1\n")
+    assert subprocess.run(check, cwd=tmp_path).returncode == 1
+
+
+@pytest.mark.parametrize("leftover", [".git", "dvc.lock"])
+def test_it_runs_only_in_a_fresh_copy(new_project, leftover):
+    (new_project / leftover).mkdir()
+
+    with pytest.raises(LifecycleError, match="runs once"):
+        start_project.check_fresh_copy()
+
+
+def test_without_an_answers_file_it_refuses(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+
+    with pytest.raises(LifecycleError, match="copier copy"):
+        start_project.check_fresh_copy()
+
+
+def test_a_small_source_goes_to_git_and_a_large_one_to_dvc(new_project, monkeypatch):
+    run(["git", "init", "-q"], new_project)
+    run([bin_path("dvc"), "init", "-q"], new_project, environment())
+    source = new_project / "data/source/table.csv"
+    source.parent.mkdir(parents=True)
+    source.write_text("a,b\n1,2\n")
+    relative = source.relative_to(new_project)
+
+    assert "committed to git" in start_project.version_source(relative)
+    assert not (new_project / "data/source/table.csv.dvc").exists()
+
+    monkeypatch.setattr(start_project, "GIT_SOURCE_LIMIT", 4)
+    note = start_project.version_source(relative)
+
+    assert "versioned by DVC" in note and "dvc remote add" in note
+    assert (new_project / "data/source/table.csv.dvc").is_file()
+    assert "/table.csv" in (new_project / "data/source/.gitignore").read_text()
