@@ -19,6 +19,7 @@ from lifecycle.commands.init import (
     derive_max_shared_test_rows,
     derive_min_lift,
     infer_contract,
+    model_name,
     natural_shared_share,
     update_params,
 )
@@ -218,6 +219,11 @@ def test_the_name_option_names_the_problem_and_the_artifacts(project, capsys):
     assert params["problem"]["name"] == "survey-2024"
     artifacts = yaml.safe_load((project / "dvc.yaml").read_text())["artifacts"]
     assert list(artifacts) == ["survey-2024-model", "survey-2024-model-onnx"]
+
+
+def test_a_name_that_says_model_is_not_said_twice():
+    assert model_name("churn-model") == "churn-model"
+    assert model_name("churn") == "churn-model"
 
 
 def test_the_default_name_is_a_slug_of_the_file_name(project, capsys):

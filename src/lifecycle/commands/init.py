@@ -532,18 +532,23 @@ def update_dvc_file(dvc_file: Path, source: dict[str, Any], problem: dict[str, A
     return yaml_edits.dump(yaml, document)
 
 
+def model_name(project: str) -> str:
+    """`<project>-model`, or the project's name when it already says model (churn-model)."""
+    return project if project.endswith("model") else f"{project}-model"
+
+
 def artifacts_for(artifacts: Any, problem: dict[str, Any]) -> Any:
     """The template's artifacts in their order, renamed `<name>-model` (the skops pipeline) and
-    `<name>-model-onnx`, described from the task and target and labelled with the task; an
-    artifact at another path keeps its entry."""
+    `<name>-model-onnx` (see `model_name`), described from the task and target and labelled
+    with the task; an artifact at another path keeps its entry."""
     task_label, target = TASK_LABELS[problem["task"]], problem["target"]
     pipeline = (f"The deployable pipeline (feature transformer + the estimator train.model "
                 f"names) that predicts `{target}` ({task_label.replace('-', ' ')}) from the "
                 f"columns with role feature in data/contract.yaml.")
+    model = model_name(problem["name"])
     kinds = {
-        paths.MODEL: (f"{problem['name']}-model", "scikit-learn",
-                                 f"{pipeline} Saved with skops."),
-        paths.ONNX_MODEL: (f"{problem['name']}-model-onnx", "onnx", None),
+        paths.MODEL: (model, "scikit-learn", f"{pipeline} Saved with skops."),
+        paths.ONNX_MODEL: (f"{model}-onnx", "onnx", None),
     }
     renamed = CommentedMap()
     for name, entry in artifacts.items():
