@@ -50,8 +50,8 @@ EXAMPLE_FILES = {"params.yaml": EXAMPLE / "params.yaml", "dvc.yaml": EXAMPLE / "
 
 
 def example_file(name: str) -> Path:
-    """The example project's params.yaml, dvc.yaml or data/contract.yaml; any other file is
-    the project's own."""
+    """The example project's params.yaml, dvc.yaml, data/contract.yaml or README.md; any other
+    file is the project's own."""
     return EXAMPLE_FILES.get(name, ROOT / name)
 
 
@@ -82,15 +82,20 @@ def bin_path(name: str) -> str:
     return str(Path(sys.executable).parent / name)
 
 
+def project_file_names() -> list[str]:
+    """The project's tracked and unignored files, relative to it."""
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    ).stdout.split("\0")
+    return list(filter(None, listed))
+
+
 def copy_project(destination: Path) -> Path:
     """Copy the project's tracked and unignored files, as the example project (its params,
     pipeline and contract, with the code dependencies of this code), into a fresh git
     repository. This project's own source data stays behind."""
-    files = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-        cwd=ROOT, capture_output=True, text=True, check=True,
-    ).stdout.split("\0")
-    for name in filter(None, files):
+    for name in project_file_names():
         source = ROOT / name
         if source.is_file() and not name.startswith("data/source/"):
             target = destination / name

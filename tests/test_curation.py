@@ -49,12 +49,6 @@ def test_judge_duplicate_rows_drops_silently_warns_or_fails_in_one_line():
     assert "\n" not in message
 
 
-def test_percent_never_rounds_a_share_to_none_or_all():
-    assert curation.percent(0.55) == "55.0%"
-    assert curation.percent(0.0001) == "under 0.1%"
-    assert curation.percent(0.99999) == "over 99.9%"
-    assert curation.percent(1.0) == "100.0%"
-
 
 def test_duplicate_effect_on_a_regression_target_gives_the_mean_before_and_after():
     # Three rows alike (two later copies) among five with a target; two alike without one.
@@ -87,12 +81,6 @@ def test_duplicate_effect_without_duplicates_or_targets_changes_nothing():
     assert curation.duplicate_effect(no_target, "y", "regression") == {
         "rows": 0, "share": 0.0, "target_shift": "no change"}
 
-
-def test_before_after_shows_enough_digits_to_see_the_change_and_no_exponents():
-    assert curation.before_after(2.857, 4.444, digits=3) == "2.86 -> 4.44"
-    assert curation.before_after(2.8611, 2.8643, digits=3) == "2.861 -> 2.864"
-    assert curation.before_after(234_567.8, 198_765.4, digits=3) == "234,568 -> 198,765"
-    assert curation.before_after(0.0, 0.5, digits=2) == "0.00 -> 0.50"
 
 
 def months_table() -> pd.DataFrame:

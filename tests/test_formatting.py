@@ -37,3 +37,17 @@ def test_text_table_lines_up_columns_without_trailing_spaces():
 def test_rounded_keeps_six_decimals_as_a_plain_float():
     value = formatting.rounded(0.12345678)
     assert value == 0.123457 and type(value) is float
+
+
+def test_percent_never_rounds_a_share_to_none_or_all():
+    assert formatting.percent(0.55) == "55.0%"
+    assert formatting.percent(0.0001) == "under 0.1%"
+    assert formatting.percent(0.99999) == "over 99.9%"
+    assert formatting.percent(1.0) == "100.0%"
+
+
+def test_before_after_shows_enough_digits_to_see_the_change_and_no_exponents():
+    assert formatting.before_after(2.857, 4.444, digits=3) == "2.86 -> 4.44"
+    assert formatting.before_after(2.8611, 2.8643, digits=3) == "2.861 -> 2.864"
+    assert formatting.before_after(234_567.8, 198_765.4, digits=3) == "234,568 -> 198,765"
+    assert formatting.before_after(0.0, 0.5, digits=2) == "0.00 -> 0.50"

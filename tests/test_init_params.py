@@ -13,7 +13,7 @@ import pytest
 import yaml
 from dvc.utils.hydra import apply_overrides
 
-from lifecycle import cli, curation, leakage, splits
+from lifecycle import cli, curation, formatting, leakage, splits
 from lifecycle.commands.init import (
     derive_decision_threshold,
     derive_max_shared_test_rows,
@@ -286,7 +286,8 @@ def test_the_shared_rows_criterion_is_judged_only_where_the_split_allows(
 def test_the_natural_share_is_what_evaluates_check_finds_on_prepares_split():
     table = survey("binary", continuous=False, rows=200)
     rules, _ = infer_contract(table, "recommend", "binary", None)
-    split = {"method": "random", "test_fraction": 0.25, "current_fraction": 0.0}
+    split = {"method": "random", "time_column": None, "test_start": None, "current_start": None,
+             "test_fraction": 0.25, "current_fraction": 0.0}  # the keys init writes
 
     share = natural_shared_share(table, rules, "recommend", "binary", split=split, seed=7,
                                  duplicate_row="warn", datetime_feature=None)
@@ -320,7 +321,7 @@ def test_without_a_key_duplicate_rows_are_kept_with_a_warning_saying_what_is_at_
     params = yaml.safe_load((project / "params.yaml").read_text())
     assert params["validation"]["duplicate_row"] == "warn"
     warning = next(line for line in printed.splitlines() if line.startswith("warning:"))
-    assert f"{effect['rows']} rows ({curation.percent(effect['share'])})" in warning
+    assert f"{effect['rows']} rows ({formatting.percent(effect['share'])})" in warning
     assert effect["target_shift"] in warning and "validation.duplicate_row" in warning
 
 

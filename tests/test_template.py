@@ -6,12 +6,20 @@ them): they are about the template, not about a project made from it.
 
 import re
 import sqlite3
+import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 
-from .conftest import ROOT, bin_path, copy_repository, environment, run
+from .conftest import (
+    ROOT,
+    bin_path,
+    copy_repository,
+    environment,
+    project_file_names,
+    run,
+)
 from .test_own_data import customers
 
 pytestmark = pytest.mark.slow  # copier, git and DVC as processes
@@ -31,9 +39,7 @@ def project_environment(project: Path) -> dict:
 def snapshot(destination: Path) -> Path:
     """The template as it is now (committed or not), as a git repository of its own: what a
     team would publish. `copier update` needs later commits of it."""
-    names = run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-                ROOT).stdout.split("\0")
-    for name in filter(None, names):
+    for name in project_file_names():
         source = ROOT / name
         if source.is_symlink() or source.is_file():
             target = destination / name
@@ -171,9 +177,7 @@ def test_copy_refuses_to_run_its_start_twice(projects):
     assert (project / "README.md").read_bytes() == before
 
 
-def run_failing(command: list[str], cwd: Path):
-    import subprocess
-
+def run_failing(command: list[str], cwd: Path) -> subprocess.CompletedProcess:
     result = subprocess.run(command, cwd=cwd, env=project_environment(cwd),
                             capture_output=True, text=True)
     assert result.returncode != 0, result.stdout

@@ -5,10 +5,9 @@ Value transformations that must also apply to new rows live in the model pipelin
 """
 
 
-import math
-
 import pandas as pd
 
+from lifecycle import formatting
 from lifecycle.errors import LifecycleError
 
 DUPLICATE_ROW_KEY = "validation.duplicate_row"
@@ -74,8 +73,9 @@ def judge_duplicate_rows(repeated: int, rows: int, policy: str, source: str) -> 
     one line, `warn` gives the warning to print, `drop` (curate drops them) nothing."""
     if not repeated or policy == "drop":
         return []
-    found = (f"{source}: {repeated:,} of {rows:,} rows with a target ({percent(repeated / rows)}) "
-             f"repeat an earlier row in every column")
+    share = formatting.percent(repeated / rows)
+    found = (f"{source}: {repeated:,} of {rows:,} rows with a target ({share}) repeat an "
+             f"earlier row in every column")
     if policy == "fail":
         raise LifecycleError(f"{found}; set {DUPLICATE_ROW_KEY} in params.yaml to drop (keep "
                              f"the first) or warn (keep them all: rows with no key column may "
@@ -83,14 +83,6 @@ def judge_duplicate_rows(repeated: int, rows: int, policy: str, source: str) -> 
     return [f"{found}; kept ({DUPLICATE_ROW_KEY}: {policy})"]
 
 
-def percent(share: float) -> str:
-    """A share as a percentage, never rounded to a misleading 0.0% or 100.0%."""
-    shown = f"{share:.1%}"
-    if share and shown == "0.0%":
-        return "under 0.1%"
-    if share < 1 and shown == "100.0%":
-        return "over 99.9%"
-    return shown
 
 
 def duplicate_effect(table: pd.DataFrame, target: str, task: str) -> dict:
@@ -111,30 +103,11 @@ def target_shift(before: pd.Series, after: pd.Series, task: str) -> str:
     share changes most; on a tie (always, with two classes) the last in sorted order, which
     for a binary target is the positive class."""
     if task == "regression":
-        return f"mean {before_after(before.mean(), after.mean(), digits=3)}"
+        return f"mean {formatting.before_after(before.mean(), after.mean(), digits=3)}"
     shares_before = before.value_counts(normalize=True)
     shares_after = after.value_counts(normalize=True).reindex(shares_before.index, fill_value=0)
     # Rounded so that float noise does not break a tie.
     change = (shares_after - shares_before).abs().round(12).sort_index()
     label = change[change == change.max()].index[-1]
     return (f"share of '{label}' "
-            f"{before_after(shares_before[label], shares_after[label], digits=2)}")
-
-
-def before_after(before: float, after: float, digits: int) -> str:
-    """`before -> after` with `digits` significant digits, more where that would show no
-    change, in plain notation (`234,568`, not `2.35e+05`)."""
-    shown = ("", "")
-    for more in range(digits, digits + 4):
-        shown = _significant(before, after, more)
-        if shown[0] != shown[1]:
-            break
-    return f"{shown[0]} -> {shown[1]}"
-
-
-def _significant(before: float, after: float, digits: int) -> tuple[str, str]:
-    """Both numbers with the decimals that give the larger `digits` significant digits."""
-    largest = max(abs(before), abs(after))
-    magnitude = math.floor(math.log10(largest)) if largest else 0
-    decimals = max(0, digits - 1 - magnitude)
-    return f"{before:,.{decimals}f}", f"{after:,.{decimals}f}"
+            f"{formatting.before_after(shares_before[label], shares_after[label], digits=2)}")

@@ -32,6 +32,35 @@ def number(value: Any, sign: bool = False) -> str:
     return f"{value:+.4g}" if sign else f"{value:.4g}"
 
 
+def percent(share: float) -> str:
+    """A share as a percentage, never rounded to a misleading 0.0% or 100.0%."""
+    shown = f"{share:.1%}"
+    if share and shown == "0.0%":
+        return "under 0.1%"
+    if share < 1 and shown == "100.0%":
+        return "over 99.9%"
+    return shown
+
+
+def before_after(before: float, after: float, digits: int) -> str:
+    """`before -> after` with `digits` significant digits, more where that would show no
+    change, in plain notation (`234,568`, not `2.35e+05`)."""
+    shown = ("", "")
+    for more in range(digits, digits + 4):
+        shown = _significant(before, after, more)
+        if shown[0] != shown[1]:
+            break
+    return f"{shown[0]} -> {shown[1]}"
+
+
+def _significant(before: float, after: float, digits: int) -> tuple[str, str]:
+    """Both numbers with the decimals that give the larger `digits` significant digits."""
+    largest = max(abs(before), abs(after))
+    magnitude = math.floor(math.log10(largest)) if largest else 0
+    decimals = max(0, digits - 1 - magnitude)
+    return f"{before:,.{decimals}f}", f"{after:,.{decimals}f}"
+
+
 def result(passed: bool | None, markdown: bool = False) -> str:
     """A criterion's result: pass, FAIL (bold in Markdown), or `-` when it has no threshold."""
     if passed is None:

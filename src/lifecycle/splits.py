@@ -1,10 +1,22 @@
 """The split: training, test and current (monitoring) rows, at random or out of time."""
 
 import datetime
+from typing import Any
 
 import pandas as pd
 
 from lifecycle.errors import LifecycleError
+
+
+def split_rows(table: pd.DataFrame, settings: Any, target: str, task: str,
+               seed: int) -> dict[str, pd.DataFrame]:
+    """prepare's split as params.yaml's `split:` section (`settings`) says: out of time at its
+    dates, else at random, stratified by the target for classification."""
+    if settings.method == "out_of_time":
+        return split_out_of_time(table, settings.time_column, settings.test_start,
+                                 settings.current_start)
+    return split_random(table, target, settings.test_fraction, settings.current_fraction, seed,
+                        stratify=task != "regression")
 
 
 def split_random(table: pd.DataFrame, target: str, test_fraction: float,

@@ -29,6 +29,7 @@ from lifecycle import (
     curation,
     features,
     files,
+    formatting,
     leakage,
     paths,
     sources,
@@ -266,7 +267,7 @@ def derive_decision_threshold(target: pd.Series, positive: Any) -> Derived:
     share = float((target.dropna() == positive).mean())
     value = min(max(round(share, 2), 0.01), 0.99)  # a probability strictly inside (0, 1)
     return Derived("evaluate.decision_threshold", value,
-                   f"the share of {positive!r} in the table ({curation.percent(share)}): a "
+                   f"the share of {positive!r} in the table ({formatting.percent(share)}): a "
                    f"row scored above the base rate is predicted {positive!r}",
                    f"the base rate of {positive!r} in the table")
 
@@ -296,7 +297,7 @@ def duplicate_warning(effect: dict, policy: str) -> str | None:
     if effect["share"] <= NOTABLE_DUPLICATE_SHARE:
         return None
     fate = "drops" if policy == "drop" else "keeps"
-    return (f"warning: {effect['rows']:,} rows ({curation.percent(effect['share'])}) repeat an "
+    return (f"warning: {effect['rows']:,} rows ({formatting.percent(effect['share'])}) repeat an "
             f"earlier row in every column; dropping them moves the target "
             f"({effect['target_shift']}); {curation.DUPLICATE_ROW_KEY}: {policy} {fate} them; "
             f"set it to drop, warn or fail in params.yaml to change that")
@@ -327,16 +328,16 @@ def natural_shared_share(table: pd.DataFrame, rules: Contract, target: str, task
 
 def split_as_prepare(table: pd.DataFrame, target: str, task: str, split: dict[str, Any],
                      seed: int) -> dict[str, pd.DataFrame]:
-    """prepare's split (src/lifecycle/splits.py) with the settings init writes."""
-    if split["method"] == "out_of_time":
-        time_column = split["time_column"]
-        timed = table.assign(**{time_column: moments(table[time_column])})
-        current = split["current_start"]
-        return splits.split_out_of_time(
-            timed, time_column, datetime.date.fromisoformat(split["test_start"]),
-            datetime.date.fromisoformat(current) if current else None)
-    return splits.split_random(table, target, split["test_fraction"], split["current_fraction"],
-                               seed, stratify=task != "regression")
+    """prepare's split (`splits.split_rows`) with the settings init writes, the time column
+    typed as prepare types it."""
+    def date(text: str | None) -> datetime.date | None:
+        return datetime.date.fromisoformat(text) if text else None
+
+    settings = config.Split(**{**split, "test_start": date(split["test_start"]),
+                               "current_start": date(split["current_start"])})
+    if settings.method == "out_of_time":
+        table = table.assign(**{settings.time_column: moments(table[settings.time_column])})
+    return splits.split_rows(table, settings, target, task, seed)
 
 
 def derive_max_shared_test_rows(share: float | None, method: str) -> Derived:
@@ -348,7 +349,7 @@ def derive_max_shared_test_rows(share: float | None, method: str) -> Derived:
         return Derived(key, MAX_SHARED_TEST_ROWS,
                        f"the template's {MAX_SHARED_TEST_ROWS}: the {split} could not be made "
                        f"here to measure it (prepare will say why)")
-    shown = curation.percent(share)
+    shown = formatting.percent(share)
     if share <= MAX_SHARED_TEST_ROWS:
         return Derived(key, MAX_SHARED_TEST_ROWS,
                        f"the template's {MAX_SHARED_TEST_ROWS}: under the {split} {shown} of "

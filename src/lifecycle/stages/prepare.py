@@ -85,7 +85,7 @@ def prepare_in_process(params: config.Params, rules: contract.Contract, inputs: 
     curation.check_target(curated, target, task, paths.RAW)
     check_finite_inputs(curated, inputs, target, task)
     curated = curated[kept_columns]
-    parts = split(curated, params, target, task)
+    parts = splits.split_rows(curated, params.split, target, task, params.seed)
     for name, frame in parts.items():
         tables.write_parquet(frame, paths.PREPARED[name])
     with progress.phase("data-quality profile"):
@@ -116,15 +116,6 @@ def data_quality_report(params: config.Params, rules: contract.Contract, table, 
 
 def policies(section: config.Validation) -> dict[str, str]:
     return {rule: getattr(section, rule) for rule in contract_checks.RULES}
-
-
-def split(table, params: config.Params, target: str, task: str) -> dict:
-    settings = params.split
-    if settings.method == "out_of_time":
-        return splits.split_out_of_time(
-            table, settings.time_column, settings.test_start, settings.current_start)
-    return splits.split_random(table, target, settings.test_fraction, settings.current_fraction,
-                               params.seed, stratify=task != "regression")
 
 
 def check_finite_inputs(table, inputs: list[str], target: str, task: str) -> None:
