@@ -237,6 +237,29 @@ def test_a_failed_init_of_a_file_outside_leaves_no_copy(table, words, project, c
     assert not (project / "data/source").exists()
 
 
+# params.yaml and dvc.yaml must hold the template's sections (refused before any work); the
+# contract is the output a table could stand in for.
+def test_a_table_at_the_path_of_the_contract_init_writes_is_refused(project, capsys):
+    """A readable table under the name of init's output would be written over by the command
+    that read it; it is refused, and every file keeps its bytes."""
+    tiny_table().to_csv(project / "data/contract.yaml", index=False)
+
+    assert_refused_and_nothing_changed(
+        capsys, project, ("--data", "data/contract.yaml", "--target", "answer"), 1,
+        "data/contract.yaml is a file init writes")
+
+
+def test_a_sqlite_database_at_the_path_of_the_contract_is_refused(project, capsys):
+    (project / "data/contract.yaml").unlink()
+    with sqlite3.connect(project / "data/contract.yaml") as connection:
+        tiny_table().to_sql("answers", connection, index=False)
+
+    assert_refused_and_nothing_changed(
+        capsys, project, ("--sql-url", "sqlite:///data/contract.yaml", "--query",
+                          "select * from answers", "--target", "answer"), 1,
+        "is a file init writes")
+
+
 def test_a_file_outside_is_copied_last_and_whole(project, capsys):
     outside = project.parent / "outside/answers.csv"
     tiny_table().to_csv(outside, index=False)

@@ -77,6 +77,20 @@ def test_without_an_answers_file_it_refuses(tmp_path, monkeypatch):
         start_project.check_fresh_copy()
 
 
+@pytest.mark.parametrize("data", ["README.md", "params.yaml", "sqlite:///{project}/dvc.yaml"])
+def test_data_inside_the_new_project_is_refused_before_anything_is_written(new_project, data):
+    """Inside a fresh copy the data could only be a template file the start writes over."""
+    for name in ("README.md", "params.yaml", "dvc.yaml"):
+        (new_project / name).write_text("a,b\n1,2\n")
+    before = {path: path.read_bytes() for path in new_project.rglob("*")}
+    data = data.format(project=new_project)
+    absolute = data if "://" in data else str(new_project / data)
+
+    with pytest.raises(LifecycleError, match="inside the new project"):
+        start_project.start("p", absolute, "select * from t", "b", "", "")
+    assert {path: path.read_bytes() for path in new_project.rglob("*")} == before
+
+
 def test_a_small_source_goes_to_git_and_a_large_one_to_dvc(new_project, monkeypatch):
     run(["git", "init", "-q"], new_project)
     run([bin_path("dvc"), "init", "-q"], new_project, environment())

