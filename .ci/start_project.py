@@ -9,8 +9,10 @@ as the README's first command would.
 
 import argparse
 import os
+import re
 import subprocess
 import sys
+import urllib.parse
 from pathlib import Path
 
 CHECK_PINS = """
@@ -36,11 +38,16 @@ def caller_folder(destination: str) -> Path:
              "an absolute path")
 
 
+# A SQLite URL, whatever its driver (sqlite+pysqlite:///...): its path is the rest.
+SQLITE_URL = re.compile(r"sqlite(\+\w+)?:///")
+
+
 def located(data: str, destination: str) -> str:
     """The data as an absolute path (or a SQL URL, a SQLite file's path made absolute)."""
-    sqlite = "sqlite:///"
-    if data.startswith(sqlite) and not data[len(sqlite):].startswith("/"):
-        return sqlite + str(caller_folder(destination) / data[len(sqlite):])
+    sqlite = SQLITE_URL.match(data)
+    if sqlite and not data[sqlite.end():].startswith("/"):
+        folder = urllib.parse.quote(caller_folder(destination).as_posix())
+        return f"{sqlite.group()}{folder}/{data[sqlite.end():]}"
     if "://" in data:
         return data
     path = Path(data).expanduser()

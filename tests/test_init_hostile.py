@@ -317,3 +317,18 @@ def test_text_labels_pass_init_with_their_positive_class(project, capsys):
     rules = contract.load(project / "data/contract.yaml")
     assert rules.columns["answer"].categories == ["no", "yes"]
     assert pd.read_csv(project / "t.csv")["answer"].nunique() == 2
+
+
+@pytest.mark.parametrize("driver", ["sqlite", "sqlite+pysqlite"])
+def test_a_query_that_writes_is_refused_and_the_database_keeps_its_tables(project, capsys,
+                                                                          driver):
+    database = project.parent / "outside/shop#2024.db"
+    with sqlite3.connect(database) as connection:
+        tiny_table().to_sql("answers", connection, index=False)
+    connection.close()
+    url = f"{driver}:///{str(database).replace('#', '%23')}"
+
+    assert_refused_and_nothing_changed(
+        capsys, project, ("--sql-url", url, "--query", "drop table answers", "--target",
+                          "answer"), 1, "refused: not a single read statement",
+        "(it starts with DROP)")

@@ -1,8 +1,11 @@
 """Atomic, deterministic reads and writes of the files stages exchange.
 
-Every writer goes through `atomic_path`: the content lands in a temporary file beside the target
-and is renamed over it only when complete, so a killed process never leaves a half-written file;
-the next write of the same file removes the temporary a killed one left behind.
+Every writer goes through `atomic_path` (or `atomic_directory`): the content lands in a temporary
+that `tempfile` creates beside the target under a unique name, and is renamed over it only when
+complete, so a killed process never leaves a half-written output. A write removes only the
+temporary it created: nothing is ever deleted by a name pattern, which cannot tell a temporary
+of another writer running now, or a user's file, from one a killed writer left. What SIGKILL
+leaves (`.NAME.RANDOM.tmp`) is ignored by git and DVC and may be deleted by hand.
 """
 
 import contextlib
@@ -30,7 +33,6 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     leaves nothing behind."""
     target = Path(path)
     created = _make_parents(target.parent)
-    _remove_leftovers(target)
     handle, temporary = tempfile.mkstemp(
         dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
     )
@@ -51,20 +53,22 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
 
 
 @contextlib.contextmanager
-def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
+def atomic_directory(path: str | os.PathLike, *, recorded: bool = False) -> Iterator[Path]:
     """Yield a temporary directory beside `path`; it replaces `path` if the block succeeds.
 
     The old folder is moved aside, not deleted, until the new one is in place. Callers with a
-    user-given path check it first with `check_output(..., folder=True)`: a folder is replaced
-    only when it holds nothing but what the command itself writes there."""
+    user-given path check it first with `check_output(..., folder=True)` and write it
+    `recorded`: the folder then lists what was written in it (RECORD), and a later command
+    replaces it only while it holds just those files, unchanged."""
     import shutil
 
     target = Path(path)
     created = _make_parents(target.parent)
-    _remove_leftovers(target)
     temporary = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"))
     try:
         yield temporary
+        if recorded:
+            _record(temporary)
         _swap_in(temporary, target)
     except BaseException:
         shutil.rmtree(temporary, ignore_errors=True)
@@ -80,7 +84,8 @@ def _swap_in(new: Path, target: Path) -> None:
     if not target.exists():
         os.replace(new, target)
         return
-    old = new.with_name(new.name.removesuffix(".tmp") + ".old.tmp")
+    # A unique empty folder, which the rename of the old target replaces (never another's).
+    old = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"))
     os.replace(target, old)
     try:
         os.replace(new, target)
@@ -119,14 +124,15 @@ MACHINERY = (".git", ".dvc")
 
 
 def check_output(path: str | os.PathLike, *, inputs: tuple = (), overwrite: bool = False,
-                 owned: frozenset[str] | None = None, option: str = "--output") -> Path:
+                 folder: bool = False, option: str = "--output") -> Path:
     """Refuse, before any work is done, an output path whose writing could destroy data.
 
     Never the project folder or a folder holding it, nothing inside .git or .dvc, never an input
     of the command or a folder holding one, never a file of the project (tracked by git or
-    declared by DVC). An existing file is replaced only with `overwrite`. A folder output
-    (`owned`: the names the command writes in it) replaces an existing folder only when that
-    folder holds nothing but those names. Symbolic links are followed before comparing.
+    declared by DVC) nor a folder holding or inside one. An existing file is replaced only with
+    `overwrite`; an existing `folder` only while it holds nothing but the files an earlier
+    command recorded writing there, unchanged (`atomic_directory(recorded=True)`). Symbolic
+    links are followed before comparing.
     """
     target = Path(path)
     where = f"{option} {path}: refused:"
@@ -146,20 +152,28 @@ def check_output(path: str | os.PathLike, *, inputs: tuple = (), overwrite: bool
         if real.is_relative_to(resolved):
             raise LifecycleError(f"{where} it holds {source}, an input of this command; choose "
                                  f"another path")
-    if owned is None:
-        _check_file_output(target, resolved, root, where, overwrite, option)
+    _check_not_project_file(resolved, root, where)
+    if folder:
+        _check_folder_output(target, where)
     else:
-        _check_folder_output(target, resolved, root, where, owned)
+        _check_file_output(target, where, overwrite)
     _check_writable(target, option)
     return target
 
 
-def _check_file_output(target: Path, resolved: Path, root: Path, where: str, overwrite: bool,
-                       option: str) -> None:
+def _check_not_project_file(resolved: Path, root: Path, where: str) -> None:
     tracked, declared = project_paths(root)
     if resolved in tracked or any(resolved.is_relative_to(path) for path in declared):
-        raise LifecycleError(f"{where} it is a file of the project (tracked by git or DVC); "
-                             f"choose another path")
+        raise LifecycleError(f"{where} it is a file of the project or inside an output of the "
+                             f"pipeline (tracked by git or DVC); choose another path")
+    held = next((path for path in sorted(tracked | declared) if path.is_relative_to(resolved)),
+                None)
+    if held is not None:
+        raise LifecycleError(f"{where} it holds {held.relative_to(root)}, a file of the project "
+                             f"(tracked by git or DVC); choose another path")
+
+
+def _check_file_output(target: Path, where: str, overwrite: bool) -> None:
     if target.is_dir():
         raise LifecycleError(f"{where} it is a folder; give the path of a file")
     if target.exists() and not overwrite:
@@ -167,21 +181,45 @@ def _check_file_output(target: Path, resolved: Path, root: Path, where: str, ove
                              f"choose another path")
 
 
-def _check_folder_output(target: Path, resolved: Path, root: Path, where: str,
-                         owned: frozenset[str]) -> None:
-    tracked, declared = project_paths(root)
+def _check_folder_output(target: Path, where: str) -> None:
     if target.exists() and not target.is_dir():
         raise LifecycleError(f"{where} it is a file; give the path of a folder")
     if target.is_dir():
-        others = sorted(entry.name for entry in target.iterdir()
-                        if entry.name not in owned or not entry.is_file())
+        others = unrecorded(target)
         if others:
             raise LifecycleError(f"{where} the folder holds files this command did not write "
                                  f"there ({', '.join(others[:3])}); give a new folder")
-        return  # only this command's own files: replacing them loses nothing
-    if resolved in tracked or any(resolved.is_relative_to(path) for path in declared):
-        raise LifecycleError(f"{where} it is inside an output of the pipeline; choose another "
-                             f"path")
+
+
+# The list of what a command wrote in a folder of a user's choosing: name -> SHA-256.
+RECORD = ".lifecycle-record.json"
+
+
+def _record(folder: Path) -> None:
+    written = {entry.name: _sha256(entry) for entry in sorted(folder.iterdir())
+               if entry.is_file()}
+    (folder / RECORD).write_text(json_text(written))
+
+
+def unrecorded(folder: Path) -> list[str]:
+    """The entries of `folder` that its RECORD does not list with their current content; all
+    of them when it has none. Replacing a folder where this is empty loses nothing."""
+    try:
+        recorded = json.loads((folder / RECORD).read_text())
+    except (OSError, ValueError, UnicodeDecodeError):
+        recorded = {}
+    if not isinstance(recorded, dict):
+        recorded = {}
+    return sorted(entry.name for entry in folder.iterdir() if entry.name != RECORD and not (
+        entry.is_file() and not entry.is_symlink()
+        and recorded.get(entry.name) == _sha256(entry)))
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def _check_writable(target: Path, option: str) -> None:
@@ -257,20 +295,6 @@ def _entries(items: Any) -> list[str]:
 def _real(path: Path) -> Path:
     return Path(os.path.realpath(path))
 
-
-def _remove_leftovers(target: Path) -> None:
-    """Remove temporaries of an earlier write of `target` that was killed before it could clean
-    up (SIGKILL runs no handler). A target has one writer at a time: DVC locks the workspace
-    while a stage runs."""
-    import glob
-    import shutil
-
-    for leftover in target.parent.glob(f".{glob.escape(target.name)}.*.tmp"):
-        if leftover.is_dir():
-            shutil.rmtree(leftover, ignore_errors=True)
-        else:
-            with contextlib.suppress(FileNotFoundError):
-                leftover.unlink()
 
 
 def _umask() -> int:

@@ -6,13 +6,20 @@ downloaded at run time.
 """
 
 import importlib.util
+import re
+import sqlite3
+import urllib.parse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from lifecycle import stage_trace, tables
 from lifecycle.errors import LifecycleError
+
+if TYPE_CHECKING:
+    import sqlalchemy
 
 WEATHER_COLUMNS = [
     "temp", "dewp", "humid", "wind_dir", "wind_speed", "wind_gust", "precip", "pressure", "visib",
@@ -131,13 +138,22 @@ def check_table(table: pd.DataFrame, where: str) -> pd.DataFrame:
 
 
 def read_sql(url: str, query: str) -> pd.DataFrame:
-    """The rows of one query; SQLite files are opened read-only so ingest never changes them."""
+    """The rows of one read statement, on a connection that cannot change the database.
+
+    SQLite (whatever the driver the URL names) is opened read-only by the standard library,
+    refusing every statement but reading (an authorizer: no ATTACH, no writes); PostgreSQL and
+    MySQL run the query in a read-only transaction; every database is rolled back, never
+    committed. Other databases rely on credentials that can only read."""
     import sqlalchemy
 
+    check_read_query(query)
+    engine = read_only_engine(url)
     try:
-        engine = sqlalchemy.create_engine(read_only_url(url))
         with engine.connect() as connection:
+            for statement in READ_ONLY_SESSION.get(engine.dialect.name, ()):
+                connection.exec_driver_sql(statement)
             table = pd.read_sql_query(sqlalchemy.text(query), connection)
+            connection.rollback()
     except (sqlalchemy.exc.SQLAlchemyError, pd.errors.DatabaseError, ValueError) as error:
         # pandas wraps the driver's error; its own message is the useful line
         cause = error.__cause__ or error
@@ -145,26 +161,119 @@ def read_sql(url: str, query: str) -> pd.DataFrame:
         raise LifecycleError(f"source {url}: the query failed: {reason}; check source.url and "
                              f"source.query in params.yaml") from None
     finally:
-        if "engine" in locals():
-            engine.dispose()
+        engine.dispose()
     return check_table(table, url)
 
 
+# Statements that make the transaction the query runs in read-only, per SQLAlchemy dialect name
+# (PostgreSQL: the transaction just begun; MySQL: the next one, which the query begins).
+READ_ONLY_SESSION = {name: ("SET TRANSACTION READ ONLY",)
+                     for name in ("postgresql", "mysql", "mariadb")}
+
+
+def parse_url(url: str) -> "sqlalchemy.engine.URL":
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url)
+    except (ArgumentError, ValueError) as error:
+        raise LifecycleError(f"source {url}: not a SQLAlchemy URL ({error}); write it as "
+                             f"dialect://user@host/database or sqlite:///path/to/file.db") \
+            from None
+
+
 def sqlite_file(url: str) -> str | None:
-    """The database file of a sqlite:/// URL (a DVC dependency of ingest), else None."""
-    prefix = "sqlite:///"
-    if not url.startswith(prefix):
+    """The database file of a SQLite URL, whatever its driver (a DVC dependency of ingest),
+    else None. Percent escapes are decoded: `sqlite:///a%23b.db` names the file `a#b.db`."""
+    parsed = parse_url(url)
+    if parsed.get_backend_name() != "sqlite":
         return None
-    return url.removeprefix(prefix).split("?")[0] or None
+    if parsed.query:
+        raise LifecycleError(f"source {url}: options after `?` are not used: ingest opens the "
+                             f"file read-only itself; give sqlite:///path/to/file.db (write "
+                             f"`?` in a file name as %3F)")
+    if not parsed.database or parsed.database == ":memory:" or \
+            parsed.database.startswith("file:"):
+        raise LifecycleError(f"source {url}: not the path of a database file; give "
+                             f"sqlite:///path/to/file.db")
+    return parsed.database
 
 
-def read_only_url(url: str) -> str:
+def sqlite_url(path: str | Path) -> str:
+    """The URL of a SQLite file, its name escaped so that `sqlite_file` gives it back."""
+    return "sqlite:///" + urllib.parse.quote(Path(path).as_posix())
+
+
+def read_only_engine(url: str) -> "sqlalchemy.engine.Engine":
+    import sqlalchemy
+    from sqlalchemy.pool import NullPool
+
     path = sqlite_file(url)
     if path is None:
-        return url
-
+        return sqlalchemy.create_engine(parse_url(url), poolclass=NullPool)
     stage_trace.record_read(path)
     if not Path(path).is_file():
         raise LifecycleError(f"source {url}: database file {path} not found; check source.url")
-    # SQLite's URI form opens the file read-only; a missing file is not silently created.
-    return f"sqlite:///file:{path}?mode=ro&uri=true"
+    return sqlalchemy.create_engine("sqlite://", poolclass=NullPool,
+                                    creator=lambda: open_sqlite_read_only(Path(path)))
+
+
+def open_sqlite_read_only(path: Path) -> sqlite3.Connection:
+    """A connection to the file that no statement can change, nor use to open another file: a
+    `file:` URI with mode=ro (the name escaped, so `#` or `?` in it is part of it, and a
+    missing file is an error, not a new one), query_only, and an authorizer that allows reading
+    only."""
+    uri = f"file:{urllib.parse.quote(str(path.resolve()))}?mode=ro"
+    connection = sqlite3.connect(uri, uri=True, check_same_thread=False)
+    connection.execute("PRAGMA query_only = ON")
+    connection.set_authorizer(_reading_only)
+    return connection
+
+
+# What a read statement needs: SELECT, reading columns, functions, recursive CTEs, and the
+# transaction control of the driver (a no-op on a read-only file).
+READING = frozenset({sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_FUNCTION,
+                     sqlite3.SQLITE_RECURSIVE, sqlite3.SQLITE_TRANSACTION})
+
+
+def _reading_only(action: int, argument: str | None, value: str | None, *_: object) -> int:
+    # Reading a pragma (SQLAlchemy reads read_uncommitted on connect) is allowed, setting one
+    # is not; the file is read-only besides.
+    reading_a_pragma = action == sqlite3.SQLITE_PRAGMA and value is None
+    return sqlite3.SQLITE_OK if action in READING or reading_a_pragma else sqlite3.SQLITE_DENY
+
+
+# A read statement starts with one of these words and holds none of the others (outside quotes
+# and comments): INTO makes a table of a SELECT, and a WITH can hold a data-changing statement.
+READ_STARTS = frozenset({"select", "with", "values"})
+WRITE_WORDS = frozenset({"insert", "update", "delete", "merge", "into", "upsert"})
+
+
+def check_read_query(query: str) -> None:
+    """Refuse, before it runs, a query that is not one read statement."""
+    code = _without_literals(query)
+    statements = [part for part in code.split(";") if part.strip()]
+    words = re.findall(r"[a-z_][a-z0-9_$]*", code.lower())
+    problem = None
+    if len(statements) != 1:
+        problem = f"it holds {len(statements)} statements"
+    elif not words or words[0] not in READ_STARTS:
+        problem = f"it starts with {words[0].upper() if words else 'nothing'}"
+    elif WRITE_WORDS.intersection(words):
+        problem = f"it holds {sorted(WRITE_WORDS.intersection(words))[0].upper()}"
+    if problem:
+        raise LifecycleError(f"source query {_shortened(query)}: refused: not a single read "
+                             f"statement ({problem}); the source is only read: give one "
+                             f"SELECT (or WITH ... SELECT); nothing was run")
+
+
+def _without_literals(query: str) -> str:
+    """The query with quoted names, strings and comments blanked out."""
+    pattern = r"""'(?:[^']|'')*'?|"(?:[^"]|"")*"?|`[^`]*`?|\[[^\]]*\]?|--[^\n]*|/\*.*?(?:\*/|$)"""
+    return re.sub(pattern, " ", query, flags=re.S)
+
+
+def _shortened(query: str, limit: int = 60) -> str:
+    flat = " ".join(query.split())
+    return repr(flat if len(flat) <= limit else flat[:limit - 3] + "...")

@@ -379,7 +379,7 @@ def read_source(data: str | None, sql_url: str | None,
         database, copy, url = sources.sqlite_file(sql_url), None, sql_url
         if database:
             location, copy = project_location(Path(database))
-            url = f"sqlite:///{location.as_posix()}"
+            url = sources.sqlite_url(location)
         return sources.read_sql(sql_url, query), {
             "name": "sql", **base, "url": url, "query": query}, copy
     if not data:

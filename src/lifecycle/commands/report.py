@@ -111,8 +111,7 @@ def run(base: str, head: str | None = None, output: str | None = None,
              _side(root, head, "--head") if head else Side(root, None, "workspace", "workspace")]
     folder = images or (default_images(output) if output else None)
     if folder:
-        files.check_output(folder, owned=frozenset(chart_names(*sides).values()),
-                           option="--images")
+        files.check_output(folder, folder=True, option="--images")
         if output:
             files.check_distinct(output=output, images=folder)
     pictures = Pictures(folder, image_root if image_root else
@@ -120,7 +119,8 @@ def run(base: str, head: str | None = None, output: str | None = None,
                         if folder else None)
     text = render(*sides, link_root=link_root, pictures=pictures)
     if folder and (pictures.drawn or Path(folder).exists()):
-        with files.atomic_directory(folder) as written:  # the Markdown too, or neither
+        # The Markdown too, or neither; the folder lists what it holds, for the next run.
+        with files.atomic_directory(folder, recorded=True) as written:
             os.chmod(written, 0o777 & ~_umask())  # mkdtemp's 0700 would make it private
             for name, data in pictures.drawn.items():
                 (written / name).write_bytes(data)
@@ -415,7 +415,7 @@ def plots_section(base: Side, head: Side, link_root: str | None,
     charts = chart_images.collect(base.root, base.name, head.name if head.rev else None)
     changed = chart_images.changed_charts(charts, base.name, head.name)
     unchanged = [chart.name for chart in charts if not any(chart is c for c in changed)]
-    # DVC's names are dvc.yaml's: the same files as chart_names gave (and the folder check).
+    # DVC's names are dvc.yaml's: the same files as chart_names gives.
     names = chart_images.file_names([*names, *(chart.name for chart in charts)])
     revisions = " ".join(side.name for side in (base, head) if side.rev)
     if not changed:

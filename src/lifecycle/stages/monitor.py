@@ -25,17 +25,15 @@ from lifecycle import (
 )
 from lifecycle.errors import LifecycleError
 
-# What the monitor writes in its folder: it replaces a folder only when it holds just these.
-REPORT_FILES = frozenset({"drift.json", "drift.md", "psi.json"})
-
 
 def run(current: str | None = None, output: str | None = None) -> None:
     params = config.load()
     if current is not None and not Path(current).is_file():
         raise LifecycleError(f"{current}: not found; give the path of a .csv or .parquet batch")
     folder = output or _default_output(current)
-    if current is not None or output is not None:  # a path a user chose or named
-        files.check_output(folder, owned=REPORT_FILES, inputs=(
+    chosen = current is not None or output is not None  # a path a user chose or named
+    if chosen:
+        files.check_output(folder, folder=True, inputs=(
             *filter(None, [current]), config.PARAMS_FILE, paths.CONTRACT, paths.MODEL,
             *paths.PREPARED.values(), paths.EVALUATION_METRICS))
     columns = contract.load(paths.CONTRACT)
@@ -77,7 +75,7 @@ def run(current: str | None = None, output: str | None = None) -> None:
     }
     report["decision"]["warnings"] += [failure.message() for failure in unreadable]
     progress.log.info("retrain: %s", str(report["decision"]["retrain"]).lower())
-    _write(report, folder, thresholds.psi)
+    _write(report, folder, thresholds.psi, recorded=chosen)
 
 
 @dataclasses.dataclass
@@ -187,9 +185,10 @@ def _default_output(current: str | None) -> str:
     return paths.MONITOR_DIR if current is None else f"{paths.MONITOR_DIR}-{Path(current).stem}"
 
 
-def _write(report: dict, output: str, psi_threshold: float) -> None:
-    # The folder is replaced as a whole, so plain writes inside it are already atomic.
-    with files.atomic_directory(output) as folder:
+def _write(report: dict, output: str, psi_threshold: float, recorded: bool) -> None:
+    # The folder is replaced as a whole, so plain writes inside it are already atomic. One of a
+    # user's choosing records what it holds, so that the next run may replace it.
+    with files.atomic_directory(output, recorded=recorded) as folder:
         (folder / "drift.json").write_text(files.json_text(report))
         (folder / "drift.md").write_text(drift.render_markdown(report))
         # Per feature: its PSI, whether its test flagged drift, and the PSI rule of thumb the
