@@ -14,6 +14,7 @@ import resource
 import shutil
 import signal
 import subprocess
+import time
 import zipfile
 from pathlib import Path
 
@@ -25,7 +26,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from lifecycle import artifacts, cli, contract, scoring
+from lifecycle import artifacts, cli, contract, files, scoring
 from lifecycle.commands import predict
 from lifecycle.errors import LifecycleError
 
@@ -122,7 +123,7 @@ def test_monitor_replaces_a_folder_only_while_it_holds_nothing_but_its_own_repor
 
     assert lifecycle(capsys, "monitor", "--current", "batch.csv", "--output", "adhoc/drift")[0] \
         == 0
-    assert {path.name for path in report.iterdir()} == MONITOR_FILES
+    assert {path.name for path in report.iterdir()} == {*MONITOR_FILES, files.RECORD}
     first = (report / "drift.json").read_text()
     # Run again on another batch: the earlier report is replaced.
     pd.read_csv(project / "batch.csv").tail(120).to_csv(project / "later.csv", index=False)
@@ -138,6 +139,21 @@ def test_monitor_replaces_a_folder_only_while_it_holds_nothing_but_its_own_repor
 
     assert_refused(code, errors, "monitor", "holds files this command did not write there "
                                             "(notes.txt)")
+    assert snapshot(project) == before
+
+
+def test_monitor_never_takes_a_users_files_for_its_own_by_their_names(project, capsys):
+    """A folder of the user's that happens to hold files named as the report's is not the
+    command's to replace: only what a run recorded writing is."""
+    mine = project / "mine"
+    mine.mkdir()
+    for name in MONITOR_FILES:
+        (mine / name).write_text("my own notes")
+    before = snapshot(project)
+
+    code, errors = lifecycle(capsys, "monitor", "--current", "batch.csv", "--output", "mine")
+
+    assert_refused(code, errors, "monitor", "holds files this command did not write there")
     assert snapshot(project) == before
 
 
@@ -246,6 +262,46 @@ def test_a_full_disk_is_one_line_and_leaves_nothing_behind(project):
     assert "could not write: File too large" in result.stderr
     assert "Traceback" not in result.stderr
     assert snapshot(project) == before
+
+
+def wait_for(found, processes: list[subprocess.Popen], what: str):
+    """Poll `found()` until it gives something, failing if every process has ended first."""
+    while not (result := found()):
+        if all(process.poll() is not None for process in processes):
+            pytest.fail(f"the commands ended before {what}")
+        time.sleep(0.01)
+    return result
+
+
+@pytest.mark.slow  # two installed commands at once, in processes of their own
+def test_two_predicts_writing_neighbouring_files_at_once_both_finish_whole(project):
+    """One writes x.csv.part.csv while the other starts writing x.csv: neither touches the
+    other's temporaries (an earlier version deleted `.x.csv.*.tmp` before writing x.csv)."""
+    rows = pd.read_csv(project / "batch.csv")
+    # 500,000 rows: the first writes for about three times as long as the second takes to
+    # start writing.
+    pd.concat([rows] * 2500).to_csv(project / "large.csv", index=False)
+    command = [bin_path("lifecycle"), "predict", "--input", "large.csv", "--output"]
+    first = subprocess.Popen([*command, "x.csv.part.csv"], cwd=project, env=environment(),
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_for(lambda: list(project.glob(".x.csv.part.csv.*.tmp")), [first], "a temporary")
+    second = subprocess.Popen([*command, "x.csv"], cwd=project, env=environment(),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_for(lambda: list(project.glob(".x.rejects.csv.*.tmp")), [second], "a temporary")
+    both_writing = bool(list(project.glob(".x.csv.part.csv.*.tmp")))
+
+    outputs = [process.communicate(timeout=600) for process in (first, second)]
+
+    assert both_writing
+    for process, (printed, errors) in zip((first, second), outputs, strict=True):
+        assert process.returncode == 0, errors
+        assert "375000 scored" in printed, printed
+    for name, rejects in (("x.csv.part.csv", "x.csv.part.rejects.csv"),
+                          ("x.csv", "x.rejects.csv")):
+        scored = pd.read_csv(project / name)
+        assert len(scored) == 375_000 and "prediction" in scored.columns
+        assert len(pd.read_csv(project / rejects)) == 125_000
+    assert list(project.glob("*.tmp")) == list(project.glob(".*.tmp")) == []
 
 
 # --- predict: a user's column is never overwritten --------------------------------------------

@@ -85,16 +85,40 @@ def test_reading_a_missing_file_says_how_to_produce_it(tmp_path):
         tables.read_parquet(tmp_path / "nothing.parquet")
 
 
-def test_the_next_write_removes_the_temporaries_a_killed_write_left(tmp_path):
-    # What SIGKILL during a write of each kind leaves: a file, a folder with part of its content.
-    (tmp_path / ".model.skops.k1l2e3.tmp").write_bytes(b"half a model")
-    (tmp_path / ".evaluation.x9y8z7.tmp").mkdir()
-    (tmp_path / ".evaluation.x9y8z7.tmp/metrics.json").write_text("{")
-    (tmp_path / ".other.json.a1b2c3.tmp").write_text("another file's")
+def test_a_write_removes_no_file_it_did_not_create(tmp_path):
+    """No name pattern tells a killed writer's temporary from a live one of another command
+    (scoring scored.csv.part.csv beside scored.csv) or from a user's file: each write removes
+    only the temporary it made."""
+    others = {".model.skops.k1l2e3.tmp": b"what a killed write left",
+              ".scored.csv.part.csv.a1b2c3.tmp": b"another command's live temporary",
+              ".scored.csv.v1.tmp": b"a user's file",
+              ".scored.csv.backup.tmp/keep.txt": b"a user's folder",
+              ".evaluation.x9y8z7.tmp/metrics.json": b"{"}
+    for name, data in others.items():
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_bytes(data)
 
     files.write_bytes(b"model", tmp_path / "model.skops")
-    with files.atomic_directory(tmp_path / "evaluation") as folder:
-        (folder / "metrics.json").write_text("{}")
+    files.write_bytes(b"a,b", tmp_path / "scored.csv")
+    for _ in range(2):  # the second replaces the first
+        with files.atomic_directory(tmp_path / "evaluation") as folder:
+            (folder / "metrics.json").write_text("{}")
 
-    assert sorted(os.listdir(tmp_path)) == [".other.json.a1b2c3.tmp", "evaluation",
-                                            "model.skops"]
+    assert all((tmp_path / name).read_bytes() == data for name, data in others.items())
+    assert {path.name for path in tmp_path.iterdir()} == {
+        *(name.split("/")[0] for name in others), "model.skops", "scored.csv", "evaluation"}
+
+
+def test_a_recorded_folder_lists_what_it_holds_and_nothing_else_is_taken_for_its_own(tmp_path):
+    folder = tmp_path / "pictures"
+    with files.atomic_directory(folder, recorded=True) as written:
+        (written / "roc.png").write_bytes(b"png")
+
+    assert files.unrecorded(folder) == []
+    (folder / "roc.png").write_bytes(b"edited by hand")
+    assert files.unrecorded(folder) == ["roc.png"]
+    (folder / "roc.png").write_bytes(b"png")
+    (folder / "notes.txt").write_text("mine")
+    assert files.unrecorded(folder) == ["notes.txt"]
+    (folder / files.RECORD).unlink()
+    assert files.unrecorded(folder) == ["notes.txt", "roc.png"]

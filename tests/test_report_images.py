@@ -10,7 +10,7 @@ import matplotlib.image
 import numpy as np
 import pytest
 
-from lifecycle import chart_images
+from lifecycle import chart_images, files
 from lifecycle.commands import report
 from lifecycle.errors import LifecycleError
 
@@ -199,7 +199,8 @@ def test_the_report_embeds_one_picture_per_changed_chart_showing_both_revisions(
          str(output)], repo, reproduced["env"])
 
     folder = output.parent / "report_images"
-    assert {path.name for path in folder.iterdir()} == set(changed)  # none for the others
+    # none for the others; the record of what it wrote, for the next run
+    assert {path.name for path in folder.iterdir()} == {*changed, files.RECORD}
     text = output.read_text()
     embedded = {line for line in text.splitlines() if line.startswith("![")}
     assert embedded == {f"![{title}: before and after](report_images/{name})"
@@ -209,7 +210,7 @@ def test_the_report_embeds_one_picture_per_changed_chart_showing_both_revisions(
     assert ".json](" not in text  # the data files are named, not linked, without --link-root
     unchanged = next(line for line in plots.splitlines() if line.startswith("Unchanged: "))
     assert "ROC" in unchanged and "Confusion matrix" in unchanged
-    for path in folder.iterdir():
+    for path in folder.glob("*.png"):
         png = path.read_bytes()
         assert colours(png) > 50, path.name
         assert len(png) < 250_000, f"{path.name}: {len(png):,} bytes"
@@ -242,7 +243,7 @@ def test_the_pictures_folder_is_replaced_only_while_it_holds_only_pictures(two_c
 
     run(command, repo, env)
     first = {path.name: path.read_bytes() for path in folder.iterdir()}
-    assert set(first) == set(changed)
+    assert set(first) == {*changed, files.RECORD}
     assert all(f"](https://example.test/x/{name})" in output.read_text() for name in changed)
     run(command, repo, env)  # again: replaced by the same bytes
     assert {path.name: path.read_bytes() for path in folder.iterdir()} == first
@@ -253,5 +254,37 @@ def test_the_pictures_folder_is_replaced_only_while_it_holds_only_pictures(two_c
 
     assert result.returncode != 0
     assert "--images" in result.stderr and "notes.txt" in result.stderr
-    assert {path.name for path in folder.iterdir()} == {*changed, "notes.txt"}
+    assert {path.name for path in folder.iterdir()} == {*changed, files.RECORD, "notes.txt"}
     assert output.read_bytes() == before
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("images, words", [
+    ("reports/evaluation/plots/images", "inside an output of the pipeline"),
+    ("reports/evaluation", "inside an output of the pipeline"),
+    ("reports", "it holds reports/"),
+    ("mine", "did not write there (roc.png)"),
+])
+def test_the_pictures_folder_is_never_a_file_of_the_project_or_a_users_folder(
+        two_commits, reproduced, images, words):
+    """Pictures named as the report names its own are the user's all the same: only what a run
+    recorded writing is replaced."""
+    repo, env = two_commits["repo"], reproduced["env"]
+    (repo.parent / "mine").mkdir(exist_ok=True)
+    (repo.parent / "mine/roc.png").write_bytes(b"my own picture")
+    before = {path: path.read_bytes() for path in [*repo.rglob("*"), *repo.parent.glob("mine/*")]
+              if path.is_file() and not {".git", ".dvc"} & set(path.parts)}
+    folder = images if images != "mine" else str(repo.parent / "mine")
+    status = subprocess.run([bin_path("dvc"), "status", "--json"], cwd=repo, env=env,
+                            capture_output=True, text=True).stdout
+
+    result = subprocess.run([bin_path("lifecycle"), "report", "--base", "before", "--head",
+                             "after", "--images", folder], cwd=repo, env=env,
+                            capture_output=True, text=True)
+
+    assert result.returncode == 1, result.stderr
+    assert f"--images {folder}: refused:" in result.stderr and words in result.stderr
+    assert result.stderr.count("\n") == 1
+    assert {path: path.read_bytes() for path in before} == before
+    assert subprocess.run([bin_path("dvc"), "status", "--json"], cwd=repo, env=env,
+                          capture_output=True, text=True).stdout == status
