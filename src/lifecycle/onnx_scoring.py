@@ -135,9 +135,10 @@ def record_array(values: list, kind: str, speller: Speller | None = None) -> np.
 
 
 def category_array(values: Iterable, speller: Speller | None) -> np.ndarray:
-    texts = [category_text(value) for value in values]
-    if speller is not None:
-        texts = list(map(speller, texts))
+    if speller is None:
+        texts = [category_text(value) for value in values]
+    else:
+        texts = [speller(category_text(value)) for value in values]
     return np.asarray(texts, dtype=object).reshape(-1, 1)
 
 
