@@ -19,6 +19,8 @@ from sklearn.utils import Tags
 from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
+from lifecycle import spelling
+
 # Histogram gradient boosting handles at most 255 bins per categorical feature; rarer levels
 # beyond this many are grouped as "infrequent".
 MAX_CATEGORIES = 250
@@ -125,9 +127,8 @@ class CategoryNormaliser(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     def _normalise(self, value: object) -> object:
         if not isinstance(value, str):
             return value
-        if self.strip_whitespace:
-            value = " ".join(value.split())
-        value = {"lower": str.lower, "upper": str.upper}.get(self.case, str)(value)
+        # The ONNX runtime spells its inputs with the same function (onnx_scoring).
+        value = spelling.respell(value, self.strip_whitespace, self.case)
         return (self.aliases or {}).get(value, value)
 
     def count_changed(self, X: pd.DataFrame) -> dict[str, int]:

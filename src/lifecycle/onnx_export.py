@@ -12,8 +12,10 @@ from a DataFrame's in two ways (see `onnx_scoring`):
 - a missing category arrives as "" (ONNX strings have no missing value); the encoder gives
   missing and unknown values the same code, so "" scores as a missing category does.
 
-Known limits: a category of more than MAX_WORDS words scores as unknown; case folding follows
-the C.UTF-8 locale letter by letter (see CASE_LOCALE).
+The graph's own text operators split words on spaces only and fold case letter by letter in
+the C.UTF-8 locale (see CASE_LOCALE), so the description names, per input, the whitespace and
+case rules (lifecycle.spelling) to apply before the graph: onnx_scoring does, and then the file
+answers as the pipeline on every string; the graph's steps leave text so spelt as it is.
 """
 
 import json
@@ -51,7 +53,7 @@ IR_VERSION = 10  # the newest onnxruntime 1.31 reads
 # Case changes letter by letter in this locale, which glibc and macOS provide: as Python's for
 # every letter but the few whose other case is several letters ("ß".upper() is "SS").
 CASE_LOCALE = "C.UTF-8"
-MAX_WORDS = 16  # a normalised category of more words scores as unknown (see CategoryNormaliser)
+MAX_WORDS = 16  # the graph joins the words of shorter values only (see joined_words)
 SECONDS_PER_DAY = 86_400
 # TreeEnsemble (ai.onnx.ml 5) node modes
 BRANCH_LEQ, BRANCH_LT, BRANCH_MEMBER = 0, 1, 6
@@ -194,8 +196,9 @@ def aliased(graph: Graph, text: str, aliases: dict[str, str]) -> str:
 
 
 def joined_words(graph: Graph, text: str) -> str:
-    """" ".join(value.split()) for every value: StringSplit, then the words joined again. A value
-    of more than MAX_WORDS words becomes one no normalised category equals (a leading space)."""
+    """" ".join(value.split()) for every value, the space its only whitespace: StringSplit, then
+    the words joined again. A value of more than MAX_WORDS words is left as it is: right when
+    already spelt so (as onnx_scoring gives it), and otherwise equal to no normalised category."""
     words, count = graph.op("StringSplit", text, outputs=2)
     padding = graph.op("Expand", graph.const([""], TensorProto.STRING),
                        graph.op("Concat", graph.op("Shape", text),
@@ -209,7 +212,7 @@ def joined_words(graph: Graph, text: str) -> str:
         joined = graph.op("StringConcat", joined, graph.op(
             "Where", present, graph.op("StringConcat", space, word), empty))
     too_long = graph.op("Greater", count, graph.const(MAX_WORDS, TensorProto.INT64))
-    return graph.op("Where", too_long, graph.op("StringConcat", space, joined), joined)
+    return graph.op("Where", too_long, text, joined)
 
 
 def text_shape(operator: Any) -> None:
@@ -773,11 +776,30 @@ def description(model: Any, column_types: dict[str, str], problem: Any,
         "classes": None if classes is None else classes.tolist(),
         "decision_threshold": threshold if problem.task == "binary" else None,
         "inputs": {name: column_types[name] for name in model.feature_names_in_},
+        "spelling": spelling_rules(model.steps[0][1]),
         "conventions": {"datetime": "seconds since 1970-01-01 of the wall-clock time, "
                                     "NaN when missing",
                         "numeric": "float64, NaN when missing",
-                        "categorical": "text, \"\" when missing"},
+                        "categorical": "text, \"\" when missing; an input named in "
+                                       "spelling is first spelt as Python's "
+                                       "\" \".join(text.split()) if strip_whitespace, then "
+                                       "text.lower() or text.upper() as case says"},
     }
+
+
+def spelling_rules(transformer: Any) -> dict[str, dict]:
+    """Per raw input, the whitespace and case rules of the CategoryNormaliser that takes it
+    first, for the scoring side to apply in Python (lifecycle.spelling)."""
+    rules: dict[str, list] = {}
+    for _, step, columns in getattr(transformer, "transformers_", []):
+        first = step.steps[0][1] if hasattr(step, "steps") else step
+        rule = ({"strip_whitespace": first.strip_whitespace, "case": first.case}
+                if isinstance(first, CategoryNormaliser) else None)
+        for column in columns:
+            rules.setdefault(column, []).append(rule)
+    # An input another step also takes is left out: spelling it first would change its input.
+    return {column: found[0] for column, found in rules.items()
+            if found[0] is not None and all(rule == found[0] for rule in found)}
 
 
 PROBABILITY_TOLERANCE = 1e-5

@@ -4,7 +4,8 @@ The file describes itself (task, classes, decision threshold, each input's kind)
 so a model loaded here answers like the scikit-learn pipeline (`feature_names_in_`, `classes_`,
 `predict_proba` or `predict`) and `scoring.predict_frame` serves both. Inputs are converted as
 onnx_export expects: datetimes to seconds since 1970 of their wall-clock time, missing categories
-to "".
+to "", and categories spelt as the pipeline spells them (whitespace and case, by the rules the
+file names: the graph's own text operators differ from Python's).
 
     python -m lifecycle.onnx_scoring models/model.onnx new_rows.csv scored.csv
 
@@ -17,7 +18,7 @@ import datetime
 import json
 import math
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +26,13 @@ import numpy as np
 import onnxruntime
 import pandas as pd
 
-from lifecycle import errors, files, scoring, tables  # none imports scikit-learn
+from lifecycle import errors, files, scoring, spelling, tables  # none imports scikit-learn
 from lifecycle.errors import LifecycleError
 
 METADATA_KEY = "lifecycle"  # the metadata entry holding the file's description
 EPOCH = datetime.datetime(1970, 1, 1)
 NUMBER_KINDS = ("numeric", "datetime")
+Speller = Callable[[str], str]
 
 
 class OnnxModel:
@@ -44,6 +46,9 @@ class OnnxModel:
         self.feature_names_in_ = np.asarray(list(self.kinds), dtype=object)
         self.task: str = description["task"]
         self.decision_threshold: float | None = description.get("decision_threshold")
+        # A file exported before spelling was described has none: its graph spells alone.
+        self.spellers = {name: speller(**rules)
+                         for name, rules in description.get("spelling", {}).items()}
 
     def __reduce__(self) -> tuple:
         # A session cannot be copied to another process (a Dask worker): it is opened anew
@@ -52,12 +57,14 @@ class OnnxModel:
 
     def inputs(self, frame: pd.DataFrame) -> dict[str, np.ndarray]:
         """A [rows, 1] array per input column of a DataFrame."""
-        return {name: column_array(frame[name], kind) for name, kind in self.kinds.items()}
+        return {name: column_array(frame[name], kind, self.spellers.get(name))
+                for name, kind in self.kinds.items()}
 
     def inputs_from_records(self, records: list[dict]) -> dict[str, np.ndarray]:
         """A [rows, 1] array per input column of rows given as dicts, without pandas: a
         request's few rows cost microseconds, not a DataFrame's milliseconds."""
-        return {name: record_array([record.get(name) for record in records], kind)
+        return {name: record_array([record.get(name) for record in records], kind,
+                                   self.spellers.get(name))
                 for name, kind in self.kinds.items()}
 
     def outputs(self, X: pd.DataFrame | Mapping[str, np.ndarray]) -> list[np.ndarray]:
@@ -104,7 +111,7 @@ def model_bytes(source: str | Path | bytes) -> bytes:
     return source if isinstance(source, bytes) else Path(source).read_bytes()
 
 
-def column_array(values: pd.Series, kind: str) -> np.ndarray:
+def column_array(values: pd.Series, kind: str, speller: Speller | None = None) -> np.ndarray:
     if kind == "datetime":
         moments = pd.to_datetime(values, errors="coerce")
         if moments.dt.tz is not None:  # the wall-clock time, as batch scoring reads it
@@ -114,17 +121,31 @@ def column_array(values: pd.Series, kind: str) -> np.ndarray:
     if kind == "numeric":
         numbers = pd.to_numeric(values, errors="coerce")
         return numbers.to_numpy(dtype=np.float64, na_value=np.nan).reshape(-1, 1)
-    return np.asarray([category_text(value) for value in values], dtype=object).reshape(-1, 1)
+    return category_array(values, speller)
 
 
-def record_array(values: list, kind: str) -> np.ndarray:
+def record_array(values: list, kind: str, speller: Speller | None = None) -> np.ndarray:
     if kind == "datetime":
         values = [math.nan if value is None else (value - EPOCH).total_seconds()
                   for value in values]
     if kind in NUMBER_KINDS:
         return np.asarray([math.nan if v is None else v for v in values],
                           dtype=np.float64).reshape(-1, 1)
-    return np.asarray([category_text(value) for value in values], dtype=object).reshape(-1, 1)
+    return category_array(values, speller)
+
+
+def category_array(values: Iterable, speller: Speller | None) -> np.ndarray:
+    if speller is None:
+        texts = [category_text(value) for value in values]
+    else:
+        texts = [speller(category_text(value)) for value in values]
+    return np.asarray(texts, dtype=object).reshape(-1, 1)
+
+
+def speller(strip_whitespace: bool, case: str) -> Speller:
+    """spelling.respell with one input's rules (a closure: twice as fast as a partial with
+    keywords, and the API spells every category of every request)."""
+    return lambda text: spelling.respell(text, strip_whitespace, case)
 
 
 def category_text(value: Any) -> str:
