@@ -82,8 +82,9 @@ class CategoryNormaliser(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     """Make spellings of one category agree: strip whitespace, fold case, map aliases.
 
     Applied before the encoder, in the model pipeline, so new rows are normalised the same way.
-    Only string values change; missing values and numbers stay as they are. Takes a DataFrame
-    (and returns one) or a 2-D array.
+    Only string values change; missing values and numbers stay as they are, and a value left
+    empty is missing (the ONNX file receives a missing category as "", so an empty category of
+    its own would score differently there). Takes a DataFrame (and returns one) or a 2-D array.
     """
 
     _parameter_constraints: ClassVar[dict] = {
@@ -129,6 +130,8 @@ class CategoryNormaliser(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             return value
         # The ONNX runtime spells its inputs with the same function (onnx_scoring).
         value = spelling.respell(value, self.strip_whitespace, self.case)
+        if not value:
+            return np.nan
         return (self.aliases or {}).get(value, value)
 
     def count_changed(self, X: pd.DataFrame) -> dict[str, int]:
