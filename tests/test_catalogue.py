@@ -218,6 +218,22 @@ CASES = {
                         "'learning_rate' parameter of HistGradientBoostingClassifier must be a "
                         "float in the range (0.0, inf). Got -1 instead",),
         override("train.hyperparameters.hist_gradient_boosting.learning_rate=-1"), model=True),
+    **{f"params: learning rate {text}": Case(
+        ("check",), 2, ("params.yaml: train.hyperparameters.hist_gradient_boosting:",
+                        "learning_rate", found),
+        replace("params.yaml", "learning_rate: 0.05", f"learning_rate: {text}"))
+       for text, found in (("yes", "expected a finite number, found True"),
+                           ("null", "Got None instead"),
+                           ("-.inf", "Got -inf instead"),
+                           ("1.0e+999", "Got inf instead"),
+                           ("1e999", "Got '1e999' instead"))},  # text to YAML 1.1
+    "override -S: an infinite strength of the linear baseline": Case(
+        ("check",), 2, ("params.yaml: train.hyperparameters.linear: C: expected a finite "
+                        "number, found inf",), override("train.hyperparameters.linear.C=1e999")),
+    "params: an infinite threshold": Case(
+        ("check",), 2, ("params.yaml: evaluate.decision_threshold: expected a finite number, "
+                        "found inf",), replace("params.yaml", "decision_threshold: 0.3",
+                                               "decision_threshold: .inf")),
     "override -S: misspelt hyperparameter": Case(
         ("train",), 2, ("params.yaml: train.hyperparameters.hist_gradient_boosting:",
                         "unexpected keyword argument 'learning_rat'"),

@@ -80,7 +80,7 @@ PARSE_CASES = {
         ("params.yaml: criteria.maximum.brier: expected float, found True",)),
     "criterion that is not a number": (
         "criteria.minimum", {"roc_auc": float("nan")},
-        ("params.yaml: criteria.minimum.roc_auc: expected a number, found nan",)),
+        ("params.yaml: criteria.minimum.roc_auc: expected a finite number, found nan",)),
     "criterion of a metric the task does not have": (
         "criteria.minimum", {"roc_aux": 0.6},
         ("params.yaml: criteria.minimum.roc_aux: not a binary metric; choose one of: roc_auc",

@@ -484,8 +484,8 @@ def _convert_scalar(expected: type, value: Any, where: str) -> Any:
             raise ParamsError(f"{where}: expected a date YYYY-MM-DD, found {value!r}") from None
     if expected is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
-    if expected is float and isinstance(value, float) and math.isnan(value):
-        raise ParamsError(f"{where}: expected a number, found {value!r}")
+    if expected is float and isinstance(value, float) and not math.isfinite(value):
+        raise ParamsError(f"{where}: expected a finite number, found {value!r}")
     if isinstance(value, bool) and expected is not bool:
         raise ParamsError(f"{where}: expected {expected.__name__}, found {value!r}")
     if not isinstance(value, expected):

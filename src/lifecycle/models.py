@@ -7,6 +7,8 @@ line in ESTIMATORS (see the README).
 """
 
 import contextlib
+import inspect
+import math
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -64,7 +66,10 @@ def _linear(task: str, hyperparameters: dict, seed: int, categorical: list[str])
         # One setting for both tasks: C is the inverse strength of the regularisation, so the
         # ridge penalty is 1 / C (a project can switch task without editing the baseline).
         settings = dict(hyperparameters)
-        model = Ridge(alpha=1 / settings.pop("C", 1.0), **settings, random_state=seed)
+        strength = settings.pop("C", 1.0)
+        if not _is_number(strength) or not strength > 0:
+            raise ValueError(f"C: expected a finite number above 0, found {strength!r}")
+        model = Ridge(alpha=1 / strength, **settings, random_state=seed)
     return Pipeline([("encode", encode), ("model", model)])
 
 
@@ -106,9 +111,26 @@ def build_estimator(name: str, hyperparameters: dict, seed: int, categorical: li
         # scikit-learn's own checks of names and values, before any data is read
         final = estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
         final._validate_params()
+        check_numbers(hyperparameters, final)
     except (TypeError, ValueError) as error:
         raise ParamsError(f"params.yaml: train.hyperparameters.{name}: {error}") from None
     return estimator
+
+
+def check_numbers(hyperparameters: dict, estimator: Any) -> None:
+    """Refuse what scikit-learn's own checks let through: an infinite or NaN float where any
+    number is allowed (YAML reads 1e999 as infinity), and true or false for a number (a bool is
+    an int to Python: `learning_rate: yes` would be 1)."""
+    defaults = inspect.signature(type(estimator)).parameters
+    for key, value in hyperparameters.items():
+        default = defaults[key].default if key in defaults else None
+        infinite = isinstance(value, float) and not math.isfinite(value)
+        if infinite or (isinstance(value, bool) and _is_number(default)):
+            raise ValueError(f"{key}: expected a finite number, found {value!r}")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def hyperparameters_of(name: str, chosen: Any) -> dict:
