@@ -332,3 +332,16 @@ def test_a_query_that_writes_is_refused_and_the_database_keeps_its_tables(projec
         capsys, project, ("--sql-url", url, "--query", "drop table answers", "--target",
                           "answer"), 1, "refused: not a single read statement",
         "(it starts with DROP)")
+
+
+@pytest.mark.parametrize("name", ["sig\nnal", "sig\r\nnal", "sig\u2028nal", "sig: 'nal' #x"])
+def test_a_column_name_holding_a_line_break_or_yaml_syntax_stays_one_column(project, capsys,
+                                                                             name):
+    tiny_table().rename(columns={"signal": name}).to_csv(project / "t.csv", index=False)
+
+    code, _, errors = init(capsys, "--data", "t.csv", "--target", "answer")
+
+    assert code == 0, errors
+    rules = contract.load(project / "data/contract.yaml")
+    assert name in rules.columns and rules.columns[name].type == "numeric"
+    assert cli.main(["check"]) == 0, capsys.readouterr().err

@@ -231,8 +231,8 @@ def dump(contract: Contract, comments: dict[str, str] | None = None) -> str:
     comments = comments or {}
     lines = [HEADER, f"keys: {_flow(contract.keys)}", "columns:"]
     for name, column in contract.columns.items():
-        if name in comments:
-            lines.append(f"  # {comments[name]}")
+        if name in comments:  # on one line, whatever the column's name holds
+            lines.append(f"  # {' '.join(comments[name].split())}")
         spec = {field.name: getattr(column, field.name) for field in dataclasses.fields(Column)
                 if field.name != "name" and getattr(column, field.name) is not None}
         lines.append(f"  {_flow(name)}: {_flow(spec)}")
@@ -244,5 +244,23 @@ def dump(contract: Contract, comments: dict[str, str] | None = None) -> str:
 def _flow(value: Any) -> str:
     import yaml
 
-    text = yaml.safe_dump(value, default_flow_style=True, width=10_000, sort_keys=False)
+    text = yaml.dump(value, Dumper=_one_line_dumper(), default_flow_style=True, width=10_000,
+                     sort_keys=False, allow_unicode=True)
     return text.removesuffix("\n...\n").strip()  # a bare scalar ends with a document marker
+
+
+def _one_line_dumper() -> type:
+    """A safe YAML dumper that writes text holding a line break double-quoted, with escapes
+    ("a\\nb"), so that every column stays on its line (plain style folds it over several)."""
+    import yaml
+
+    class OneLine(yaml.SafeDumper):
+        pass
+
+    def text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+        breaks = any(char in value for char in "\n\r\x85\u2028\u2029")
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value,
+                                       style='"' if breaks else None)
+
+    OneLine.add_representer(str, text)
+    return OneLine
