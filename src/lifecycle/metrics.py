@@ -107,12 +107,8 @@ def binary_metrics(y_true: np.ndarray, probability: np.ndarray,
 
 def _binary_values(y_true: np.ndarray, probability: np.ndarray,
                    threshold: float | None) -> dict[str, float]:
-    values = {
-        "roc_auc": _or_nan(metrics.roc_auc_score, y_true, probability),
-        "average_precision": metrics.average_precision_score(y_true, probability),
-        "log_loss": metrics.log_loss(y_true, probability, labels=[0, 1]),
-        "brier": metrics.brier_score_loss(y_true, probability, labels=[0, 1]),
-    }
+    values = {name: ONE_METRIC[name](y_true, probability, None)
+              for name in ("roc_auc", "average_precision", "log_loss", "brier")}
     if threshold is not None:
         predicted = (probability >= threshold).astype(int)
         # one call for all three: the bootstrap computes them hundreds of times
@@ -135,12 +131,38 @@ def multiclass_metrics(y_true: np.ndarray, probability: np.ndarray,
 
 
 def regression_metrics(y_true: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
-    values = {
-        "rmse": metrics.root_mean_squared_error(y_true, predicted),
-        "mae": metrics.mean_absolute_error(y_true, predicted),
-        "r2": metrics.r2_score(y_true, predicted),
-    }
-    return _rounded(values)
+    return _rounded({name: ONE_METRIC[name](y_true, predicted, None)
+                     for name in ("rmse", "mae", "r2")})
+
+
+def _labels(probability: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    return np.asarray(classes)[probability.argmax(axis=1)]
+
+
+# Each metric alone, from labels, scores and the classes (multiclass), for the paired bootstrap
+# of one metric; binary labels are 0/1. The threshold metrics come from `task_metrics`.
+ONE_METRIC: dict[str, Callable[[np.ndarray, np.ndarray, Any], float]] = {
+    "roc_auc": lambda y, p, _: _or_nan(metrics.roc_auc_score, y, p),
+    "average_precision": lambda y, p, _: metrics.average_precision_score(y, p),
+    "brier": lambda y, p, _: metrics.brier_score_loss(y, p, labels=[0, 1]),
+    "log_loss": lambda y, p, classes: metrics.log_loss(
+        y, p, labels=[0, 1] if classes is None or p.ndim == 1 else classes),
+    "macro_f1": lambda y, p, classes: metrics.f1_score(
+        y, _labels(p, classes), labels=classes, average="macro", zero_division=0),
+    "balanced_accuracy": lambda y, p, classes: metrics.balanced_accuracy_score(
+        y, _labels(p, classes)),
+    "rmse": lambda y, p, _: metrics.root_mean_squared_error(y, p),
+    "mae": lambda y, p, _: metrics.mean_absolute_error(y, p),
+    "r2": lambda y, p, _: metrics.r2_score(y, p),
+}
+
+
+def metric_value(metric: str, task: str, y_true: np.ndarray, scores: np.ndarray,
+                 threshold: float | None = None, classes: np.ndarray | None = None) -> float:
+    """One metric of the task, unrounded."""
+    if metric in THRESHOLD_METRICS:
+        return _binary_values(y_true, scores, threshold)[metric]
+    return ONE_METRIC[metric](y_true, scores, classes if task == "multiclass" else None)
 
 
 def task_metrics(task: str, y_true: np.ndarray, scores: np.ndarray,
@@ -202,6 +224,27 @@ def paired_bootstrap_deltas(task: str, y_true: np.ndarray, base: np.ndarray, hea
     return {name: [rounded(bound)
                    for bound in np.nanpercentile(np.asarray(values), [tail, 100 - tail])]
             for name, values in sorted(draws.items())}
+
+
+def paired_lift_intervals(metric: str, task: str, y_true: np.ndarray, candidate: np.ndarray,
+                          baselines: dict[str, np.ndarray], *, threshold: float | None = None,
+                          classes: np.ndarray | None = None, resamples: int, seed: int,
+                          level: float = 0.95) -> dict[str, list[float]]:
+    """Interval of the candidate's lift over each baseline on one metric (positive: better),
+    every model scored on the same resampled rows, so that the noise they share cancels: a
+    lift whose interval lies above 0 is not luck of the test rows."""
+    y_true, rng = np.asarray(y_true), np.random.default_rng(seed)
+    draws: dict[str, list[float]] = {name: [] for name in baselines}
+    for _ in range(resamples):
+        rows = rng.integers(0, len(y_true), len(y_true))
+        value = oriented(metric, metric_value(metric, task, y_true[rows], candidate[rows],
+                                              threshold, classes))
+        for name, scores in baselines.items():
+            draws[name].append(value - oriented(metric, metric_value(
+                metric, task, y_true[rows], scores[rows], threshold, classes)))
+    tail = (1 - level) / 2 * 100
+    return {name: [rounded(bound) for bound in np.nanpercentile(values, [tail, 100 - tail])]
+            for name, values in draws.items()}
 
 
 def prediction_table(y_true: object, scores: np.ndarray, classes: np.ndarray | None = None
