@@ -25,7 +25,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from lifecycle import cli
+from lifecycle import cli, onnx_scoring
 
 from .conftest import bin_path, environment, example_file, set_param
 
@@ -644,6 +644,57 @@ def test_a_batch_whose_rows_all_break_the_contract_is_all_rejected(request, tmp_
         "row", "prediction", "probability_0", "probability_1"]
     rejects = pd.read_csv(project / "out/scored.rejects.csv")
     assert rejects["reason"].tolist() == ["carrier: unknown category"] * 5
+
+
+# --- `python -m lifecycle.onnx_scoring MODEL INPUT OUTPUT`: the ONNX file alone ------------------
+
+SCORE = (ONNX, "batch.csv", "scored.csv")
+
+ONNX_SCORING = {
+    "model truncated": Case(SCORE, 1, UNREADABLE_ONNX, steps(batch(), truncate(ONNX))),
+    "model that is a skops file": Case(SCORE, 1, UNREADABLE_ONNX,
+                                       steps(batch(), copy(SKOPS, ONNX))),
+    "model of random bytes": Case(SCORE, 1, UNREADABLE_ONNX, steps(batch(), random_bytes(ONNX))),
+    "model whose description is cut": Case(
+        SCORE, 1, ("models/model.onnx: its description (metadata 'lifecycle') is not valid "
+                   "JSON",), steps(batch(), onnx_description(cut_in_half))),
+    "model whose description has no task": Case(
+        SCORE, 1, ("models/model.onnx: its description (metadata 'lifecycle') names no task",),
+        steps(batch(), onnx_description(without_task))),
+    "model is /dev/zero": Case(
+        ("/dev/zero", "batch.csv", "scored.csv"), 1,
+        ("/dev/zero: not a regular file (a character device)",), batch()),
+    "model is a folder": Case(("models", "batch.csv", "scored.csv"), 1,
+                              ("models: not a regular file (a folder)",), batch()),
+    "model missing": Case(("model.onnx", "batch.csv", "scored.csv"), 1,
+                          ("model.onnx: not found; give the path of the ONNX file",), batch()),
+    "input is /dev/zero": Case((ONNX, "/dev/zero", "scored.csv"), 1,
+                               ("/dev/zero: not a regular file (a character device)",)),
+    "input is a pipe": Case(SCORE, 1, ("batch.csv: not a regular file (a pipe)",),
+                            pipe("batch.csv")),
+    "input of more columns than allowed": Case(
+        SCORE, 1, ("batch.csv: more than 10,000 columns",), wide_table("batch.csv", 10_001)),
+}
+
+
+@pytest.mark.parametrize("name", ONNX_SCORING)
+def test_bad_input_to_onnx_scoring_is_one_line_and_writes_nothing(name, request, tmp_path,
+                                                                  monkeypatch, capsys):
+    case = dataclasses.replace(ONNX_SCORING[name], model=True)
+    project = project_for(case, request, tmp_path)
+    monkeypatch.chdir(project)
+    case.setup(project)
+    before = snapshot(project)
+    capsys.readouterr()
+
+    code = onnx_scoring.main(list(case.args))
+
+    errors = capsys.readouterr().err
+    assert code == case.code, errors
+    for words in case.words:
+        assert words in errors
+    assert errors.startswith("lifecycle onnx_scoring: error: ") and errors.count("\n") == 1
+    assert snapshot(project) == before
 
 
 # --- `lifecycle serve` requests ----------------------------------------------------------------
