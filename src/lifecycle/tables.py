@@ -124,16 +124,16 @@ def table_chunks(path: str | os.PathLike, rows: int | None = None, kind: str | N
         raise LifecycleError(f"{name}: could not be read as {kind}: {error}") from None
 
 
-def check_columns(path: Path, kind: str, name: str, limit: int = MAX_COLUMNS) -> None:
-    """Refuse a table of more than `limit` columns, from its CSV header or parquet footer, before
-    any row is read."""
+def check_columns(path: Path, kind: str, name: str) -> None:
+    """Refuse a table of more than MAX_COLUMNS columns, from its CSV header or parquet footer,
+    before any row is read."""
     if kind == "csv":
-        over = csv_columns(path, limit) > limit
+        over = csv_columns(path, MAX_COLUMNS) > MAX_COLUMNS
     else:
-        over = parquet_columns(path, name) > limit
+        over = parquet_columns(path, name) > MAX_COLUMNS
     if over:
-        raise LifecycleError(f"{name}: more than {limit:,} columns, the most a table may have "
-                             f"here; keep only the columns you need")
+        raise LifecycleError(f"{name}: more than {MAX_COLUMNS:,} columns, the most a table may "
+                             f"have here; keep only the columns you need")
 
 
 def csv_columns(path: Path, limit: int) -> int:
