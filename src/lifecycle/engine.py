@@ -43,14 +43,19 @@ def connect(address: str) -> Any:
     """A client of the scheduler at `address`; an address Dask cannot parse, or a scheduler it
     cannot reach, is one error naming the variable."""
     from distributed import Client
+    from distributed.comm import get_address_host_port
 
     where = f"{SCHEDULER_ENV}={address!r}"
     try:
-        return Client(address)
-    except ValueError as error:  # Dask's parser: no port, unknown scheme, IPv6 without brackets
+        # Dask's own parser, before any client starts (a client that fails to start can leave
+        # its event loop behind for the next)
+        get_address_host_port(address)
+    except ValueError as error:  # no port, unknown scheme, IPv6 without brackets
         raise LifecycleError(f"{where}: not a scheduler address ({error}); set it to the "
                              f"scheduler's, e.g. tcp://10.0.0.5:8786, or unset it to start a "
                              f"local cluster") from None
+    try:
+        return Client(address)
     except OSError as error:  # refused, or timed out
         raise LifecycleError(f"{where}: cannot reach the scheduler ({error}); start it, correct "
                              f"the address, or unset the variable to start a local "
