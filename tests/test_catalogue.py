@@ -746,6 +746,10 @@ REQUESTS = {
     "infinity": Call(422, ("Input should be a finite number",), "temp",
                      lambda row: json.dumps({"instances": [{**row, "temp": float("inf")}]})
                      .encode()),
+    # Half a UTF-16 pair, sent as the JSON escape "\ud800": not Unicode, so no category either.
+    "lone surrogate in a free text field": Call(
+        422, ("Input should be a valid string",), "dest",
+        lambda row: json.dumps({"instances": [{**row, "dest": "\ud800"}]}).encode()),
     "empty list": Call(422, ("List should have at least 1 item",), "instances",
                        lambda row: {"instances": []}),
     "instances not a list": Call(422, ("Input should be a valid list",), "instances",
