@@ -166,8 +166,8 @@ def parquet_columns(path: Path, name: str) -> int:
         file.seek(0, os.SEEK_END)
         if file.tell() >= 12:  # shorter: not parquet, and pyarrow says so below
             file.seek(-8, os.SEEK_END)
-            footer = int.from_bytes(file.read(4), "little")
-            if footer > MAX_FOOTER_BYTES:
+            footer, magic = int.from_bytes(file.read(4), "little"), file.read(4)
+            if magic == b"PAR1" and footer > MAX_FOOTER_BYTES:
                 raise LifecycleError(f"{name}: its parquet footer is {footer:,} bytes, more "
                                      f"than {MAX_FOOTER_BYTES:,}: more columns (or row groups) "
                                      f"than a table may have here; keep only the columns you "
