@@ -9,8 +9,10 @@ to "".
     python -m lifecycle.onnx_scoring models/model.onnx new_rows.csv scored.csv
 
 scores a CSV or parquet table leniently (a value that does not parse scores as missing), chunk by
-chunk, into a new file, with batch scoring's rule for outputs; for the data contract's row-by-row
-checks use `lifecycle predict --runtime onnx`.
+chunk, into a new file, with batch scoring's rule for outputs and its bounds on the table (a
+regular file of at most `tables.MAX_COLUMNS` columns); for the data contract's row-by-row checks
+use `lifecycle predict --runtime onnx`. The model is read only from a regular file of at most
+MAX_MODEL_BYTES, and one that is damaged, foreign or badly described is one error naming it.
 """
 
 import contextlib
