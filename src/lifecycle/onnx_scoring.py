@@ -39,7 +39,8 @@ NUMBER_KINDS = ("numeric", "datetime")
 KINDS = (*NUMBER_KINDS, "categorical", "text")
 TASKS = ("binary", "multiclass", "regression")
 # The most bytes an ONNX file may hold to be read: protobuf caps a model at 2 GiB, a model of
-# this project takes a few MB (a large forest some hundred), and loading holds the bytes twice.
+# this project takes a few MB (the example's random forest some tens), and loading holds the
+# bytes twice (the file's and the session's).
 MAX_MODEL_BYTES = 512 * 2**20
 FATAL = 4  # onnxruntime's log severity: log only what ends the process
 REEXPORT = "export it again with `dvc repro` (or fetch it with `dvc pull`)"
