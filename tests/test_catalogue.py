@@ -12,6 +12,8 @@ which files a successful run writes.
 import dataclasses
 import hashlib
 import json
+import os
+import random
 import shutil
 import socket
 import sqlite3
@@ -23,7 +25,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from lifecycle import cli
+from lifecycle import cli, onnx_scoring
 
 from .conftest import bin_path, environment, example_file, set_param
 
@@ -137,6 +139,65 @@ def batch(rows: int = 5, **changes: Any) -> Setup:
     return setup
 
 
+def truncate(name: str, size: int = 1000) -> Setup:
+    """The file cut after `size` bytes, as an interrupted copy leaves it."""
+    def setup(project: Path) -> None:
+        path = project / name
+        path.write_bytes(path.read_bytes()[:size])
+    return setup
+
+
+def copy(source: str, target: str) -> Setup:
+    def setup(project: Path) -> None:
+        shutil.copyfile(project / source, project / target)
+    return setup
+
+
+def random_bytes(name: str, size: int = 5000) -> Setup:
+    return write(name, random.Random(0).randbytes(size))
+
+
+def onnx_description(change: Callable[[str], str]) -> Setup:
+    """models/model.onnx with the description in its metadata changed: a valid ONNX file."""
+    def setup(project: Path) -> None:
+        import onnx
+
+        path = project / "models/model.onnx"
+        proto = onnx.load_from_string(path.read_bytes())
+        (entry,) = [entry for entry in proto.metadata_props if entry.key == "lifecycle"]
+        entry.value = change(entry.value)
+        path.write_bytes(proto.SerializeToString())
+    return setup
+
+
+def cut_in_half(text: str) -> str:
+    return text[:len(text) // 2]
+
+
+def without_task(text: str) -> str:
+    return json.dumps({key: value for key, value in json.loads(text).items() if key != "task"})
+
+
+def folder(name: str) -> Setup:
+    return lambda project: (project / name).mkdir()
+
+
+def pipe(name: str) -> Setup:
+    """A named pipe nobody writes to: reading it would wait for ever."""
+    return lambda project: os.mkfifo(project / name)
+
+
+def wide_table(name: str, columns: int) -> Setup:
+    """A table of one row and `columns` columns, as CSV or parquet by its extension."""
+    def setup(project: Path) -> None:
+        frame = pd.DataFrame([range(columns)], columns=[f"c{i}" for i in range(columns)])
+        if name.endswith(".csv"):
+            frame.to_csv(project / name, index=False)
+        else:
+            frame.to_parquet(project / name)
+    return setup
+
+
 def busy_port(project: Path) -> dict:
     """A port something else already listens on."""
     listener = socket.socket()
@@ -163,6 +224,7 @@ class Case:
     model: bool = False            # runs in a copy of a trained project (model, splits)
     creates: tuple[str, ...] = ()  # files a run that succeeds writes
     installed: bool = False        # run the installed `lifecycle` command in a subprocess
+    environ: dict[str, str] = dataclasses.field(default_factory=dict)  # environment variables
 
 
 CSV_SOURCE = params(source__name="csv", source__path="data/source/table.csv")
@@ -170,6 +232,11 @@ PARQUET_SOURCE = params(source__name="parquet", source__path="data/source/table.
 CONTRACT = "data/contract.yaml"
 TEMP = "temp: {type: numeric, role: feature, nullable: true, min: -40, max: 130}"
 PREDICT = ("predict", "--input", "batch.csv", "--output", "out/scored.csv")
+PREDICT_ONNX = (*PREDICT, "--runtime", "onnx")
+ONNX = "models/model.onnx"
+SKOPS = "models/model.skops"
+UNREADABLE_ONNX = ("models/model.onnx: not a readable ONNX model (InvalidProtobuf",
+                   "export it again with `dvc repro`")
 
 CASES = {
     # params.yaml, read by every stage: exit 2, the file, the key path, what is allowed
@@ -424,6 +491,47 @@ CASES = {
     "predict: model missing": Case(
         PREDICT, 1, ("models/model.skops: not found; run `dvc repro` (or `dvc pull`)",),
         steps(batch(), remove("models/model.skops")), model=True),
+    "predict: ONNX model truncated": Case(
+        PREDICT_ONNX, 1, UNREADABLE_ONNX, steps(batch(), truncate(ONNX)), model=True),
+    "predict: ONNX model that is a skops file": Case(
+        PREDICT_ONNX, 1, UNREADABLE_ONNX, steps(batch(), copy(SKOPS, ONNX)), model=True),
+    "predict: ONNX model of random bytes": Case(
+        PREDICT_ONNX, 1, UNREADABLE_ONNX, steps(batch(), random_bytes(ONNX)), model=True),
+    "predict: ONNX model whose description is cut": Case(
+        PREDICT_ONNX, 1, ("models/model.onnx: its description (metadata 'lifecycle') is not "
+                          "valid JSON", "export it again"),
+        steps(batch(), onnx_description(cut_in_half)), model=True),
+    "predict: ONNX model whose description has no task": Case(
+        PREDICT_ONNX, 1, ("models/model.onnx: its description (metadata 'lifecycle') names no "
+                          "task (one of binary, multiclass, regression)", "export it again"),
+        steps(batch(), onnx_description(without_task)), model=True),
+    "predict: skops model truncated": Case(
+        PREDICT, 1, ("models/model.skops: not a readable skops model file", "dvc pull"),
+        steps(batch(), truncate(SKOPS)), model=True),
+    "predict: skops model of random bytes": Case(
+        PREDICT, 1, ("models/model.skops: not a readable skops model file", "dvc pull"),
+        steps(batch(), random_bytes(SKOPS)), model=True),
+    "predict: input is /dev/zero": Case(
+        ("predict", "--input", "/dev/zero", "--output", "out/scored.csv"), 1,
+        ("/dev/zero: not a regular file (a character device); give the path of a file",),
+        model=True),
+    "predict: input is a folder": Case(
+        PREDICT, 1, ("batch.csv: not a regular file (a folder)",), folder("batch.csv"),
+        model=True),
+    "predict: input is a pipe": Case(
+        PREDICT, 1, ("batch.csv: not a regular file (a pipe)",), pipe("batch.csv"), model=True),
+    "predict: CSV of more columns than allowed": Case(
+        PREDICT, 1, ("batch.csv: more than 10,000 columns, the most a table may have here; "
+                     "keep only the columns you need",), wide_table("batch.csv", 10_001),
+        model=True),
+    "predict: parquet of more columns than allowed": Case(
+        ("predict", "--input", "batch.parquet", "--output", "out/scored.csv"), 1,
+        ("batch.parquet: more than 10,000 columns",), wide_table("batch.parquet", 10_001),
+        model=True),
+    "predict: Dask scheduler address that is not one": Case(
+        PREDICT, 1, ("DASK_SCHEDULER_ADDRESS='::::': not a scheduler address", "unset it"),
+        steps(batch(), params(engine="dask")), model=True,
+        environ={"DASK_SCHEDULER_ADDRESS": "::::"}),
     "predict: every row breaks the contract": Case(
         (*PREDICT, "--chunk-rows", "2"), 0, (), batch(carrier="ZZ"), model=True,
         creates=("out/scored.csv", "out/scored.rejects.csv")),
@@ -440,6 +548,19 @@ CASES = {
     "serve: model missing": Case(
         ("serve", "--port", "{port}"), 1, ("models/model.skops: not found; run `dvc repro`",),
         free_port),
+
+    # ... and loads the model once before any worker starts: a damaged one is one error
+    "serve: ONNX model of random bytes": Case(
+        ("serve", "--port", "{port}", "--runtime", "onnx"), 1, UNREADABLE_ONNX,
+        steps(free_port, random_bytes(ONNX)), model=True),
+    "serve: ONNX model whose description has no task": Case(
+        ("serve", "--port", "{port}", "--runtime", "onnx", "--workers", "2"), 1,
+        ("models/model.onnx: its description (metadata 'lifecycle') names no task",),
+        steps(free_port, onnx_description(without_task)), model=True),
+    "serve: skops model truncated, two workers": Case(
+        ("serve", "--port", "{port}", "--workers", "2"), 1,
+        ("models/model.skops: not a readable skops model file",),
+        steps(free_port, truncate(SKOPS)), model=True),
 
     # the command line itself: usage errors, exit 2, from the installed command
     "cli: unknown subcommand": Case(
@@ -500,6 +621,8 @@ def test_bad_input_gets_a_clear_error_and_leaves_no_partial_output(name, request
     case = CASES[name]
     project = project_for(case, request, tmp_path)
     monkeypatch.chdir(project)
+    for variable, value in case.environ.items():
+        monkeypatch.setenv(variable, value)
     given = case.setup(project) or {}
     args = [argument.format(**given) for argument in case.args]
     before = snapshot(project)
@@ -537,6 +660,57 @@ def test_a_batch_whose_rows_all_break_the_contract_is_all_rejected(request, tmp_
         "row", "prediction", "probability_0", "probability_1"]
     rejects = pd.read_csv(project / "out/scored.rejects.csv")
     assert rejects["reason"].tolist() == ["carrier: unknown category"] * 5
+
+
+# --- `python -m lifecycle.onnx_scoring MODEL INPUT OUTPUT`: the ONNX file alone ------------------
+
+SCORE = (ONNX, "batch.csv", "scored.csv")
+
+ONNX_SCORING = {
+    "model truncated": Case(SCORE, 1, UNREADABLE_ONNX, steps(batch(), truncate(ONNX))),
+    "model that is a skops file": Case(SCORE, 1, UNREADABLE_ONNX,
+                                       steps(batch(), copy(SKOPS, ONNX))),
+    "model of random bytes": Case(SCORE, 1, UNREADABLE_ONNX, steps(batch(), random_bytes(ONNX))),
+    "model whose description is cut": Case(
+        SCORE, 1, ("models/model.onnx: its description (metadata 'lifecycle') is not valid "
+                   "JSON",), steps(batch(), onnx_description(cut_in_half))),
+    "model whose description has no task": Case(
+        SCORE, 1, ("models/model.onnx: its description (metadata 'lifecycle') names no task",),
+        steps(batch(), onnx_description(without_task))),
+    "model is /dev/zero": Case(
+        ("/dev/zero", "batch.csv", "scored.csv"), 1,
+        ("/dev/zero: not a regular file (a character device)",), batch()),
+    "model is a folder": Case(("models", "batch.csv", "scored.csv"), 1,
+                              ("models: not a regular file (a folder)",), batch()),
+    "model missing": Case(("model.onnx", "batch.csv", "scored.csv"), 1,
+                          ("model.onnx: not found; give the path of the ONNX file",), batch()),
+    "input is /dev/zero": Case((ONNX, "/dev/zero", "scored.csv"), 1,
+                               ("/dev/zero: not a regular file (a character device)",)),
+    "input is a pipe": Case(SCORE, 1, ("batch.csv: not a regular file (a pipe)",),
+                            pipe("batch.csv")),
+    "input of more columns than allowed": Case(
+        SCORE, 1, ("batch.csv: more than 10,000 columns",), wide_table("batch.csv", 10_001)),
+}
+
+
+@pytest.mark.parametrize("name", ONNX_SCORING)
+def test_bad_input_to_onnx_scoring_is_one_line_and_writes_nothing(name, request, tmp_path,
+                                                                  monkeypatch, capsys):
+    case = dataclasses.replace(ONNX_SCORING[name], model=True)
+    project = project_for(case, request, tmp_path)
+    monkeypatch.chdir(project)
+    case.setup(project)
+    before = snapshot(project)
+    capsys.readouterr()
+
+    code = onnx_scoring.main(list(case.args))
+
+    errors = capsys.readouterr().err
+    assert code == case.code, errors
+    for words in case.words:
+        assert words in errors
+    assert errors.startswith("lifecycle onnx_scoring: error: ") and errors.count("\n") == 1
+    assert snapshot(project) == before
 
 
 # --- `lifecycle serve` requests ----------------------------------------------------------------
@@ -588,6 +762,10 @@ REQUESTS = {
     "infinity": Call(422, ("Input should be a finite number",), "temp",
                      lambda row: json.dumps({"instances": [{**row, "temp": float("inf")}]})
                      .encode()),
+    # Half a UTF-16 pair, sent as the JSON escape "\ud800": not Unicode, so no category either.
+    "lone surrogate in a free text field": Call(
+        422, ("Input should be a valid string",), "dest",
+        lambda row: json.dumps({"instances": [{**row, "dest": "\ud800"}]}).encode()),
     "empty list": Call(422, ("List should have at least 1 item",), "instances",
                        lambda row: {"instances": []}),
     "instances not a list": Call(422, ("Input should be a valid list",), "instances",

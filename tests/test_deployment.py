@@ -6,6 +6,7 @@ import io
 import json
 import shutil
 import socket
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -386,3 +387,95 @@ def test_serve_warns_at_start_up_unless_the_model_is_validated_and_health_says_s
                                   "VALIDATED: ")
         assert (f"its gate verdict is {verdict}" if verdict else
                 "no gate verdict (reports/gate.json not found)") in warning
+
+
+# --- text that is not Unicode ------------------------------------------------------------------
+
+JSON_BODY = {"content-type": "application/json"}
+
+
+@pytest.mark.parametrize("runtime", scoring.RUNTIMES)
+def test_a_lone_surrogate_in_a_text_field_gets_422_naming_it_on_either_runtime(trained,
+                                                                              monkeypatch,
+                                                                              runtime):
+    """JSON can escape half a UTF-16 pair ("\\ud800"), which is not Unicode: no encoder of the
+    model can take it, so the field holding it is refused, as a field of categories refuses it."""
+    monkeypatch.chdir(trained)
+    client = TestClient(serve.create_app(runtime), raise_server_exceptions=False)
+    row = instances(pd.read_parquet("data/prepared/test.parquet").drop(columns="late").head(1))[0]
+
+    def post(**values: str) -> httpx.Response:
+        body = json.dumps({"instances": [{**row, **values}]})  # escapes the surrogate
+        return client.post("/predict", content=body.encode(), headers=JSON_BODY)
+
+    for field in ("dest", "plane_manufacturer", "origin"):  # free text, nullable, categories
+        response = post(**{field: "A\ud800"})
+        assert response.status_code == 422, response.text
+        assert [item["loc"] for item in response.json()["detail"]] == [
+            ["body", "instances", 0, field]]
+    misspelt = post(**{"carrie\udfff": "AA"})  # a field name holding one comes back escaped
+    assert misspelt.status_code == 422
+    assert misspelt.json()["detail"][0]["loc"][-1] == "carrie\\udfff"
+    assert post(plane_manufacturer="Ærø \U0001f600").status_code == 200  # Unicode still scores
+
+
+# --- a server whose model is missing or damaged fails fast, whatever --workers --------------------
+
+# Seconds a failing start may take before the test gives up: a few on an idle machine, and
+# generous for a loaded one; the test asserts the exit, not its speed.
+FAIL_FAST_LIMIT = 120
+DAMAGES = {
+    "missing": lambda path: path.unlink(),
+    "truncated": lambda path: path.write_bytes(path.read_bytes()[:1000]),
+    "random bytes": lambda path: path.write_bytes(bytes(range(256)) * 20),
+}
+
+
+@pytest.mark.slow  # servers as processes
+@pytest.mark.parametrize("workers", ["1", "2"])
+@pytest.mark.parametrize("runtime", scoring.RUNTIMES)
+@pytest.mark.parametrize("damage", DAMAGES)
+def test_serve_with_a_missing_or_damaged_model_exits_with_one_line_before_any_worker_starts(
+        trained, tmp_path, workers, runtime, damage):
+    from .conftest import stop_process_tree
+
+    project = copy_files(trained, tmp_path / "project", TRAINED_FILES)
+    model = Path("models/model.onnx" if runtime == "onnx" else "models/model.skops")
+    DAMAGES[damage](project / model)
+    out, err = tmp_path / "out.log", tmp_path / "err.log"
+    with out.open("wb") as stdout, err.open("wb") as stderr:
+        process = subprocess.Popen(
+            [bin_path("lifecycle"), "serve", "--port", str(free_port()), "--workers", workers,
+             "--runtime", runtime], cwd=project, env=environment(), stdout=stdout, stderr=stderr)
+    try:
+        code = process.wait(timeout=FAIL_FAST_LIMIT)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"still running after {FAIL_FAST_LIMIT} s:\n{err.read_text()}")
+    finally:
+        stop_process_tree(process)
+
+    errors, output = err.read_text(), out.read_text()
+    assert code == 1, errors
+    (line,) = errors.splitlines()
+    assert line.startswith(f"lifecycle serve: error: {model}: ")
+    assert "Traceback" not in errors + output
+    assert "serving the model" not in output  # refused before uvicorn started
+
+
+def test_a_worker_that_cannot_load_the_model_stops_the_server_rather_than_restarting(
+        trained, tmp_path, monkeypatch, capsys):
+    """Should the model break after `serve` checked it, a worker exits with uvicorn's start-up
+    failure code, on which uvicorn stops every worker instead of starting this one again."""
+    from uvicorn.config import STARTUP_FAILURE
+
+    project = copy_files(trained, tmp_path, TRAINED_FILES)
+    (project / "models/model.skops").write_bytes(b"not a model")
+    monkeypatch.chdir(project)
+    monkeypatch.setenv(serve.RUNTIME_VARIABLE, "skops")
+
+    with pytest.raises(SystemExit) as exit:
+        serve.worker_app()
+
+    assert exit.value.code == STARTUP_FAILURE
+    assert capsys.readouterr().err.startswith(
+        "lifecycle serve: error: models/model.skops: not a readable skops model file")

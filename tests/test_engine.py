@@ -203,3 +203,21 @@ def test_batch_scoring_writes_the_same_files_on_both_engines(trained_project, tm
     assert len(rejects) - 1 == len(rows.index[::97]) and "distance" in rejects[1]
     assert len(pd.read_parquet(tmp_path / "dask/scored.parquet")) == len(rows) - len(rejects) + 1
     assert written["dask"] == written["pandas"]
+
+
+@pytest.mark.parametrize("address, reason", [
+    ("::::", "ipv6 needs brackets"),
+    ("not a url", "missing port number"),
+    ("tcp://localhost:port", "invalid literal for int()"),
+    ("ftp://host:8786", "unknown address scheme 'ftp'"),
+])
+def test_a_scheduler_address_dask_cannot_parse_is_one_error_naming_the_variable(monkeypatch,
+                                                                              address, reason):
+    monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", address)
+
+    with pytest.raises(LifecycleError) as error, engine.dask_client():
+        pytest.fail("connected")
+
+    message = str(error.value)
+    assert message.startswith(f"DASK_SCHEDULER_ADDRESS={address!r}: not a scheduler address (")
+    assert reason in message and "unset it to start a local cluster" in message

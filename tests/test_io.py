@@ -122,3 +122,75 @@ def test_a_recorded_folder_lists_what_it_holds_and_nothing_else_is_taken_for_its
     assert files.unrecorded(folder) == ["notes.txt"]
     (folder / files.RECORD).unlink()
     assert files.unrecorded(folder) == ["notes.txt", "roc.png"]
+
+
+# --- files a user gives, bounded before they are read ------------------------------------------
+
+
+def test_a_file_is_read_whole_up_to_its_cap_and_refused_past_it(tmp_path):
+    path = tmp_path / "model.bin"
+    path.write_bytes(b"x" * 100)
+
+    assert files.read_regular(path, 100) == b"x" * 100
+    with pytest.raises(LifecycleError, match=r"model\.bin: more than 99 bytes, the most read "
+                                             r"here; check the path"):
+        files.read_regular(path, 99)
+
+
+@pytest.mark.parametrize("kind, make", [
+    ("a folder", lambda path: path.mkdir()),
+    ("a pipe", os.mkfifo),  # opening it to read would wait for a writer
+])
+def test_what_is_not_a_regular_file_is_refused_before_it_is_read(tmp_path, kind, make):
+    path = tmp_path / "given"
+    make(path)
+
+    for read in (lambda: files.read_regular(path, 1000), lambda: files.check_regular(path),
+                 lambda: tables.read_table(path, kind="csv")):
+        with pytest.raises(LifecycleError, match=f"given: not a regular file \\({kind}\\)"):
+            read()
+
+
+def test_dev_zero_is_refused_as_a_file_and_as_a_table():
+    with pytest.raises(LifecycleError, match="a character device"):
+        files.read_regular("/dev/zero", 1000)
+    with pytest.raises(LifecycleError, match="a character device"):
+        tables.read_table("/dev/zero", kind="csv")
+
+
+@pytest.mark.parametrize("header, columns", [
+    ("a,b,c\n1,2,3\n", 3),
+    ('"a,b",c\n1,2\n', 2),                   # a comma between quotes is part of a name
+    ('"a\nb",c,"d""e"\n1,2,3\n', 3),         # so is a line break; "" is a quote in a name
+    ("\n\r\nx,y\n1,2\n", 2),                 # blank lines before the header are skipped
+    ("only\n", 1),
+])
+def test_the_columns_of_a_csv_header_are_counted_across_blocks(tmp_path, monkeypatch, header,
+                                                               columns):
+    path = tmp_path / "t.csv"
+    path.write_text(header)
+    for block in (tables.HEADER_BLOCK, 1, 2, 3):
+        monkeypatch.setattr(tables, "HEADER_BLOCK", block)
+        assert tables.csv_columns(path, 10) == columns
+        assert len(pd.read_csv(path).columns) == columns  # as pandas reads it
+
+
+def test_a_table_over_the_column_cap_is_refused_before_its_rows_are_read(tmp_path, monkeypatch):
+    path = tmp_path / "wide.csv"
+    path.write_text(",".join(f"c{i}" for i in range(11)) + "\n" + ",".join("1" * 11) + "\n")
+    monkeypatch.setattr(tables, "MAX_COLUMNS", 10)
+    monkeypatch.setattr(pd, "read_csv", lambda *args, **kwargs: pytest.fail("rows were read"))
+
+    with pytest.raises(LifecycleError, match=r"wide\.csv: more than 10 columns, the most a table "
+                                             r"may have here; keep only the columns you need"):
+        next(tables.table_chunks(path, 5))
+
+
+def test_a_parquet_footer_over_its_cap_is_refused_before_it_is_parsed(tmp_path, monkeypatch):
+    path = tmp_path / "wide.parquet"
+    pd.DataFrame({f"c{i}": [1] for i in range(50)}).to_parquet(path)
+    monkeypatch.setattr(tables, "MAX_FOOTER_BYTES", 1000)
+
+    with pytest.raises(LifecycleError, match=r"wide.parquet: its parquet footer is [\d,]+ bytes, "
+                                             r"more than 1,000"):
+        tables.read_table(path)

@@ -305,3 +305,50 @@ def test_many_aliases_are_one_lookup_in_the_file():
     rows.loc[rows.index[:50], "region"] = [f"Region  {i}" for i in range(50)]
     report = onnx_export.parity(pipeline, exported(pipeline, "binary"), rows, "binary", 0.4)
     assert report["holds"], report
+
+
+# --- inputs bounded before work grows with them ----------------------------------------------
+
+# Resident memory a scoring process may reach: the libraries take about 150 MB; reading the
+# million-column table below took 1.3 GB (up to 4.7 GB on other machines) before it was refused.
+SCORING_MEMORY = 400 * 2**20
+
+
+def test_a_table_of_a_million_columns_is_refused_before_its_rows_are_read(trained_project,
+                                                                        tmp_path):
+    """A 12 MB CSV of 2 rows and 1,000,000 columns: one line, and the process stays small."""
+    from tests.conftest import TRAINED_FILES, copy_files
+
+    project = copy_files(trained_project, tmp_path / "p", TRAINED_FILES)
+    wide = tmp_path / "wide.csv"
+    header = ",".join(f"c{i}" for i in range(1_000_000))
+    wide.write_text("\n".join([header] + [",".join(["1"] * 1_000_000)] * 2) + "\n")
+    # The process's peak resident memory is VmHWM: getrusage's maxrss would carry this test
+    # process's over the fork and exec.
+    script = (
+        "import re, sys; from pathlib import Path; from lifecycle import onnx_scoring;"
+        f"code = onnx_scoring.main([{str(project / 'models/model.onnx')!r}, {str(wide)!r}, "
+        f"{str(tmp_path / 'scored.csv')!r}]);"
+        "peak = re.search(r'VmHWM:\\s+(\\d+) kB', Path('/proc/self/status').read_text());"
+        "print(int(peak[1]) * 1024); sys.exit(code)")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            check=False, timeout=600)
+
+    assert result.returncode == 1
+    assert result.stderr == (f"lifecycle onnx_scoring: error: {wide}: more than 10,000 columns, "
+                             f"the most a table may have here; keep only the columns you need\n")
+    assert int(result.stdout) < SCORING_MEMORY
+    assert not (tmp_path / "scored.csv").exists()
+
+
+def test_a_model_file_over_the_cap_is_refused_before_it_is_read(trained_project, monkeypatch):
+    model = trained_project / "models/model.onnx"
+    size = model.stat().st_size
+    monkeypatch.setattr(onnx_scoring, "MAX_MODEL_BYTES", size - 1)
+
+    with pytest.raises(LifecycleError, match=f"{model}: more than {size - 1:,} bytes, the most "
+                                             f"read here; an ONNX model of this project is "
+                                             f"far smaller"):
+        onnx_scoring.load(model)
+    monkeypatch.setattr(onnx_scoring, "MAX_MODEL_BYTES", size)
+    assert onnx_scoring.load(model).task == "binary"

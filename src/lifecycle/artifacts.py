@@ -5,12 +5,13 @@ import io
 import json
 import os
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
 from lifecycle import stage_trace
 from lifecycle.errors import LifecycleError
-from lifecycle.files import existing, write_bytes
+from lifecycle.files import check_regular, existing, write_bytes
 
 # A fixed timestamp for zip entries (the earliest a zip can hold), so model bytes never carry
 # the time they were written.
@@ -60,11 +61,13 @@ def load_model(path: str | os.PathLike) -> Any:
 
     stage_trace.record_read(path)
     path = existing(path)
+    check_regular(path)  # a pipe would block the zip reader, a device feed it without end
     fix = "run `dvc pull` to fetch it again, or `dvc repro` to rebuild it"
     try:
         _check_archive(path)
         untrusted = skops.io.get_untrusted_types(file=path)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError) as error:
+    except (zipfile.BadZipFile, zlib.error, KeyError, ValueError, OSError, EOFError,
+            NotImplementedError) as error:  # NotImplementedError: zip features Python lacks
         raise LifecycleError(f"{path}: not a readable skops model file ({error}); {fix}") \
             from None
     refused = sorted(set(untrusted) - set(TRUSTED_TYPES))

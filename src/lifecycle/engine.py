@@ -14,6 +14,8 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
+from lifecycle.errors import LifecycleError
+
 SCHEDULER_ENV = "DASK_SCHEDULER_ADDRESS"
 LOCAL_WORKERS = 2
 
@@ -28,10 +30,33 @@ def dask_client() -> Iterator[Any]:
     with dask.config.set({"dataframe.convert-string": False}):
         address = os.environ.get(SCHEDULER_ENV)
         if address:
-            with Client(address) as client:
+            with connect(address) as client:
                 yield client
             return
         with LocalCluster(n_workers=LOCAL_WORKERS, threads_per_worker=1, processes=True,
                           dashboard_address=None, silence_logs=logging.ERROR) as cluster, \
                 Client(cluster) as client:
             yield client
+
+
+def connect(address: str) -> Any:
+    """A client of the scheduler at `address`; an address Dask cannot parse, or a scheduler it
+    cannot reach, is one error naming the variable."""
+    from distributed import Client
+    from distributed.comm import get_address_host_port
+
+    where = f"{SCHEDULER_ENV}={address!r}"
+    try:
+        # Dask's own parser, before any client starts (a client that fails to start can leave
+        # its event loop behind for the next)
+        get_address_host_port(address)
+    except ValueError as error:  # no port, unknown scheme, IPv6 without brackets
+        raise LifecycleError(f"{where}: not a scheduler address ({error}); set it to the "
+                             f"scheduler's, e.g. tcp://10.0.0.5:8786, or unset it to start a "
+                             f"local cluster") from None
+    try:
+        return Client(address)
+    except OSError as error:  # refused, or timed out
+        raise LifecycleError(f"{where}: cannot reach the scheduler ({error}); start it, correct "
+                             f"the address, or unset the variable to start a local "
+                             f"cluster") from None

@@ -13,6 +13,7 @@ import errno
 import json
 import math
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -355,3 +356,44 @@ def existing(path: str | os.PathLike) -> Path:
             f"{path}: not found; run `dvc repro` (or `dvc pull`) to produce it first"
         )
     return path
+
+
+# --- files a user gives to be read --------------------------------------------------------------
+
+# What a path that is not a regular file names, for the message refusing it.
+FILE_KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISCHR, "a character device"),
+              (stat.S_ISBLK, "a block device"), (stat.S_ISFIFO, "a pipe"),
+              (stat.S_ISSOCK, "a socket"))
+
+
+def check_regular(path: str | os.PathLike, name: str | None = None) -> None:
+    """Refuse a path that exists but is not a regular file (links followed): a device such as
+    /dev/zero reads without end, a pipe blocks until someone writes, a folder has no bytes."""
+    refuse_irregular(os.stat(path).st_mode, name or str(path))
+
+
+def refuse_irregular(mode: int, name: str) -> None:
+    if stat.S_ISREG(mode):
+        return
+    kind = next((kind for test, kind in FILE_KINDS if test(mode)), "not a file")
+    raise LifecycleError(f"{name}: not a regular file ({kind}); give the path of a file")
+
+
+def read_regular(path: str | os.PathLike, limit: int, name: str | None = None,
+                 fix: str = "check the path") -> bytes:
+    """The bytes of a regular file of at most `limit` bytes; anything else is refused before
+    it is read. Opened without blocking, so a pipe cannot stall the check, and read to at most
+    `limit` + 1 bytes, so a file that grows meanwhile cannot make memory grow with it."""
+    name = name or str(path)
+    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        info = os.fstat(descriptor)
+        refuse_irregular(info.st_mode, name)  # a folder cannot even be opened as a file
+    except BaseException:
+        os.close(descriptor)
+        raise
+    with open(descriptor, "rb") as file:
+        data = b"" if info.st_size > limit else file.read(limit + 1)
+    if max(info.st_size, len(data)) > limit:
+        raise LifecycleError(f"{name}: more than {limit:,} bytes, the most read here; {fix}")
+    return data

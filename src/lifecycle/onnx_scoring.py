@@ -10,13 +10,18 @@ file names: the graph's own text operators differ from Python's).
     python -m lifecycle.onnx_scoring models/model.onnx new_rows.csv scored.csv
 
 scores a CSV or parquet table leniently (a value that does not parse scores as missing), chunk by
-chunk, into a new file, with batch scoring's rule for outputs; for the data contract's row-by-row
-checks use `lifecycle predict --runtime onnx`.
+chunk, into a new file, with batch scoring's rule for outputs and its bounds on the table (a
+regular file of at most `tables.MAX_COLUMNS` columns); for the data contract's row-by-row checks
+use `lifecycle predict --runtime onnx`. The model is read only from a regular file of at most
+MAX_MODEL_BYTES, and one that is damaged, foreign or badly described is one error naming it.
 """
 
+import contextlib
 import datetime
+import io
 import json
 import math
+import numbers
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -33,6 +38,14 @@ METADATA_KEY = "lifecycle"  # the metadata entry holding the file's description
 EPOCH = datetime.datetime(1970, 1, 1)
 NUMBER_KINDS = ("numeric", "datetime")
 Speller = Callable[[str], str]
+KINDS = (*NUMBER_KINDS, "categorical", "text")
+TASKS = ("binary", "multiclass", "regression")
+# The most bytes an ONNX file may hold to be read: protobuf caps a model at 2 GiB, a model of
+# this project takes a few MB (the example's random forest some tens), and loading holds the
+# bytes twice (the file's and the session's).
+MAX_MODEL_BYTES = 512 * 2**20
+FATAL = 4  # onnxruntime's log severity: log only what ends the process
+REEXPORT = "export it again with `dvc repro` (or fetch it with `dvc pull`)"
 
 
 class OnnxModel:
@@ -92,23 +105,86 @@ class OnnxRegressor(OnnxModel):
 
 def load(source: str | Path | bytes, threads: int = 0) -> OnnxModel:
     """The model in an ONNX file (or its bytes) written by onnx_export, answering through
-    onnxruntime with `threads` threads (0: onnxruntime's default)."""
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    data = model_bytes(source)
-    session = onnxruntime.InferenceSession(data, options, providers=["CPUExecutionProvider"])
-    metadata = session.get_modelmeta().custom_metadata_map
-    if METADATA_KEY not in metadata:
-        raise LifecycleError("not a model exported by `lifecycle` (no description in its "
-                         "metadata); export it with the export stage")
-    description = json.loads(metadata[METADATA_KEY])
+    onnxruntime with `threads` threads (0: onnxruntime's default). A file that is missing,
+    too large, damaged or not such a model is one error naming it."""
+    name = "the ONNX model" if isinstance(source, bytes) else str(source)
+    data = model_bytes(source, name)
+    session, metadata, graph_inputs = open_session(data, threads, name)
+    description = read_description(metadata, graph_inputs, name)
     kind = OnnxRegressor if description["task"] == "regression" else OnnxClassifier
     return kind(session, description, (data, threads))
 
 
-def model_bytes(source: str | Path | bytes) -> bytes:
-    return source if isinstance(source, bytes) else Path(source).read_bytes()
+def model_bytes(source: str | Path | bytes, name: str) -> bytes:
+    if isinstance(source, bytes):
+        return source
+    if not Path(source).exists():
+        raise LifecycleError(f"{name}: not found; give the path of the ONNX file the export "
+                             f"stage wrote")
+    return files.read_regular(source, MAX_MODEL_BYTES, name, fix="an ONNX model of this "
+                              "project is far smaller; check the path (the cap is "
+                              "MAX_MODEL_BYTES in lifecycle/onnx_scoring.py)")
+
+
+def open_session(data: bytes, threads: int,
+                 name: str) -> tuple[onnxruntime.InferenceSession, dict[str, str], list[str]]:
+    """A session on the bytes, the file's metadata and the graph's input names."""
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.log_severity_level = FATAL  # its errors are raised, and said once, below
+    try:
+        # onnxruntime prints a banner on stdout before retrying a failed load with the same
+        # provider: the error below says it in one line.
+        with contextlib.redirect_stdout(io.StringIO()):
+            session = onnxruntime.InferenceSession(data, options,
+                                                   providers=["CPUExecutionProvider"])
+        # Text in a damaged file can be bytes that are not UTF-8.
+        return (session, session.get_modelmeta().custom_metadata_map,
+                [node.name for node in session.get_inputs()])
+    except Exception as error:  # onnxruntime has an exception type per failure, none shared
+        reason = (str(error).splitlines() or [""])[0][:200]
+        raise LifecycleError(f"{name}: not a readable ONNX model ({type(error).__name__}: "
+                             f"{reason}); {REEXPORT}") from None
+
+
+def read_description(metadata: dict[str, str], graph_inputs: list[str], name: str) -> dict:
+    """The description onnx_export stored in the file's metadata, checked so that every use of
+    it here holds: a file cut or edited by hand is refused, never half-loaded."""
+    if METADATA_KEY not in metadata:
+        raise LifecycleError(f"{name}: not a model exported by `lifecycle` (no description in "
+                             f"its metadata); export it with the export stage")
+    try:
+        description = json.loads(metadata[METADATA_KEY])
+    except ValueError as error:
+        raise LifecycleError(f"{name}: its description (metadata {METADATA_KEY!r}) is not "
+                             f"valid JSON ({error}); {REEXPORT}") from None
+    problem = description_problem(description, graph_inputs)
+    if problem:
+        raise LifecycleError(f"{name}: its description (metadata {METADATA_KEY!r}) {problem}; "
+                             f"{REEXPORT}")
+    return description
+
+
+def description_problem(description: Any, graph_inputs: list[str]) -> str | None:
+    """What makes a file's description unusable, or None."""
+    if not isinstance(description, dict):
+        return "is not a JSON object"
+    if description.get("task") not in TASKS:
+        return f"names no task (one of {', '.join(TASKS)})"
+    inputs = description.get("inputs")
+    if not isinstance(inputs, dict) or not all(kind in KINDS for kind in inputs.values()):
+        return f"gives no kind (one of {', '.join(KINDS)}) for each input"
+    if sorted(inputs) != sorted(graph_inputs):
+        return "names other inputs than the model's graph"
+    classes = description.get("classes")
+    if description["task"] != "regression" and not (isinstance(classes, list) and classes):
+        return "lists no classes"
+    threshold = description.get("decision_threshold")
+    if threshold is not None and not (isinstance(threshold, numbers.Real)
+                                      and 0 <= threshold <= 1):
+        return "has a decision threshold that is not a number in [0, 1]"
+    return None
 
 
 def column_array(values: pd.Series, kind: str, speller: Speller | None = None) -> np.ndarray:

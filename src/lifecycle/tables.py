@@ -7,12 +7,20 @@ from typing import Any
 
 from lifecycle import stage_trace
 from lifecycle.errors import LifecycleError
-from lifecycle.files import atomic_path, existing
+from lifecycle.files import atomic_path, check_regular, existing
 
 TABLE_TYPES = (".csv", ".parquet")  # what users bring and get back, by extension
 # Rows per parquet row group. Fixed, so a table written whole (pandas) or partition by partition
 # (Dask) gives the same bytes; also the Dask engine's partition when it reads the file back.
 ROW_GROUP_ROWS = 1_000_000
+# The most columns a table a user brings may have: it is refused before its rows are read, since
+# pandas' memory for a row grows with its columns (a 12 MB CSV of 1,000,000 columns takes GBs).
+# A table of more columns than a data contract can reasonably list is not one this project scores.
+MAX_COLUMNS = 10_000
+# The most bytes of a parquet footer (the schema and each row group's column statistics) read to
+# count the columns: a footer takes about 200 bytes per column and row group.
+MAX_FOOTER_BYTES = 16 * 2**20
+HEADER_BLOCK = 2**16  # bytes of a CSV header read at a time while counting its columns
 
 
 def write_parquet(frame: Any, path: str | os.PathLike) -> None:
@@ -82,14 +90,16 @@ def table_chunks(path: str | os.PathLike, rows: int | None = None, kind: str | N
     name = name or str(path)
     kind = kind or path.suffix.lower().removeprefix(".")
     stage_trace.record_read(path)
+    if not path.exists():
+        raise LifecycleError(f"{name}: file not found")
+    check_regular(path, name)  # whatever its name: /dev/zero never ends, a pipe blocks
     if kind not in ("csv", "parquet"):
         raise LifecycleError(f"{name}: unsupported file type {path.suffix!r}; use .csv or "
                              f".parquet")
-    if not path.is_file():
-        raise LifecycleError(f"{name}: file not found")
     if path.stat().st_size == 0:
         raise LifecycleError(f"{name}: the file is empty; export the table again")
     try:
+        check_columns(path, kind, name)
         if kind == "csv":
             frames = pd.read_csv(path, chunksize=rows) if rows else [pd.read_csv(path)]
         else:
@@ -112,6 +122,57 @@ def table_chunks(path: str | os.PathLike, rows: int | None = None, kind: str | N
                              f"header row") from None
     except (pd.errors.ParserError, ValueError, OSError) as error:
         raise LifecycleError(f"{name}: could not be read as {kind}: {error}") from None
+
+
+def check_columns(path: Path, kind: str, name: str) -> None:
+    """Refuse a table of more than MAX_COLUMNS columns, from its CSV header or parquet footer,
+    before any row is read."""
+    if kind == "csv":
+        over = csv_columns(path, MAX_COLUMNS) > MAX_COLUMNS
+    else:
+        over = parquet_columns(path, name) > MAX_COLUMNS
+    if over:
+        raise LifecycleError(f"{name}: more than {MAX_COLUMNS:,} columns, the most a table may "
+                             f"have here; keep only the columns you need")
+
+
+def csv_columns(path: Path, limit: int) -> int:
+    """The columns of a CSV file's header row, counted until they pass `limit`: the header is
+    read in blocks, so a header of a million names costs what its first `limit` do."""
+    columns, quoted, started = 1, False, False
+    with path.open("rb") as file:
+        while block := file.read(HEADER_BLOCK):
+            if not started:  # pandas skips blank lines before the header
+                block = block.lstrip(b"\r\n")
+                started = bool(block)
+            # Between quotes a comma or line break is part of a name: split on the quote
+            # character, the pieces alternate outside and inside quotes ("" toggles twice).
+            for piece in block.split(b'"'):
+                if not quoted:
+                    end = piece.find(b"\n")
+                    columns += piece.count(b",", 0, None if end < 0 else end)
+                    if end >= 0 or columns > limit:
+                        return columns
+                quoted = not quoted
+            quoted = not quoted  # a block does not end in a quote character: undo the last
+    return columns
+
+
+def parquet_columns(path: Path, name: str) -> int:
+    """The columns of a parquet file's schema, from a footer of at most MAX_FOOTER_BYTES."""
+    import pyarrow.parquet as pq
+
+    with path.open("rb") as file:
+        file.seek(0, os.SEEK_END)
+        if file.tell() >= 12:  # shorter: not parquet, and pyarrow says so below
+            file.seek(-8, os.SEEK_END)
+            footer, magic = int.from_bytes(file.read(4), "little"), file.read(4)
+            if magic == b"PAR1" and footer > MAX_FOOTER_BYTES:
+                raise LifecycleError(f"{name}: its parquet footer is {footer:,} bytes, more "
+                                     f"than {MAX_FOOTER_BYTES:,}: more columns (or row groups) "
+                                     f"than a table may have here; keep only the columns you "
+                                     f"need")
+    return pq.ParquetFile(path).metadata.num_columns
 
 
 class TableWriter:

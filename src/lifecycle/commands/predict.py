@@ -119,6 +119,7 @@ def check_paths(source: Path, output: Path, rejects: Path, overwrite: bool) -> N
     """Refuse, before any work, paths that cannot be written or would destroy data."""
     if not source.exists():
         raise LifecycleError(f"{source}: not found; give the path of a .csv or .parquet file")
+    files.check_regular(source)
     if rejects.suffix.lower() != ".csv":
         raise LifecycleError(f"{rejects}: the rejects file is CSV; give a path ending .csv")
     inputs = (source, config.PARAMS_FILE, paths.CONTRACT, paths.MODEL, paths.ONNX_MODEL)

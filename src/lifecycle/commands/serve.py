@@ -103,6 +103,8 @@ def instance_model(rules: contract.Contract) -> type[BaseModel]:
             kind = Annotated[kind, AfterValidator(wall_clock)]
         if column.categories and column.type in ("categorical", "text"):
             kind = Literal[tuple(str(category) for category in column.categories)]
+        elif kind is str:
+            kind = Annotated[kind, AfterValidator(unicode_text)]
         elif column.categories:
             kind = Annotated[kind, AfterValidator(one_of(column.categories))]
         if column.nullable:
@@ -125,6 +127,18 @@ def one_of(categories: list) -> Callable[[Any], Any]:
         return value
 
     return check
+
+
+def unicode_text(value: str) -> str:
+    """Refuse text holding a lone surrogate (JSON can escape one, "\\ud800"): it is not Unicode,
+    no encoder of the model can take it, and a field of categories already refuses it so."""
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise PydanticCustomError("string_unicode", "Input should be a valid string, "
+                                      "unable to parse raw data as a unicode string") from None
+    return value
 
 
 def wall_clock(value: datetime.datetime) -> datetime.datetime:
@@ -410,12 +424,19 @@ def body_errors(error: ValidationError) -> list[dict]:
 def invalid(errors: Iterable[dict], total: int, shown: int) -> JSONResponse:
     """422 listing the first `shown` of `total` errors (loc, msg, type) and counting the rest,
     so a request of many bad rows cannot make a huge answer."""
-    listed = [{"loc": list(item["loc"]), "msg": item["msg"], "type": item["type"]}
-              for item in itertools.islice(errors, shown)]
+    listed = [{"loc": [encodable(part) for part in item["loc"]], "msg": item["msg"],
+               "type": item["type"]} for item in itertools.islice(errors, shown)]
     body: dict[str, Any] = {"detail": listed}
     if total > len(listed):
         body["errors_not_shown"] = total - len(listed)
     return JSONResponse(body, status_code=422)
+
+
+def encodable(part: str | int) -> str | int:
+    """A field name as JSON can send it in UTF-8: a lone surrogate as its escape."""
+    if isinstance(part, str) and not part.isascii():
+        return part.encode("utf-8", "backslashreplace").decode("utf-8")
+    return part
 
 
 def prediction_body(result: pd.DataFrame) -> dict[str, Any]:
@@ -533,6 +554,19 @@ def check_address(host: str, port: int) -> None:
                              f"{error.strerror or error}; choose another port or host") from None
 
 
+def worker_app() -> FastAPI:
+    """The app of one of `run`'s worker processes. `run` checked the files before starting any;
+    should one break since, the worker exits with uvicorn's start-up failure code, which stops
+    the server instead of restarting the worker without end."""
+    from uvicorn.config import STARTUP_FAILURE
+
+    try:
+        return create_app()
+    except LifecycleError as error:
+        print(f"lifecycle serve: error: {error}", file=sys.stderr)
+        sys.exit(STARTUP_FAILURE)
+
+
 def run(host: str, port: int, workers: int = 1, runtime: str = "skops") -> None:
     import uvicorn
 
@@ -541,13 +575,16 @@ def run(host: str, port: int, workers: int = 1, runtime: str = "skops") -> None:
     if runtime not in scoring.RUNTIMES:
         raise LifecycleError(f"--runtime {runtime}: choose one of {', '.join(scoring.RUNTIMES)}")
     check_address(host, port)
+    # Params, contract and model are loaded and checked here, once, whatever --workers: a file
+    # that is missing or damaged is one error before any worker starts.
+    app = create_app(runtime)
     warn_unless_validated(gate_verdict())
     print(f"serving the model on http://{host}:{port} (POST /predict, GET /health, /metadata)"
           f" with {workers} worker process{'es' if workers > 1 else ''}, {runtime} runtime")
     os.environ[RUNTIME_VARIABLE] = runtime
     if workers == 1:
-        uvicorn.run(create_app(runtime), host=host, port=port, log_level="warning")
-    else:
-        # Each worker process builds its own app (and loads the model) from the project here.
-        uvicorn.run("lifecycle.commands.serve:create_app", factory=True, workers=workers, host=host,
-                    port=port, log_level="warning")
+        uvicorn.run(app, host=host, port=port, log_level="warning")
+        return
+    del app  # each worker process builds its own app (and loads the model) from the project
+    uvicorn.run("lifecycle.commands.serve:worker_app", factory=True, workers=workers, host=host,
+                port=port, log_level="warning")
