@@ -147,12 +147,16 @@ def test_shared_rows_counts_test_rows_that_also_occur_in_train():
 def criteria(**overrides: object) -> SimpleNamespace:
     values = dict(minimum={"roc_auc": 0.6}, maximum={"brier": 0.2}, min_lift_over_baselines=0.0,
                   max_slice_gap=None, max_single_feature_score=0.95, max_shared_test_rows=None,
-                  max_train_test_gap=None)
+                  max_train_test_gap=None, max_feature_group_score=0.95,
+                  max_plausible_score=0.99, max_cv_shortfall=3.0)
     return SimpleNamespace(**{**values, **overrides})
 
 
-FINDINGS = {"lift_over_trivial": 0.2, "lift_over_linear": 0.01, "slice_gap": 0.1,
-            "single_feature_score": 0.6, "shared_test_rows": 0.0, "train_test_gap": 0.05}
+FINDINGS = {"lift_low_over_trivial": 0.18, "lift_low_over_linear": 0.004, "slice_gap": 0.1,
+            "single_feature_score": 0.6,
+            "feature_group": {"features": ["distance", "hour"], "score": 0.64},
+            "plausible": {"metric": "roc_auc", "score": 0.7}, "shared_test_rows": 0.0,
+            "train_test_gap": 0.05, "cv_shortfall": 0.5}
 TEST_METRICS = {"roc_auc": 0.7, "brier": 0.13}
 
 
@@ -168,14 +172,37 @@ def test_the_verdict_follows_the_thresholds(threshold, verdict):
     assert unjudged and all(row["passed"] is None for row in unjudged)
 
 
-def test_a_leak_or_a_weak_lift_rejects():
-    leaking = {**FINDINGS, "single_feature_score": 0.99}
-    names = metrics.METRIC_NAMES["binary"]
+@pytest.mark.parametrize("finding, value, words", [
+    ("single_feature_score", 0.99, "best single-feature score (leakage)"),
+    ("feature_group", {"features": ["casual", "registered"], "score": 0.998},
+     "leakage across columns: casual, registered"),
+    ("plausible", {"metric": "roc_auc", "score": 0.995},
+     "best test roc_auc of the candidate and the linear baseline (too good to be true)"),
+    ("lift_low_over_linear", -0.003, "roc_auc lift over the linear baseline (low end"),
+    ("cv_shortfall", 4.2, "below the cross-validation mean, in fold standard deviations"),
+])
+def test_a_leak_a_lift_within_noise_or_a_test_far_below_cv_rejects(finding, value, words):
+    rows = gate.criteria_rows(criteria(), metrics.METRIC_NAMES["binary"], "roc_auc",
+                              TEST_METRICS, {**FINDINGS, finding: value})
 
-    assert gate.verdict(gate.criteria_rows(criteria(), names, "roc_auc", TEST_METRICS,
-                                           leaking)) == "REJECTED"
-    assert gate.verdict(gate.criteria_rows(criteria(min_lift_over_baselines=0.05), names,
-                                           "roc_auc", TEST_METRICS, FINDINGS)) == "REJECTED"
+    assert gate.verdict(rows) == "REJECTED"
+    (failed,) = [row for row in rows if row["passed"] is False]
+    assert words in failed["criterion"]
+    line = gate.judged(rows)
+    assert line.startswith(f"{len(rows) - 3} criteria judged, 1 failed (")
+    assert words in line.split("; not judged")[0]
+
+
+def test_every_criterion_left_unjudged_is_named_and_no_minimum_is_a_row():
+    rows = gate.criteria_rows(criteria(minimum={}, maximum={}, max_cv_shortfall=None),
+                              metrics.METRIC_NAMES["binary"], "roc_auc", TEST_METRICS, FINDINGS)
+
+    line = gate.judged(rows)
+    assert gate.verdict(rows) == "VALIDATED"
+    assert line.startswith(f"{len(rows) - 5} criteria judged, 0 failed; not judged: ")
+    for words in ("test roc_auc against a minimum (criteria.minimum)", "worst slice",
+                  "fraction of test rows", "train minus test", "cross-validation mean"):
+        assert words in line.split("not judged: ")[1]
 
 
 def test_a_criterion_on_a_metric_the_task_lacks_is_a_params_error():
@@ -197,7 +224,8 @@ def test_lifecycle_gate_prints_the_table_and_exits_by_the_verdict(tmp_path, verd
                             capture_output=True, text=True)
 
     assert result.returncode == code
-    assert "test roc_auc" in result.stdout and result.stdout.strip().endswith(verdict)
+    assert "test roc_auc" in result.stdout
+    assert result.stdout.strip().splitlines()[-1].startswith(f"{verdict}: ")
 
 
 @pytest.mark.slow  # the installed command: its exit code is what CI reads
@@ -214,11 +242,14 @@ def card_details() -> dict:
         "model": "hist_gradient_boosting",
         "intervals": {"roc_auc": [0.68, 0.72], "brier": [0.12, 0.14]},
         "cross_validation": {"summary": {"roc_auc": {"mean": 0.7, "std": 0.01}}},
-        "baselines": {"trivial": {"metrics": {"roc_auc": 0.5}, "lift": 0.2}},
+        "baselines": {"trivial": {"metrics": {"roc_auc": 0.5}, "lift": 0.2,
+                                  "lift_interval": [0.18, 0.22]}},
         "slices": {"records": [{}], "worst": {"slice": "origin=JFK", "rows": 50, "roc_auc": 0.6,
                                              "gap": 0.1}},
         "checks": {"single_feature": [{"feature": "distance", "roc_auc": 0.55}],
-                   "shared_test_rows": {"rows": 0, "fraction": 0.0}, "train_test_gap": 0.05},
+                   "feature_groups": [{"features": ["distance", "hour"], "roc_auc": 0.58}],
+                   "shared_test_rows": {"rows": 0, "fraction": 0.0}, "train_test_gap": 0.05,
+                   "cv_shortfall": 0.4},
     }
 
 
@@ -239,7 +270,10 @@ def test_the_model_card_holds_every_section_and_the_verdict():
     for heading in ("Intended use", "Data and split", "Test metrics", "Baselines", "Slices",
                     "Checks", "Criteria", "Limitations"):
         assert f"## {heading}" in text
-    assert "Will it be late?" in text and "Gate verdict: VALIDATED" in text
+    assert "Will it be late?" in text and "Gate verdict: VALIDATED**: " in text
+    assert "not judged: " in text.split("\n\n")[1]  # the headline says what was not judged
+    assert "| trivial | 0.5 | 0.2 | 0.18 to 0.22 |" in text
+    assert "distance, hour: roc_auc 0.58" in text
     assert "| roc_auc | 0.7 | 0.68 to 0.72 |" in text and "origin=JFK" in text
 
 

@@ -13,11 +13,11 @@ import pytest
 import yaml
 from dvc.utils.hydra import apply_overrides
 
-from lifecycle import cli, curation, formatting, leakage, splits
+from lifecycle import cli, contract, curation, formatting, leakage, splits
 from lifecycle.commands.init import (
+    derive_criteria,
     derive_decision_threshold,
     derive_max_shared_test_rows,
-    derive_min_lift,
     infer_contract,
     model_name,
     natural_shared_share,
@@ -69,7 +69,10 @@ EXAMPLE_WORDING = re.compile(r"flight|\blate\b|nycflights|New York|January|Decem
 INIT_KEYS = {"problem", "source", "split", "features.datetime", "features.age_from_year",
              "evaluate.decision_threshold", "evaluate.slice_columns", "validation.duplicate_row",
              "criteria.minimum", "criteria.maximum", "criteria.min_lift_over_baselines",
-             "criteria.max_shared_test_rows"}
+             "criteria.max_shared_test_rows", "criteria.max_single_feature_score",
+             "criteria.max_feature_group_score", "criteria.max_plausible_score",
+             "criteria.max_cv_shortfall", "criteria.max_train_test_gap",
+             "criteria.max_slice_gap"}
 TARGETS = {"binary": "recommend", "multiclass": "rating", "regression": "satisfaction"}
 
 
@@ -275,8 +278,9 @@ def test_the_shared_rows_criterion_is_judged_only_where_the_split_allows(
 
     criteria = yaml.safe_load((project / "params.yaml").read_text())["criteria"]
     assert criteria["max_shared_test_rows"] == expected
-    assert criteria["min_lift_over_baselines"] is None
-    assert "criteria.min_lift_over_baselines: null (how much lift" in printed
+    assert criteria["min_lift_over_baselines"] == 0.0
+    assert "criteria.min_lift_over_baselines: 0.0 (the candidate must beat each baseline " \
+           "beyond noise" in printed
     if expected is None:
         assert "criteria.max_shared_test_rows: null (100.0% of test rows share their inputs " \
                "with train by nature (low-cardinality inputs" in printed
@@ -338,7 +342,62 @@ def test_with_a_key_duplicate_rows_are_dropped_and_few_of_them_go_unremarked(pro
 
 
 def test_derived_values_replace_the_comments_of_the_template():
-    assert derive_min_lift().value is None and "reports/gate.json" in derive_min_lift().reason
+    judged = {item.key: item for item in derive_criteria("roc_auc")}
+    assert judged["criteria.min_lift_over_baselines"].value == 0.0
+    assert judged["criteria.max_plausible_score"].value == 0.99
+    assert judged["criteria.max_feature_group_score"].value == 0.95
+    assert judged["criteria.max_cv_shortfall"].value == 3.0
+    for unjudged in ("criteria.max_slice_gap", "criteria.max_train_test_gap"):
+        assert judged[unjudged].value is None and "not judged" in judged[unjudged].reason
     threshold = derive_decision_threshold(pd.Series([1, 0, 0, 0, None]), 1)
     assert threshold.value == 0.25 and "1" in threshold.comment
     assert derive_decision_threshold(pd.Series([1] + [0] * 999), 1).value == 0.01
+
+
+# --- leakage spread over columns: warned of, excluded on the user's word -------------------------
+
+def rentals(rows: int = 1500, seed: int = 0) -> pd.DataFrame:
+    """Hourly bike rentals where the target is the total of two columns (its parts)."""
+    rng = np.random.default_rng(seed)
+    hour = rng.integers(0, 24, rows)
+    table = pd.DataFrame({"hour": hour, "temp": rng.normal(0.5, 0.2, rows).round(3),
+                          "season": rng.choice(["winter", "spring", "summer", "fall"], rows)})
+    busy = 1 + np.exp(-((hour - 17) ** 2) / 8)
+    table["casual"] = rng.gamma(2.0, 12 * busy).round()
+    table["registered"] = rng.gamma(3.0, 20 * busy * (1 + table["temp"])).round()
+    table["bikers"] = table["casual"] + table["registered"]
+    return table
+
+
+def test_init_warns_of_columns_that_give_the_target_away_together(project, capsys):
+    printed = init(capsys, rentals(), "bikers")
+
+    warning = next(line for line in printed.splitlines() if "together predict" in line)
+    assert warning.startswith("warning: columns casual, registered together predict 'bikers' "
+                              "with r2 1.000")
+    assert "run init again with --leakage casual,registered" in warning
+    rules = contract.load(project / "data/contract.yaml")
+    assert rules.columns["casual"].role == rules.columns["registered"].role == "feature"
+
+
+def test_init_excludes_the_columns_the_user_names_as_leakage(project, capsys):
+    printed = init(capsys, rentals(), "bikers", "--leakage", "casual, registered")
+
+    assert "together predict" not in printed
+    rules = contract.load(project / "data/contract.yaml")
+    assert rules.columns["casual"].role == rules.columns["registered"].role == "leakage"
+    assert "  leakage: casual, registered" in printed
+
+
+@pytest.mark.parametrize("given, words", [
+    ("casul", "'casul' is not a column of the table; give the columns known only after the "
+              "outcome (did you mean 'casual'?)"),
+    ("bikers", "'bikers' is the target"),
+])
+def test_leakage_naming_no_column_of_the_table_is_refused(project, capsys, given, words):
+    rentals().to_csv("answers.csv", index=False)
+
+    code = cli.main(["init", "--data", "answers.csv", "--target", "bikers", "--leakage", given])
+
+    errors = capsys.readouterr().err
+    assert code == 1 and words in errors and errors.count("\n") == 1

@@ -88,6 +88,9 @@ def add_init_arguments(init: argparse.ArgumentParser) -> None:
     init.add_argument("--name", metavar="NAME", dest="project_name",  # `name` is the command's
                       help="the project's name (problem.name, the model artifacts' names): "
                            "lowercase letters, digits and hyphens (default: from the file name)")
+    init.add_argument("--leakage", metavar="COLUMN,...",
+                      help="columns known only after the outcome (init warns of those it "
+                           "suspects): role leakage in the contract, never features")
 
 
 def add_predict_arguments(predict: argparse.ArgumentParser) -> None:

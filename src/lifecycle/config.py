@@ -233,17 +233,24 @@ class Evaluate(Section):
 class Criteria(Section):
     """Success criteria: evaluate checks each one and writes the verdict to reports/gate.json.
 
-    A None threshold reports the value without judging it.
+    A None threshold reports the value without judging it. The last three judge by default when
+    a params.yaml written before them leaves them out.
     """
 
     key: ClassVar[str] = "criteria"
     minimum: dict[str, float]  # metric name -> threshold
     maximum: dict[str, float]
-    min_lift_over_baselines: float | None
+    min_lift_over_baselines: float | None  # on the lower end of the lift's paired interval
     max_slice_gap: float | None
     max_single_feature_score: float | None
     max_shared_test_rows: float | None
     max_train_test_gap: float | None
+    max_feature_group_score: float | None = 0.95  # leakage spread over up to 3 columns
+    # Too good to be true: the candidate's or the linear baseline's test score (roc_auc,
+    # balanced_accuracy or r2, by task) at or above this is suspected leakage.
+    max_plausible_score: float | None = 0.99
+    # The test primary metric below the cross-validation mean, in fold standard deviations.
+    max_cv_shortfall: float | None = 3.0
 
     def check(self, where: str) -> None:
         if self.max_shared_test_rows is not None:
@@ -252,6 +259,9 @@ class Criteria(Section):
         if self.max_slice_gap is not None:
             _require(self.max_slice_gap >= 0, f"{where}.max_slice_gap", self.max_slice_gap,
                      "a number >= 0 (or null)")
+        if self.max_cv_shortfall is not None:
+            _require(self.max_cv_shortfall >= 0, f"{where}.max_cv_shortfall",
+                     self.max_cv_shortfall, "a number of fold standard deviations >= 0 (or null)")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -561,6 +571,7 @@ _SCHEMA_EXTRA: dict[str, dict[str, Any]] = {
     "evaluate.bootstrap_resamples": {"minimum": 10, "maximum": MAX_BOOTSTRAP_RESAMPLES},
     "criteria.max_shared_test_rows": {"minimum": 0, "maximum": 1},
     "criteria.max_slice_gap": {"minimum": 0},
+    "criteria.max_cv_shortfall": {"minimum": 0},
     **{f"monitor.{name}": {"exclusiveMinimum": 0, "maximum": 1}
        for name in ("p_value", "jensen_shannon", "missing_share", "drifted_feature_share")},
     **{f"monitor.{name}": {"exclusiveMinimum": 0} for name in ("wasserstein", "psi", "decay")},

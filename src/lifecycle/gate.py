@@ -18,30 +18,53 @@ def criteria_rows(criteria: Any, task_metric_names: tuple[str, ...], primary: st
                   test_metrics: dict[str, float], findings: dict[str, Any]) -> list[dict]:
     """One row per criterion: what is measured, the comparison, the threshold and pass/fail.
 
-    `findings` holds the lifts (`lift_over_<baseline>`), `slice_gap`, `single_feature_score`,
-    `shared_test_rows` and `train_test_gap`. A None threshold is reported but not judged.
+    `findings` holds, per baseline, the lower end of the paired interval of the candidate's lift
+    (`lift_low_over_<baseline>`), and `slice_gap`, `single_feature_score`, `feature_group`
+    (columns and score), `plausible` (metric and score), `shared_test_rows`, `train_test_gap`
+    and `cv_shortfall`. A None threshold is reported but not judged.
     """
     rows = []
     for bound, comparison in ((criteria.minimum, ">="), (criteria.maximum, "<=")):
         for metric, threshold in sorted(bound.items()):
             _check_metric_name(metric, task_metric_names, comparison)
             rows.append(_row(f"test {metric}", test_metrics[metric], comparison, threshold))
+    if not criteria.minimum and not criteria.maximum:  # shown as not judged, not left out
+        rows.append(_row(f"test {primary} against a minimum (criteria.minimum)",
+                         test_metrics[primary], ">=", None))
     for name, value in sorted(findings.items()):
-        if name.startswith("lift_over_"):
-            baseline = name.removeprefix("lift_over_")
-            rows.append(_row(f"{primary} lift over the {baseline} baseline", value, ">=",
-                             criteria.min_lift_over_baselines))
+        if name.startswith("lift_low_over_"):
+            baseline = name.removeprefix("lift_low_over_")
+            rows.append(_row(f"{primary} lift over the {baseline} baseline (low end of its 95% "
+                             f"paired interval)", value, ">=", criteria.min_lift_over_baselines))
+    group, plausible = findings["feature_group"], findings["plausible"]
     rows += [
         _row(f"{primary} gap of the worst slice", findings["slice_gap"], "<=",
              criteria.max_slice_gap),
         _row("best single-feature score (leakage)", findings["single_feature_score"], "<=",
              criteria.max_single_feature_score),
+        _row(f"best score of a group of columns (leakage across columns: "
+             f"{', '.join(group['features']) or 'none'})", group["score"], "<=",
+             criteria.max_feature_group_score),
+        _row(f"best test {plausible['metric']} of the candidate and the linear baseline (too "
+             f"good to be true)", plausible["score"], "<=", criteria.max_plausible_score),
         _row("fraction of test rows also in train", findings["shared_test_rows"], "<=",
              criteria.max_shared_test_rows),
         _row(f"train minus test {primary} (overfitting)", findings["train_test_gap"], "<=",
              criteria.max_train_test_gap),
+        _row(f"test {primary} below the cross-validation mean, in fold standard deviations",
+             findings["cv_shortfall"], "<=", criteria.max_cv_shortfall),
     ]
     return rows
+
+
+def judged(rows: list[dict]) -> str:
+    """One line: how many criteria were judged and failed, and which were not judged."""
+    failed = [row["criterion"] for row in rows if row["passed"] is False]
+    unjudged = [row["criterion"] for row in rows if row["passed"] is None]
+    line = f"{len(rows) - len(unjudged)} criteria judged, {len(failed)} failed"
+    if failed:
+        line += f" ({'; '.join(failed)})"
+    return line + (f"; not judged: {'; '.join(unjudged)}" if unjudged else "; all judged")
 
 
 def verdict(rows: list[dict]) -> str:
@@ -55,7 +78,7 @@ def format_table(gate: dict) -> str:
              formatting.result(row["passed"]))
             for row in gate["criteria"]]
     table = formatting.text_table(("criterion", "value", "threshold", "result"), rows)
-    return f"{table}\n\n{gate['verdict']}"
+    return f"{table}\n\n{gate['verdict']}: {judged(gate['criteria'])}"
 
 
 def read_gate(path: str) -> dict:

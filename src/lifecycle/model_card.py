@@ -3,6 +3,7 @@
 from typing import Any
 
 from lifecycle.formatting import markdown_table, result, shown
+from lifecycle.gate import judged
 
 
 def render_model_card(problem: dict[str, str], data: dict, headline: dict, details: dict,
@@ -12,7 +13,8 @@ def render_model_card(problem: dict[str, str], data: dict, headline: dict, detai
     primary = problem["primary_metric"]
     lines = [
         f"# Model card: {problem['name']}", "",
-        f"**Gate verdict: {gate['verdict']}** (`lifecycle gate` prints the criteria)", "",
+        f"**Gate verdict: {gate['verdict']}**: {judged(gate['criteria'])} (`lifecycle gate` "
+        f"prints the criteria)", "",
         "## Intended use", "", problem["description"], "",
         f"Task: {problem['task']}; target `{problem['target']}`; model "
         f"`{details['model']}`; primary metric `{primary}`.", "",
@@ -29,8 +31,9 @@ def render_model_card(problem: dict[str, str], data: dict, headline: dict, detai
         "", _cross_validation(details["cross_validation"]["summary"],
                               fold_kind(split_method, problem["task"])), "",
         "## Baselines", "",
-        *markdown_table(("model", primary, "lift of the candidate"),
-                        [(name, baseline["metrics"][primary], baseline["lift"])
+        *markdown_table(("model", primary, "lift of the candidate", "95% paired interval"),
+                        [(name, baseline["metrics"][primary], baseline["lift"],
+                          "{} to {}".format(*baseline["lift_interval"]))
                          for name, baseline in details["baselines"].items()]),
         "", "## Slices", "", _slices(details["slices"], primary), "",
         "## Checks", "", *_checks(details["checks"]), "",
@@ -54,8 +57,9 @@ LIMITATIONS = [
     "- Intervals cover resampling of the test rows only, not a change of period or population.",
     "- Slices smaller than `evaluate.slice_min_rows` are not reported; small slices stay "
     "unjudged.",
-    "- The single-feature check finds a column that alone gives the answer away, not leakage "
-    "spread over several columns.",
+    "- The leakage checks find a column, or a group of up to 3 of the 20 columns that score best "
+    "alone, that gives the answer away; a leak spread over more columns, or over columns that "
+    "each tell nothing alone, can pass them.",
 ]
 
 
@@ -93,11 +97,17 @@ def _slices(slices: dict, primary: str) -> str:
 
 def _checks(checks: dict) -> list[str]:
     best = checks["single_feature"][0] if checks["single_feature"] else {}
+    groups = [f"{', '.join(record['features'])}: "
+              f"{_show_record({k: v for k, v in record.items() if k != 'features'})}"
+              for record in checks["feature_groups"]]
     return [
         f"- Best single-feature score: {_show_record(best)}.",
+        f"- Best groups of columns (leakage spread over columns): {'; '.join(groups) or 'n/a'}.",
         f"- Test rows whose inputs also occur in train: {checks['shared_test_rows']['rows']} "
         f"({checks['shared_test_rows']['fraction']}).",
         f"- Train minus test primary metric: {shown(checks['train_test_gap'])}.",
+        f"- Test primary metric below the cross-validation mean, in fold standard deviations: "
+        f"{shown(checks['cv_shortfall'])}.",
     ]
 
 

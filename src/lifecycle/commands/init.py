@@ -116,9 +116,10 @@ def identifier_reason(values: pd.Series, type_: str) -> str | None:
     return None
 
 
-def infer_contract(table: pd.DataFrame, target: str, task: str,
-                   time_column: str | None) -> tuple[Contract, dict[str, str]]:
-    """A contract for `table` and the comments explaining each flagged column."""
+def infer_contract(table: pd.DataFrame, target: str, task: str, time_column: str | None,
+                   leaking: tuple[str, ...] = ()) -> tuple[Contract, dict[str, str]]:
+    """A contract for `table` and the comments explaining each flagged column; `leaking` are
+    the columns the user says are known only after the outcome."""
     columns, comments = {}, {}
     calendar_taken = time_column is not None  # only one datetime column becomes calendar parts
     for name in table.columns:
@@ -129,6 +130,8 @@ def infer_contract(table: pd.DataFrame, target: str, task: str,
             role = "target"
         elif name == time_column:
             role = "timestamp"
+        elif name in leaking:
+            role, note = "leakage", "known only after the outcome (init --leakage)"
         elif reason := identifier_reason(values, type_):
             role, note = "identifier", f"looks like an identifier: {reason}"
         elif type_ == "datetime" and not calendar_taken:
@@ -147,6 +150,39 @@ def infer_contract(table: pd.DataFrame, target: str, task: str,
     keys = [name for name in rules_with_role(columns, "identifier")
             if distinct_rows[name].notna().all() and distinct_rows[name].is_unique][:1]
     return Contract(columns, keys), comments
+
+
+def leaking_columns(given: str | None, table: pd.DataFrame, target: str) -> tuple[str, ...]:
+    """The columns of --leakage a,b, each a column of the table other than the target."""
+    names = tuple(name.strip() for name in (given or "").split(",") if name.strip())
+    for name in names:
+        if name == target or name not in table:
+            problem = "is the target" if name == target else "is not a column of the table"
+            raise LifecycleError(f"init: --leakage {given}: {name!r} {problem}; give the "
+                                 f"columns known only after the outcome"
+                                 f"{config.did_you_mean(name, table.columns)}")
+    return names
+
+
+def group_leak_warning(table: pd.DataFrame, rules: Contract, target: str,
+                       task: str) -> str | None:
+    """One line when a group of up to 3 feature columns gives the target away together (a total
+    and its parts, a ratio): what they score, and how to exclude them on the user's word."""
+    feature_columns = rules.with_role("feature")
+    halves = leakage.split_labelled(table[feature_columns], table[target], task)
+    if len(feature_columns) < 2 or halves is None:
+        return None
+    metric = leakage.SINGLE_FEATURE_METRIC[task]
+    groups = leakage.feature_group_scores(*halves, task, seed=0)
+    found = max(groups, key=lambda record: np.nan_to_num(record[metric]))
+    if np.nan_to_num(found[metric]) < LEAKAGE_SCORE:
+        return None
+    names = ",".join(found["features"])
+    return (f"warning: columns {', '.join(found['features'])} together predict {target!r} with "
+            f"{metric} {found[metric]:.3f}: a leak spread over columns (a total and its parts, "
+            f"a ratio)? If they are known only after the outcome, run init again with "
+            f"--leakage {names}; until then evaluate's gate rejects the model "
+            f"(criteria.max_feature_group_score; set it to null if they are honest)")
 
 
 def rules_with_role(columns: dict[str, Column], role: str) -> list[str]:
@@ -304,11 +340,43 @@ def duplicate_warning(effect: dict, policy: str) -> str | None:
             f"set it to drop, warn or fail in params.yaml to change that")
 
 
-def derive_min_lift() -> Derived:
-    return Derived("criteria.min_lift_over_baselines", None,
-                   "how much lift over the baselines is meaningful depends on the problem: read "
-                   "the lifts in reports/gate.json after the first run and set it",
-                   "null: set it from reports/gate.json's lifts after a first run")
+def derive_criteria(primary: str) -> list[Derived]:
+    """The criteria every table is judged by, whatever the problem: a model that does not beat
+    its baselines beyond noise, that looks too good to be true, or whose test score falls far
+    below what cross-validation foresaw is rejected. Those that need the problem's own numbers
+    stay null, and say so."""
+    return [
+        Derived("criteria.min_lift_over_baselines", 0.0,
+                "the candidate must beat each baseline beyond noise: the low end of the paired "
+                "95% bootstrap interval of its primary-metric lift must be at least 0",
+                "low end of the lift's paired 95% interval; raise it for a margin"),
+        Derived("criteria.max_single_feature_score", 0.95,
+                "no single column may give the target away (leakage)"),
+        Derived("criteria.max_feature_group_score", 0.95,
+                "no group of up to 3 columns may give the target away together (a total and "
+                "its parts, a ratio)"),
+        Derived("criteria.max_plausible_score", 0.99,
+                "a near-perfect test score of the candidate or of the linear baseline is "
+                "suspected leakage until you mark the columns (--leakage) or set this to null",
+                "too good to be true: suspected leakage; null once confirmed"),
+        Derived("criteria.max_cv_shortfall", 3.0,
+                "the test primary metric may fall below the cross-validation mean by at most "
+                "3 fold standard deviations: a larger train-test gap than cross-validation "
+                "shows means the test rows differ from the training rows (or CV leaks)",
+                "in fold standard deviations"),
+        Derived("criteria.max_train_test_gap", None,
+                "not judged on its own: a flexible model fits its training rows closely, and "
+                "max_cv_shortfall judges the gap against cross-validation",
+                "null: max_cv_shortfall judges the gap"),
+        Derived("criteria.max_slice_gap", None,
+                "not judged: how much worse a slice may be depends on the problem; read the "
+                "slice gaps in reports/gate.json after a first run and set it",
+                "null: set it from the slice gaps after a first run"),
+        Derived("criteria.minimum", {},
+                f"not judged: the problem's success threshold on {primary}, under "
+                f"criteria.minimum or criteria.maximum, is yours to set once you know what is "
+                f"good enough"),
+    ]
 
 
 def natural_shared_share(table: pd.DataFrame, rules: Contract, target: str, task: str, *,
@@ -571,7 +639,7 @@ def artifacts_for(artifacts: Any, problem: dict[str, Any]) -> Any:
 
 def run(data: str | None, target: str, task: str | None, time_column: str | None,
         sql_url: str | None = None, query: str | None = None,
-        project_name: str | None = None) -> None:
+        project_name: str | None = None, leakage: str | None = None) -> None:
     params_file, dvc_file = Path("params.yaml"), Path("dvc.yaml")
     template = check_params_file(params_file)
     check_dvc_file(dvc_file)
@@ -588,7 +656,8 @@ def run(data: str | None, target: str, task: str | None, time_column: str | None
     if task == "regression":
         contract.check_finite(table, [target], where)
     check_time_column(table, time_column, target, where)
-    rules, comments = infer_contract(table, target, task, time_column)
+    rules, comments = infer_contract(table, target, task, time_column,
+                                     leaking_columns(leakage, table, target))
     datetime_feature = (rules.with_role("timestamp") or [
         name for name, c in rules.columns.items() if c.type == "datetime" and c.role == "feature"]
         or [None])[0]
@@ -600,7 +669,8 @@ def run(data: str | None, target: str, task: str | None, time_column: str | None
     derived = derive_judgement(table, rules, problem, split, template.seed, datetime_feature,
                                positive)
     effect = curation.duplicate_effect(table, target, task)
-    warning = duplicate_warning(effect, derived[curation.DUPLICATE_ROW_KEY].value)
+    warnings = [duplicate_warning(effect, derived[curation.DUPLICATE_ROW_KEY].value),
+                group_leak_warning(table, rules, target, task)]
     texts = {
         paths.CONTRACT: contract.dump(rules, comments),
         "params.yaml": update_params(params_file, params_sections(
@@ -613,7 +683,7 @@ def run(data: str | None, target: str, task: str | None, time_column: str | None
         files.write_bytes(text.encode(), path)
     make_copy(copy)  # last: a failed init leaves no copy behind
     print(summary(rules, comments, problem, len(table), positive, list(derived.values()),
-                  warning))
+                  [line for line in warnings if line]))
 
 
 def derive_judgement(table: pd.DataFrame, rules: Contract, problem: dict[str, Any],
@@ -632,7 +702,7 @@ def derive_judgement(table: pd.DataFrame, rules: Contract, problem: dict[str, An
         *([derive_decision_threshold(table[target], positive)] if task == "binary" else []),
         derive_slice_columns(rules),
         duplicate_row,
-        derive_min_lift(),
+        *derive_criteria(problem["primary_metric"]),
         derive_max_shared_test_rows(share, split["method"]),
     ]
     return {item.key: item for item in derived}
@@ -646,7 +716,7 @@ def params_sections(problem: dict[str, Any], source: dict[str, Any], split: dict
         "problem": problem, "source": source, "split": split,
         "features": {"datetime": datetime_feature, "age_from_year": []},
         # The example's thresholds mean nothing for another problem.
-        "criteria": {"minimum": {}, "maximum": {}},
+        "criteria": {"maximum": {}},
     }
     for key, item in derived.items():
         section, name = key.split(".", 1)
@@ -680,7 +750,7 @@ def slice_columns(rules: Contract, most: int = 2) -> list[str]:
 
 def summary(rules: Contract, comments: dict[str, str], problem: dict, rows: int,
             positive: Any = None, derived: list[Derived] = (),
-            warning: str | None = None) -> str:
+            warnings: list[str] = ()) -> str:
     lines = [f"{rows} rows, {len(rules.columns)} columns; task {problem['task']} on "
              f"{problem['target']!r}, primary metric {problem['primary_metric']}; "
              f"project {problem['name']}"]
@@ -695,8 +765,7 @@ def summary(rules: Contract, comments: dict[str, str], problem: dict, rows: int,
     if derived:
         lines.append("derived from the table, not taken from the example (params.yaml):")
         lines += [f"  {item.key}: {json.dumps(item.value)} ({item.reason})" for item in derived]
-    if warning:
-        lines.append(warning)
+    lines += warnings
     lines.append(f"wrote {paths.CONTRACT} (review it), params.yaml and dvc.yaml; "
                  f"now run `dvc repro`, and set your success thresholds under `criteria:` in "
                  f"params.yaml")

@@ -28,6 +28,7 @@ from lifecycle import (
     tables,
 )
 from lifecycle.errors import LifecycleError, ParamsError
+from lifecycle.formatting import rounded
 
 # Plots of single predictions draw at most this many seeded rows, so plot files stay small.
 PLOT_ROWS = 1000
@@ -54,12 +55,17 @@ def run() -> None:
         intervals = metrics.bootstrap_intervals(
             task, y, scores, threshold=threshold, classes=classes,
             resamples=evaluation.bootstrap_resamples, seed=params.seed)
-    with progress.phase("score the baselines"):
-        baselines = score_baselines(test, y, task, primary, threshold, classes, test_metrics)
+    with progress.phase("score the baselines, with paired intervals of the lifts"):
+        baselines = score_baselines(test, y, task, primary, threshold, classes,
+                                    (scores, test_metrics[primary]),
+                                    evaluation.bootstrap_resamples, params.seed)
     with progress.phase("leakage and split checks"):
         checks = run_checks(model, test, y, task, target, classes, params.seed,
                             train_report["train_metrics"].get(primary), test_metrics[primary],
                             primary)
+    checks["cv_shortfall"] = cv_shortfall(
+        train_report["cross_validation"]["summary"].get(primary), test_metrics[primary],
+        intervals.get(primary), primary)
     details = {
         "model": train_report["model"],
         "intervals": intervals,
@@ -71,7 +77,7 @@ def run() -> None:
     }
     headline = headline_metrics(test_metrics, len(test), primary, details)
     rows = gate.criteria_rows(params.criteria, metrics.METRIC_NAMES[task], primary,
-                              test_metrics, gate_findings(details, task))
+                              test_metrics, gate_findings(details, task, test_metrics))
     verdict = {"verdict": gate.verdict(rows), "criteria": rows}
     with progress.phase("permutation importance"):
         ranking = importance.permutation_importance_table(
@@ -106,15 +112,36 @@ def run() -> None:
 
 def score_baselines(test: pd.DataFrame, y: pd.Series, task: str, primary: str,
                     threshold: float | None, classes: np.ndarray | None,
-                    candidate: dict[str, float]) -> dict[str, dict]:
-    """Each baseline's test metrics and the candidate's lift over it on the primary metric."""
+                    candidate: tuple[np.ndarray, float], resamples: int,
+                    seed: int) -> dict[str, dict]:
+    """Each baseline's test metrics and the candidate's lift over it on the primary metric, with
+    the lift's paired bootstrap interval (the same resampled rows for every model). `candidate`
+    is the candidate's test scores and primary metric."""
+    candidate_scores, value = candidate
+    scores = {name: metrics.predict_scores(artifacts.load_model(path), test, task)
+              for name, path in paths.BASELINES.items()}
+    intervals = metrics.paired_lift_intervals(primary, task, y, candidate_scores, scores,
+                                              threshold=threshold, classes=classes,
+                                              resamples=resamples, seed=seed)
     baselines = {}
-    for name, path in paths.BASELINES.items():
-        scores = metrics.predict_scores(artifacts.load_model(path), test, task)
-        scored = metrics.task_metrics(task, y, scores, threshold, classes)
+    for name, baseline_scores in scores.items():
+        scored = metrics.task_metrics(task, y, baseline_scores, threshold, classes)
         baselines[name] = {"metrics": scored,
-                           "lift": metrics.lift(primary, candidate[primary], scored[primary])}
+                           "lift": metrics.lift(primary, value, scored[primary]),
+                           "lift_interval": intervals[name]}
     return baselines
+
+
+def cv_shortfall(cv: dict | None, test: float, interval: list | None,
+                 primary: str) -> float | None:
+    """How far the test primary metric falls below the cross-validation mean, in fold standard
+    deviations (the test interval's half-width when wider): a gap between the training and test
+    rows that cross-validation did not foresee. Negative when test does better."""
+    if cv is None:
+        return None
+    half_width = (interval[1] - interval[0]) / 2 if interval else 0.0
+    spread = max(cv["std"], half_width, 1e-9)
+    return rounded(metrics.lift(primary, cv["mean"], test) / spread)
 
 
 def run_checks(model: object, test: pd.DataFrame, y: pd.Series, task: str, target: str,
@@ -126,6 +153,8 @@ def run_checks(model: object, test: pd.DataFrame, y: pd.Series, task: str, targe
     y_train = labels(train.pop(target), task, classes, paths.PREPARED["train"])
     return {
         "single_feature": leakage.single_feature_scores(train, y_train, test[inputs], y, task,
+                                                       seed),
+        "feature_groups": leakage.feature_group_scores(train, y_train, test[inputs], y, task,
                                                        seed),
         "shared_test_rows": leakage.shared_rows(train, test[inputs]),
         # the primary metric on the rows the model was fitted on, minus on the test rows
@@ -148,16 +177,25 @@ def headline_metrics(test_metrics: dict, test_rows: int, primary: str, details: 
     return headline
 
 
-def gate_findings(details: dict, task: str) -> dict:
-    single = details["checks"]["single_feature"]
-    worst = details["slices"]["worst"]
+def gate_findings(details: dict, task: str, test_metrics: dict[str, float]) -> dict:
+    checks, worst = details["checks"], details["slices"]["worst"]
+    metric = leakage.SINGLE_FEATURE_METRIC[task]  # larger is better, 1 is perfect
+    single = checks["single_feature"]
+    group = max(checks["feature_groups"], key=lambda record: np.nan_to_num(record[metric]),
+                default={"features": [], metric: None})
+    linear = details["baselines"].get("linear", {}).get("metrics", {})
     return {
-        **{f"lift_over_{name}": entry["lift"] for name, entry in details["baselines"].items()},
+        **{f"lift_low_over_{name}": entry["lift_interval"][0]
+           for name, entry in details["baselines"].items()},
         "slice_gap": worst["gap"] if worst else None,
-        "single_feature_score": single[0][leakage.SINGLE_FEATURE_METRIC[task]] if single
-        else None,
-        "shared_test_rows": details["checks"]["shared_test_rows"]["fraction"],
-        "train_test_gap": details["checks"]["train_test_gap"],
+        "single_feature_score": single[0][metric] if single else None,
+        "feature_group": {"features": group["features"], "score": group[metric]},
+        "plausible": {"metric": metric, "score": max(
+            (value for value in (test_metrics.get(metric), linear.get(metric))
+             if value is not None and not np.isnan(value)), default=None)},
+        "shared_test_rows": checks["shared_test_rows"]["fraction"],
+        "train_test_gap": checks["train_test_gap"],
+        "cv_shortfall": checks["cv_shortfall"],
     }
 
 
