@@ -19,6 +19,7 @@ from lifecycle.commands.init import (
     derive_decision_threshold,
     derive_max_shared_test_rows,
     infer_contract,
+    infer_type,
     model_name,
     natural_shared_share,
     update_params,
@@ -401,3 +402,14 @@ def test_leakage_naming_no_column_of_the_table_is_refused(project, capsys, given
 
     errors = capsys.readouterr().err
     assert code == 1 and words in errors and errors.count("\n") == 1
+
+
+@pytest.mark.parametrize("values, expected", [
+    (["Jan", "Feb", "Mar", "Dec"], "categorical"),     # month names are categories, not dates
+    (["Monday", "Tuesday", "Sunday"], "categorical"),
+    (["2024-01-31", "2024-02-29", "2023-12-01"], "datetime"),
+    (["Jan 2024", "Feb 2024", "Dec 2023"], "datetime"),
+    (["3 March 2021", "14 July 2022", "1 May 2020"], "datetime"),
+])
+def test_text_is_a_date_only_when_it_names_one(values, expected):
+    assert infer_type(pd.Series(values * 10)) == expected

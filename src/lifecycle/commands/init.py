@@ -97,8 +97,10 @@ def infer_type(values: pd.Series) -> str:
     present = present.sample(min(len(present), CHECK_ROWS), random_state=0)  # parsing is slow
     if present.empty:
         return "categorical"
+    # A date holds digits (a day, a year): "Jan".."Dec" parse as dates of the year 1 otherwise.
     if pd.to_datetime(present, errors="coerce", format="mixed").notna().mean() > 0.95 \
-            and pd.to_numeric(present, errors="coerce").isna().all():
+            and pd.to_numeric(present, errors="coerce").isna().all() \
+            and present.str.contains(r"\d").all():
         return "datetime"
     many = present.nunique() > max(50, 0.5 * len(present))
     return "text" if many or present.str.len().mean() > 40 else "categorical"
