@@ -88,7 +88,7 @@ def target_bounds(params: config.Params) -> tuple[float | None, float | None]:
     classifier's labels have no bounds)."""
     if params.problem.task != "regression":
         return None, None
-    column = contract.validate(params, paths.CONTRACT).columns[params.problem.target]
+    column = contract.load(paths.CONTRACT).columns[params.problem.target]
     return column.min, column.max
 
 
