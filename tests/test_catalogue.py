@@ -426,6 +426,15 @@ CASES = {
     "contract: range that contradicts itself": Case(
         ("prepare",), 2, ("data/contract.yaml: columns.temp: min 130 is above max -40",),
         replace(CONTRACT, TEMP, TEMP.replace("min: -40, max: 130", "min: 130, max: -40"))),
+    "contract: bounds neither hard nor soft": Case(
+        ("prepare",), 2, ("data/contract.yaml: columns.temp.bounds: 'sometimes' is not allowed; "
+                          "choose one of: hard, soft",),
+        replace(CONTRACT, TEMP, TEMP.replace("max: 130", "max: 130, bounds: sometimes"))),
+    "contract: bounds on a column without a range": Case(
+        ("prepare",), 2, ("data/contract.yaml: columns.origin.bounds: only a numeric column has "
+                          "a range; remove it",),
+        replace(CONTRACT, "categories: [EWR, JFK, LGA]", "categories: [EWR, JFK, LGA], "
+                                                          "bounds: soft")),
     "contract: nullable that is not true or false": Case(
         ("monitor",), 2, ("data/contract.yaml: columns.temp.nullable: expected true or false, "
                           "found 'maybe'",),

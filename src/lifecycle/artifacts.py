@@ -25,6 +25,7 @@ TRUSTED_TYPES = [
     # XGBoost models: the project's class, holding the booster as XGBoost's UBJ bytes
     "lifecycle.boosting.XGBoostClassifier",
     "lifecycle.boosting.XGBoostRegressor",
+    "lifecycle.clipping.ClippedRegressor",  # a regression model within the target's bounds
     "lifecycle.features.CalendarFeatures",
     "lifecycle.features.CategoryNormaliser",
     "lifecycle.features.OutlierFences",
@@ -57,7 +58,7 @@ def load_model(path: str | os.PathLike) -> Any:
     and a file that is damaged or holds something else is one error naming it."""
     import skops.io
 
-    from lifecycle import boosting, features  # noqa: F401  model files hold their classes
+    from lifecycle import boosting, clipping, features  # noqa: F401  classes model files hold
 
     stage_trace.record_read(path)
     path = existing(path)

@@ -7,6 +7,7 @@ the one place that says which columns the model may see.
 """
 
 import dataclasses
+import math
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,14 @@ from lifecycle.errors import LifecycleError, ParamsError
 CONTRACT_FILE = "data/contract.yaml"
 TYPES = ("numeric", "categorical", "datetime", "text")
 ROLES = ("target", "feature", "identifier", "timestamp", "leakage", "excluded")
+# What a value outside a numeric column's min/max does. hard (the default, so a contract written
+# before `bounds` existed means what it meant): prepare applies validation.out_of_range and
+# scoring rejects the row. soft: the range is what was seen, not what is possible, so the value
+# is kept and scored, with a warning.
+BOUNDS = ("hard", "soft")
+# `lifecycle init` widens each numeric column's observed range by this share of its spread on
+# each side: a warm hour at 0.97 is new, not wrong, when the table's warmest was 0.96.
+RANGE_MARGIN = 0.1
 
 
 @dataclasses.dataclass(frozen=True)
@@ -26,8 +35,24 @@ class Column:
     nullable: bool = True
     min: float | None = None
     max: float | None = None
+    bounds: str | None = None  # hard when absent; see BOUNDS
     categories: list | None = None
     note: str | None = None
+
+    @property
+    def soft(self) -> bool:
+        """A numeric range whose breach is a warning, not a reject."""
+        return self.bounds == "soft" and (self.min is not None or self.max is not None)
+
+    def outside(self, value: float | None) -> bool:
+        """The value lies outside [min, max] (a missing value does not)."""
+        if value is None:
+            return False
+        return ((self.min is not None and value < self.min)
+                or (self.max is not None and value > self.max))
+
+    def range_text(self) -> str:
+        return f"[{self.min}, {self.max}]"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -193,6 +218,11 @@ def _check_values(where: str, spec: dict) -> None:
     """Each rule's value has the type it needs, and the range is not empty."""
     if not isinstance(spec.get("nullable", True), bool):
         raise ParamsError(f"{where}.nullable: expected true or false, found {spec['nullable']!r}")
+    bounds = spec.get("bounds")
+    if bounds is not None and bounds not in BOUNDS:
+        raise config.not_allowed_error(f"{where}.bounds", bounds, BOUNDS)
+    if bounds is not None and spec.get("type") != "numeric":
+        raise ParamsError(f"{where}.bounds: only a numeric column has a range; remove it")
     for bound in ("min", "max"):
         value = spec.get(bound)
         if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
@@ -212,6 +242,42 @@ def _check_keys(where: str, data: dict, allowed: list[str]) -> None:
             raise config.unknown_key_error(where, key, allowed)
 
 
+def inferred_range(low: float, high: float) -> tuple[float, float]:
+    """The range init writes for a column whose finite values lie in [low, high]: widened by
+    RANGE_MARGIN of the spread on each side, rounded outward to the margin's leading digit, and
+    never across zero: a column with no negative value (counts, amounts, ages) gets a lower
+    bound of at least 0, and one with no positive value an upper bound of at most 0."""
+    spread = high - low or abs(high)  # a constant column: a margin of its own size
+    margin = RANGE_MARGIN * spread
+    if not (math.isfinite(low - margin) and math.isfinite(high + margin)) or margin < 1e-300:
+        return low, high  # all zeros, or too large or small to widen in floating point
+    exponent = math.floor(math.log10(margin))
+    step = 10.0 ** exponent
+    # The quotients rounded first: -5.999999999 steps is -6, not a step wider.
+    lower = math.floor(round((low - margin) / step, 6)) * step
+    upper = math.ceil(round((high + margin) / step, 6)) * step
+    if low >= 0:
+        lower = max(lower, 0.0)
+    if high <= 0:
+        upper = min(upper, 0.0)
+    return _rounded(lower, exponent), _rounded(upper, exponent)
+
+
+def _rounded(value: float, exponent: int) -> float:
+    """A bound as YAML writes it plainly: whole numbers as integers, others without the
+    floating-point tail (1.06, not 1.0600000000000001), never -0."""
+    if exponent >= 0 and math.isfinite(value):
+        return int(value)
+    return round(value, -exponent) + 0.0
+
+
+def physical_bounds(low: float, high: float) -> dict[str, float]:
+    """The bounds the values show by their sign alone: min 0 when none is negative, max 0
+    when none is positive. What init infers for a regression target, whose predictions the
+    model then keeps within them."""
+    return {**({"min": 0} if low >= 0 else {}), **({"max": 0} if high <= 0 else {})}
+
+
 HEADER = """\
 # Data contract: what each column of the source is and the rules its values obey.
 # Edit it by hand; `prepare` checks every rule (params.yaml `validation:` says what a failure does)
@@ -220,7 +286,15 @@ HEADER = """\
 #   role:       target | feature | identifier | timestamp | leakage | excluded
 #   nullable:   may the value be missing?
 #   min / max:  allowed range (numeric); categories: allowed values (categorical)
+#   bounds:     hard (the default): a value outside min/max breaks the rule (prepare applies
+#               validation.out_of_range; predict rejects the row, the API answers 422);
+#               soft: it is kept and scored, with a warning
 #   keys:       columns that identify a row: rows repeating a key are dropped as duplicates
+# A regression target's min/max bound the predictions too: the model clips them to it.
+# `lifecycle init` inferred each numeric range from the table, as soft bounds: the smallest and
+# largest values widened by {margin} of their spread on each side, rounded outward, and never
+# below 0 for a column with no negative value (nor above 0 for one with no positive value); a
+# regression target gets only that sign bound. Set the ranges you know, and make them hard.
 """
 
 
@@ -229,7 +303,8 @@ def dump(contract: Contract, comments: dict[str, str] | None = None) -> str:
     import yaml
 
     comments = comments or {}
-    lines = [HEADER, f"keys: {_flow(contract.keys)}", "columns:"]
+    header = HEADER.replace("{margin}", f"{RANGE_MARGIN:.0%}")
+    lines = [header, f"keys: {_flow(contract.keys)}", "columns:"]
     for name, column in contract.columns.items():
         if name in comments:  # on one line, whatever the column's name holds
             lines.append(f"  # {' '.join(comments[name].split())}")

@@ -3,13 +3,16 @@
 All failures are collected first, so one run tells the user everything that is wrong. A policy
 per rule (params.yaml `validation:`) then decides: fail the stage, drop the offending rows, or
 warn. Dropped rows are counted by the first rule they broke, so the counts add up to the rows lost.
+A value outside a range the contract marks `bounds: soft` is only ever a warning: the range is
+what was seen, not what is possible (an infinity is outside every range, soft or not).
 """
 
 import dataclasses
 
+import numpy as np
 import pandas as pd
 
-from lifecycle.contract import Contract
+from lifecycle.contract import Column, Contract
 from lifecycle.errors import LifecycleError
 
 RULES = ("missing_column", "wrong_type", "missing_value", "out_of_range", "unknown_category")
@@ -28,6 +31,7 @@ class Failure:
     template: str
     count: int = 0
     examples: list[str] = dataclasses.field(default_factory=list)
+    soft: bool = False  # outside a soft range: a warning whatever the rule's policy
 
     @property
     def detail(self) -> str:
@@ -39,27 +43,33 @@ class Failure:
 
 
 def _failure(rule: str, column: str, rows: pd.Series, template: str,
-             values: pd.Series | None = None) -> Failure:
+             values: pd.Series | None = None, soft: bool = False) -> Failure:
     examples = [] if values is None else list(values[rows].astype(str).unique()[:EXAMPLES])
-    return Failure(rule, column, rows, template, int(rows.sum()), examples)
+    return Failure(rule, column, rows, template, int(rows.sum()), examples, soft)
+
+
+def policy(failure: Failure, policies: dict[str, str]) -> str:
+    """What a failure does: its rule's policy, or warn when it is outside a soft range."""
+    return "warn" if failure.soft else policies[failure.rule]
 
 
 def merge_failures(parts: list[list[Failure]], contract: Contract) -> list[Failure]:
     """The failures of a whole table from those of its consecutive parts (row masks dropped):
     counts add up, the examples are the first distinct ones, and the order is the whole
     table's (type failures first, then by the contract's columns and the rules' order)."""
-    merged: dict[tuple[str, str], Failure] = {}
+    merged: dict[tuple[str, str, bool], Failure] = {}
     for failures in parts:
         for failure in failures:
-            key = (failure.rule, failure.column)
+            key = (failure.rule, failure.column, failure.soft)
             if key not in merged:
-                merged[key] = Failure(failure.rule, failure.column, None, failure.template)
+                merged[key] = Failure(failure.rule, failure.column, None, failure.template,
+                                      soft=failure.soft)
             total = merged[key]
             total.count += failure.count
             total.examples = list(dict.fromkeys([*total.examples, *failure.examples]))[:EXAMPLES]
     columns = list(contract.columns)
     return sorted(merged.values(), key=lambda f: (
-        f.rule != "wrong_type", columns.index(f.column), RULES.index(f.rule)))
+        f.rule != "wrong_type", columns.index(f.column), RULES.index(f.rule), f.soft))
 
 
 @dataclasses.dataclass
@@ -124,13 +134,7 @@ def check_rules(table: pd.DataFrame, contract: Contract) -> list[Failure]:
                                      "{count} missing values; the contract says nullable: "
                                      "false"))
         if column.type == "numeric" and pd.api.types.is_numeric_dtype(values):
-            low = values < column.min if column.min is not None else nothing
-            high = values > column.max if column.max is not None else nothing
-            outside = low | high
-            if outside.any():
-                failures.append(_failure("out_of_range", name, outside,
-                                         f"{{count}} values outside "
-                                         f"[{column.min}, {column.max}]"))
+            failures += range_failures(name, column, values, nothing)
         if column.categories is not None:
             allowed = {str(category) for category in column.categories}
             unknown = values.notna() & ~values.astype(str).isin(allowed)
@@ -139,6 +143,25 @@ def check_rules(table: pd.DataFrame, contract: Contract) -> list[Failure]:
                                          "{count} values outside the contract's categories "
                                          "(e.g. {examples})", values))
     return failures
+
+
+def range_failures(name: str, column: Column, values: pd.Series,
+                   nothing: pd.Series) -> list[Failure]:
+    """Values outside the column's range: one failure for a hard range; for a soft one, a
+    soft failure for finite values and a hard one for infinities, which no model takes."""
+    low = values < column.min if column.min is not None else nothing
+    high = values > column.max if column.max is not None else nothing
+    outside = low | high
+    if not outside.any():
+        return []
+    detail = f"{{count}} values outside {column.range_text()}"
+    if not column.soft:
+        return [_failure("out_of_range", name, outside, detail)]
+    infinite = outside & values.isin([np.inf, -np.inf])
+    found = [_failure("out_of_range", name, outside & ~infinite,
+                      f"{detail}, kept: its bounds are soft", soft=True),
+             _failure("out_of_range", name, infinite, f"{detail} (infinite)")]
+    return [failure for failure in found if failure.count]
 
 
 def apply_policies(table: pd.DataFrame, failures: list[Failure],
@@ -150,7 +173,7 @@ def apply_policies(table: pd.DataFrame, failures: list[Failure],
 
 
 def check_fatal(failures: list[Failure], policies: dict[str, str], source: str) -> None:
-    fatal = [f for f in failures if policies[f.rule] == "fail"]
+    fatal = [f for f in failures if policy(f, policies) == "fail"]
     if fatal:
         lines = "\n  ".join(f.message() for f in fatal)
         raise LifecycleError(
@@ -171,7 +194,7 @@ def kept_rows(table: pd.DataFrame, failures: list[Failure],
     keep = pd.Series(True, index=table.index)
     dropped: dict[str, int] = {}
     for failure in failures:
-        if policies[failure.rule] == "drop":
+        if policy(failure, policies) == "drop":
             newly = failure.rows & keep
             dropped[f"{failure.rule}:{failure.column}"] = int(newly.sum())
             keep &= ~failure.rows
@@ -187,9 +210,9 @@ def with_tolerated_columns(table: pd.DataFrame, failures: list[Failure]) -> pd.D
 
 
 def warnings(failures: list[Failure], policies: dict[str, str]) -> list[str]:
-    return [f.message() for f in failures if policies[f.rule] == "warn"]
+    return [f.message() for f in failures if policy(f, policies) == "warn"]
 
 
 def report(failures: list[Failure], policies: dict[str, str]) -> list[dict]:
-    return [{"rule": f.rule, "column": f.column, "rows": f.count, "policy": policies[f.rule],
+    return [{"rule": f.rule, "column": f.column, "rows": f.count, "policy": policy(f, policies),
              "detail": f.detail} for f in failures]

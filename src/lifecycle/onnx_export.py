@@ -3,7 +3,8 @@
 skl2onnx converts scikit-learn's own steps; this module adds converters for the template's
 transformers (features.py) and replaces skl2onnx's histogram-gradient-boosting converter, which
 ignores categorical splits, and adds the trivial baseline, random forests in double precision
-and the XGBoost models (lifecycle.boosting, from the booster's own JSON). Every converter
+and the XGBoost models (lifecycle.boosting, from the booster's own JSON); a regression model
+clipped to the target's bounds (lifecycle.clipping) ends in a Clip node. Every converter
 mirrors its transformer's `transform` on the values the ONNX inputs can carry, which differ
 from a DataFrame's in two ways (see `onnx_scoring`):
 
@@ -40,7 +41,7 @@ from sklearn.ensemble import (
 from sklearn.impute import SimpleImputer
 from sklearn.preprocessing import OrdinalEncoder
 
-from lifecycle import onnx_scoring
+from lifecycle import clipping, onnx_scoring
 from lifecycle.boosting import XGBoostClassifier, XGBoostRegressor
 from lifecycle.errors import LifecycleError
 from lifecycle.features import CalendarFeatures, CategoryNormaliser, OutlierFences
@@ -717,7 +718,8 @@ def export(model: Any, column_types: dict[str, str], description: dict) -> bytes
     outputs `label` and `probabilities` (classifiers) or `variable` (regressors), and
     `description` (task, classes, threshold, input kinds) as JSON in the file's metadata."""
     register_converters()
-    transformer, estimator = model.steps[0][1], columns_by_position(model.steps[-1][1])
+    final = model.steps[-1][1]
+    transformer, estimator = model.steps[0][1], columns_by_position(clipping.unwrapped(final))
     inputs = [(name, TENSOR_TYPES[column_types[name]]([None, 1]))
               for name in model.feature_names_in_]
     features = converted(transformer, inputs, "features_")
@@ -729,11 +731,30 @@ def export(model: Any, column_types: dict[str, str], description: dict) -> bytes
     proto = onnx.compose.merge_models(features, scores, io_map=[(encoded.name, "encoded")],
                                       doc_string="", producer_name="lifecycle",
                                       producer_version="")
+    if isinstance(final, clipping.ClippedRegressor):
+        clip_output(proto.graph, final.lower, final.upper)
     # The same bytes every run: skl2onnx names each graph with a random UUID.
     proto.graph.name = "lifecycle_pipeline"
     onnx.helper.set_model_props(
         proto, {onnx_scoring.METADATA_KEY: json.dumps(description, sort_keys=True)})
     return proto.SerializeToString()
+
+
+def clip_output(graph: onnx.GraphProto, lower: float | None, upper: float | None) -> None:
+    """The graph's one output clipped to [lower, upper] (None: no bound on that side), as
+    ClippedRegressor clips the pipeline's predictions."""
+    output = graph.output[0].name
+    unclipped = f"{output}_unclipped"
+    for node in graph.node:
+        node.output[:] = [unclipped if name == output else name for name in node.output]
+    bounds = []
+    for name, value in (("target_lower", lower), ("target_upper", upper)):
+        if value is not None:
+            graph.initializer.append(onnx.helper.make_tensor(name, TensorProto.DOUBLE, [],
+                                                             [float(value)]))
+        bounds.append(name if value is not None else "")  # "": an input left out
+    graph.node.append(onnx.helper.make_node("Clip", [unclipped, *bounds], [output],
+                                            name="clip_to_target_bounds"))
 
 
 def converted(step: Any, inputs: list, prefix: str, options: dict | None = None) -> Any:

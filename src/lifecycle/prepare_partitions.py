@@ -52,7 +52,7 @@ def checked(raw: Any, rules: Any, policies: dict[str, str],
     contract_checks.check_fatal(failures, policies, source)
     dropped = {key: sum(counts.get(key, 0) for _, counts, _ in summaries)
                for key in (f"{f.rule}:{f.column}" for f in failures
-                           if policies[f.rule] == "drop")}
+                           if contract_checks.policy(f, policies) == "drop")}
     # A column parsed in one partition as integers and in another as decimals (a missing
     # value) has the type pandas gives the whole column.
     meta = pd.concat([empty for _, _, empty in summaries])

@@ -1,6 +1,9 @@
 """Scoring rows: the contract's rules for the model's inputs, the reasons a row is rejected,
 and the predictions of the rows that pass. Batch scoring and the API share it.
 
+A value outside a range the contract marks `bounds: soft` does not reject its row: the row is
+scored, and batch scoring names the column in the row's `warnings` column.
+
 Columns (or fields) the model does not use are ignored by both; one whose name looks like a
 misspelt input is named with the input it resembles (`misspelt_inputs`), since the input itself
 would otherwise pass as missing: batch scoring warns, the API refuses the request."""
@@ -18,6 +21,7 @@ from lifecycle.errors import LifecycleError
 CHUNK_ROWS = 50_000
 ROW = "row"  # position of the row in the input file, 0-based
 REASON = "reason"  # why a row was rejected
+WARNINGS = "warnings"  # why a scored row deserves a second look (soft ranges only)
 
 
 def input_contract(full: contract.Contract, inputs: list[str]) -> contract.Contract:
@@ -40,9 +44,10 @@ def misspelt_inputs(names: Iterable[str], inputs: Collection[str],
             and (hint := config.did_you_mean(name, inputs))}
 
 
-def rule_failures(frame: pd.DataFrame, rules: contract.Contract,
-                  source: str) -> tuple[pd.DataFrame, list[tuple[str, str, pd.Series]]]:
-    """Values parsed per the contract, and each broken rule as (column, rule, rows that break it).
+def rule_failures(frame: pd.DataFrame, rules: contract.Contract, source: str
+                  ) -> tuple[pd.DataFrame, list[tuple[str, str, pd.Series, bool]]]:
+    """Values parsed per the contract, and each broken rule as (column, rule, rows that break
+    it, whether it is outside a soft range and so only a warning).
 
     A value breaks at most one rule: a value that did not parse is not also "missing".
     """
@@ -59,7 +64,7 @@ def rule_failures(frame: pd.DataFrame, rules: contract.Contract,
     for failure in failures:
         rows = failure.rows & ~flagged.get(failure.column, False)
         flagged[failure.column] = rows | flagged.get(failure.column, False)
-        broken.append((failure.column, failure.rule, rows))
+        broken.append((failure.column, failure.rule, rows, failure.soft))
     return parsed, broken
 
 
@@ -86,11 +91,26 @@ def category_text(value: object) -> str:
 def check_rows(frame: pd.DataFrame, rules: contract.Contract,
                source: str) -> tuple[pd.DataFrame, pd.Series]:
     """Values parsed per the contract, and per row the rules it breaks ('' when none)."""
+    parsed, reasons, _ = checked_rows(frame, rules, source)
+    return parsed, reasons
+
+
+def checked_rows(frame: pd.DataFrame, rules: contract.Contract,
+                 source: str) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
+    """Values parsed per the contract, and per row the rules that reject it and the soft
+    ranges it is outside ('' when none)."""
     parsed, broken = rule_failures(frame, rules, source)
     reasons = pd.Series("", index=frame.index, dtype=object)
-    for column, rule, rows in broken:
-        reasons[rows] += f"{column}: {rule.replace('_', ' ')}; "
-    return parsed, reasons.str.removesuffix("; ")
+    warnings = pd.Series("", index=frame.index, dtype=object)
+    for column, rule, rows, soft in broken:
+        found = warnings if soft else reasons
+        found[rows] += f"{column}: {rule.replace('_', ' ')}; "
+    return parsed, reasons.str.removesuffix("; "), warnings.str.removesuffix("; ")
+
+
+def has_soft_ranges(rules: contract.Contract) -> bool:
+    """Whether a row can be scored with a warning: batch scoring then writes `warnings`."""
+    return any(column.soft for column in rules.columns.values())
 
 
 def predict_frame(model: object, frame: pd.DataFrame, threshold: float) -> pd.DataFrame:
@@ -152,12 +172,14 @@ def score_chunk(model: object, chunk: pd.DataFrame, rules: contract.Contract,
     The chunk's index is each row's position in the input; the user's columns are never
     overwritten, so a column named like an output column (`row`, `prediction`, `reason`) is
     scored as it is and written with the suffix `_input`."""
-    parsed, reasons = check_rows(chunk, rules, source)
+    parsed, reasons, warnings = checked_rows(chunk, rules, source)
     ok = reasons == ""
     present = [name for name in identifiers if name in chunk]
     # Identifiers as text: a chunk where one is all missing must not change the column's type.
     keys = chunk[present].astype(dict.fromkeys(present, "string"))
     predictions = predict_frame(model, parsed[ok], threshold)
+    if has_soft_ranges(rules):
+        predictions[WARNINGS] = warnings[ok].astype("string")  # a type even with no rows
     scored = with_output_columns(pd.DataFrame({ROW: chunk.index[ok]}, index=chunk.index[ok]),
                                  keys[ok], predictions)
     rejected = with_output_columns(pd.DataFrame({ROW: chunk.index[~ok]}, index=chunk.index[~ok]),

@@ -194,16 +194,28 @@ def rules_with_role(columns: dict[str, Column], role: str) -> list[str]:
 def _column_rule(name: str, values: pd.Series, type_: str, role: str, task: str) -> Column:
     rule: dict[str, Any] = {"nullable": bool(values.isna().any()) or role == "target"}
     present = values.dropna()
-    if type_ == "numeric" and role != "target":
-        # Bounds from the finite values: an infinity then fails the range rule in prepare
-        # (validation.out_of_range decides), where scikit-learn would refuse it later.
-        finite = present[np.isfinite(present.astype("float64"))]
-        if len(finite):
-            rule.update(min=_plain(finite.min()), max=_plain(finite.max()))
+    if type_ == "numeric" and (role != "target" or task == "regression"):
+        rule.update(inferred_bounds(present, role))
     listable = type_ == "categorical" or (role == "target" and task != "regression")
     if listable and 0 < present.nunique() <= MAX_LISTED_CATEGORIES:
         rule["categories"] = sorted({_plain(v) for v in present.unique()}, key=str)
     return Column(name=name, type=type_, role=role, **rule)
+
+
+def inferred_bounds(present: pd.Series, role: str) -> dict[str, Any]:
+    """Soft bounds from the finite values (see contract.inferred_range): the observed range
+    widened, or a regression target's sign alone, which its predictions are then clipped to.
+    An infinity falls outside any range, soft or hard, so validation.out_of_range decides in
+    prepare, where scikit-learn would refuse it later."""
+    finite = present[np.isfinite(present.astype("float64"))]
+    if finite.empty:
+        return {}
+    low, high = _plain(finite.min()), _plain(finite.max())
+    if role == "target":
+        bounds = contract.physical_bounds(low, high)
+    else:
+        bounds = dict(zip(("min", "max"), contract.inferred_range(low, high), strict=True))
+    return {**bounds, "bounds": "soft"} if bounds else {}
 
 
 def _plain(value: Any) -> Any:

@@ -1,7 +1,9 @@
 """Batch scoring: `lifecycle predict --input PATH --output PATH`.
 
 Rows are checked against the data contract with the same rules `prepare` applies; a row that
-breaks one goes to a rejects file with its reasons instead of being scored. The input is read and
+breaks one goes to a rejects file with its reasons instead of being scored. A value outside a
+range the contract marks `bounds: soft` is scored: the output's `warnings` column names the
+column per row, and one warning on stderr counts them. The input is read and
 scored in chunks, so memory stays flat as the file grows, and both outputs are written atomically.
 
 Columns the model does not use are ignored (identifiers are copied to the output), with one
@@ -11,8 +13,10 @@ its own with the input it resembles, as the API refuses such a field.
 
 import contextlib
 import sys
+from collections import Counter
 from collections.abc import Collection, Iterator
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -20,6 +24,8 @@ from lifecycle import config, contract, files, paths, tables
 from lifecycle.errors import LifecycleError
 from lifecycle.scoring import (
     CHUNK_ROWS,
+    WARNINGS,
+    has_soft_ranges,
     input_contract,
     load_deployed,
     misspelt_inputs,
@@ -59,8 +65,9 @@ def warn_about_columns(columns: list[str], rules: contract.Contract, identifiers
 def score_file(model: object, rules: contract.Contract, identifiers: list[str],
                threshold: float, source: Path, output: Path, rejects: Path,
                chunk_rows: int = CHUNK_ROWS, described: Collection[str] = (),
-               engine: str = "pandas") -> dict[str, int]:
-    """Score `source` into `output` and `rejects`, chunk by chunk; return the row counts.
+               engine: str = "pandas") -> dict[str, Any]:
+    """Score `source` into `output` and `rejects`, chunk by chunk; return the row counts, and
+    per column the scored rows outside its soft range (`warned`).
     `described` are the data contract's columns: never taken for misspelt inputs. With the
     Dask engine the chunks are scored by its workers, a few at a time, and written in order."""
     def warned(chunks: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
@@ -71,6 +78,8 @@ def score_file(model: object, rules: contract.Contract, identifiers: list[str],
 
     chunks = warned(read_chunks(source, chunk_rows))
     arguments = (rules, identifiers, threshold, str(source))
+    warned: Counter[str] = Counter()
+    soft = has_soft_ranges(rules)  # else a column of the user's may be named `warnings`
     with files.atomic_path(output) as scored_file, files.atomic_path(rejects) as rejects_file, \
             scored_chunks(engine, model, chunks, arguments) as results:
         scored_writer = TableWriter(scored_file, output.suffix.lower())
@@ -78,12 +87,34 @@ def score_file(model: object, rules: contract.Contract, identifiers: list[str],
         try:
             for scored, rejected in results:
                 scored_writer.write(scored)
+                if soft:
+                    warned.update(warned_columns(scored[WARNINGS]))
                 rejects_writer.write(rejected)
         finally:
             scored_writer.close()
             rejects_writer.close()
     return {"rows_in": scored_writer.rows + rejects_writer.rows,
-            "rows_scored": scored_writer.rows, "rows_rejected": rejects_writer.rows}
+            "rows_scored": scored_writer.rows, "rows_rejected": rejects_writer.rows,
+            "warned": dict(warned)}
+
+
+def warned_columns(warnings: pd.Series) -> list[str]:
+    """The columns named in a chunk's `warnings` ("temp: out of range; hum: out of range")."""
+    return [entry.removesuffix(": out of range")
+            for text in warnings[warnings != ""] for entry in text.split("; ")]
+
+
+def warn_about_ranges(warned: dict[str, int], rules: contract.Contract) -> None:
+    """One line on stderr: scored values outside soft ranges, per column, and what to do."""
+    if not warned:
+        return
+    per_column = ", ".join(f"{name} outside {rules.columns[name].range_text()} in {count} "
+                           f"row{'s' if count > 1 else ''}" for name, count in warned.items()
+                           if name in rules.columns)  # not a name holding "; " itself
+    print(f"lifecycle predict: warning: scored values outside the soft ranges of "
+          f"{paths.CONTRACT}: {per_column}; the model saw few or no such values, so check those "
+          f"predictions (column `{WARNINGS}` names the columns per row; `bounds: hard` on a "
+          f"column rejects such rows instead)", file=sys.stderr)
 
 
 @contextlib.contextmanager
@@ -139,10 +170,11 @@ def run(input: str, output: str, rejects: str | None = None, chunk_rows: int = C
     check_paths(source, target, rejects_path, overwrite)
     full = contract.load(paths.CONTRACT)
     model, _ = load_deployed(runtime)
+    rules = input_contract(full, list(model.feature_names_in_))
     counts = score_file(
-        model, input_contract(full, list(model.feature_names_in_)),
-        full.with_role("identifier"), params.evaluate.decision_threshold,
+        model, rules, full.with_role("identifier"), params.evaluate.decision_threshold,
         source, target, rejects_path, chunk_rows, described=full.columns, engine=params.engine,
     )
+    warn_about_ranges(counts["warned"], rules)
     print(f"{counts['rows_in']} rows read from {source}: {counts['rows_scored']} scored into "
           f"{target}, {counts['rows_rejected']} rejected into {rejects_path} (reason per row)")

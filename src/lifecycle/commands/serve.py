@@ -1,11 +1,13 @@
 """Real-time API: `lifecycle serve` runs a FastAPI app under uvicorn, on loopback by default.
 
 The request model is generated from the data contract, so a wrong type, a missing required field,
-a value out of range or an unknown category is refused with 422 naming the field. It holds every
-rule of the contract's input columns, so a row it accepts goes to the model without the pandas
-checks batch scoring runs. Predictions come from the same `predict_frame` as batch scoring, so
-both agree row for row. With `--runtime onnx` the ONNX file the export stage wrote answers
-instead of the skops pipeline, fed the validated rows as arrays: no DataFrame per request.
+a value out of a hard range or an unknown category is refused with 422 naming the field. It holds
+every rule of the contract's input columns, so a row it accepts goes to the model without the
+pandas checks batch scoring runs. A value outside a range the contract marks `bounds: soft` is
+scored, and the answer's `warnings` names it (field, message and type, as a 422's errors do).
+Predictions come from the same `predict_frame` as batch scoring, so both agree row for row. With
+`--runtime onnx` the ONNX file the export stage wrote answers instead of the skops pipeline, fed
+the validated rows as arrays: no DataFrame per request.
 
 Fields the model does not use are ignored, as batch scoring ignores such columns, so a client
 may send whole records. A field that is not a column of the data contract and whose name is
@@ -34,7 +36,7 @@ parameters of `build_app`, each worker process has its own, and the defaults are
   a slot (a few seconds of single-row work); any more get 503 at once, with Retry-After. A
   waiting request whose client disconnects is dropped without being computed.
 - max_errors_shown (100): a 422 lists at most this many errors, and `errors_not_shown` counts
-  the rest.
+  the rest; an answer lists at most this many warnings, and `warnings_not_shown` counts the rest.
 - max_unknown_fields (1,000): distinct field names that are neither model inputs nor contract
   columns; more get 413. Each is compared with the inputs' names (about 50 µs), so a body of
   many made-up names cannot cost seconds.
@@ -98,7 +100,7 @@ def instance_model(rules: contract.Contract) -> type[BaseModel]:
         kind: Any = PYTHON_TYPES[column.type]
         constraints: dict[str, Any] = {}
         if column.type == "numeric":
-            constraints = {"ge": column.min, "le": column.max, "allow_inf_nan": False}
+            constraints = numeric_constraints(column)
         if column.type == "datetime":
             kind = Annotated[kind, AfterValidator(wall_clock)]
         if column.categories and column.type in ("categorical", "text"):
@@ -113,6 +115,45 @@ def instance_model(rules: contract.Contract) -> type[BaseModel]:
             fields[name] = (kind, Field(..., **constraints))
     # Other fields are ignored here; `answer` refuses those that look like misspelt inputs.
     return create_model("Instance", __config__=ConfigDict(extra="ignore"), **fields)
+
+
+def numeric_constraints(column: contract.Column) -> dict[str, Any]:
+    """A number's field constraints: a hard range refuses a value outside it; a soft one is
+    only described in the schema (the answer warns, see `range_warnings`)."""
+    if column.soft:
+        return {"allow_inf_nan": False,
+                "description": f"expected within {column.range_text()}; a value outside is "
+                               f"scored, with a warning"}
+    return {"ge": column.min, "le": column.max, "allow_inf_nan": False}
+
+
+def range_warnings(records: list[dict], rules: contract.Contract) -> list[dict]:
+    """A warning entry per value outside a soft range, located as a 422's errors are."""
+    soft = {name: column for name, column in rules.columns.items() if column.soft}
+    return [{"loc": ["body", "instances", position, name],
+             "msg": f"{record[name]!r} is outside the expected range {column.range_text()}; "
+                    f"scored, but the model saw few or no such values",
+             "type": "out_of_range"}
+            for position, record in enumerate(records)
+            for name, column in soft.items() if column.outside(record.get(name))]
+
+
+class RangeWarning(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class Predictions(BaseModel):
+    """The 200 answer of /predict, as documented in the OpenAPI (the endpoint builds it)."""
+
+    predictions: list[Any] = Field(description="one per instance, in order")
+    probabilities: list[dict[str, float]] | None = Field(
+        None, description="classifiers: per instance, each class's probability")
+    warnings: list[RangeWarning] = Field(
+        description="values outside a soft range of the data contract: scored, but the model "
+                    "saw few or no such values (at most max_errors_shown are listed)")
+    warnings_not_shown: int | None = Field(None, description="warnings beyond those listed")
 
 
 def one_of(categories: list) -> Callable[[Any], Any]:
@@ -151,6 +192,8 @@ def describe_inputs(rules: contract.Contract) -> list[dict]:
     return [{"name": name, "type": column.type, "required": not column.nullable,
              **({"min": column.min} if column.min is not None else {}),
              **({"max": column.max} if column.max is not None else {}),
+             **({"bounds": "soft" if column.soft else "hard"}
+                if column.min is not None or column.max is not None else {}),
              **({"categories": [str(c) for c in column.categories]} if column.categories else {})}
             for name, column in rules.columns.items()]
 
@@ -225,9 +268,11 @@ def build_app(model: object, rules: contract.Contract, threshold: float, metadat
             return invalid(misspelt, len(misspelt), max_errors_shown)
         # One OpenMP thread per request: spinning up threads for a few rows made single-row
         # latency 10-20 times worse.
+        records = [row.__dict__ for row in validated.instances]
         with threads.limit(limits=1, user_api="openmp"):
-            body = predict_rows([row.__dict__ for row in validated.instances])
-        return JSONResponse(body)
+            body = predict_rows(records)
+        return JSONResponse({**body, **listed_warnings(range_warnings(records, rules),
+                                                       max_errors_shown)})
 
     async def answer_in_turn(request: Request) -> Response:
         try:
@@ -250,7 +295,8 @@ def build_app(model: object, rules: contract.Contract, threshold: float, metadat
 
     # The endpoint reads its body itself, to cap it before parsing; /docs still shows the model.
     @app.post("/predict", openapi_extra=documented_body(app, PredictRequest),
-              responses=REFUSALS)
+              responses={200: {"model": Predictions, "description": "the predictions"},
+                         **REFUSALS})
     async def predict_endpoint(request: Request) -> Response:
         refusal = refuse_by_headers(request.headers, max_body_bytes)
         if refusal is not None:
@@ -437,6 +483,14 @@ def encodable(part: str | int) -> str | int:
     if isinstance(part, str) and not part.isascii():
         return part.encode("utf-8", "backslashreplace").decode("utf-8")
     return part
+
+
+def listed_warnings(warnings: list[dict], shown: int) -> dict[str, Any]:
+    """The answer's `warnings`, the first `shown` of them, and how many more there were."""
+    body: dict[str, Any] = {"warnings": warnings[:shown]}
+    if len(warnings) > shown:
+        body["warnings_not_shown"] = len(warnings) - shown
+    return body
 
 
 def prediction_body(result: pd.DataFrame) -> dict[str, Any]:

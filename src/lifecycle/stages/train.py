@@ -1,5 +1,9 @@
 """Stage train: fit the candidate and the baselines on the encoded training split, cross-validate
-the candidate in time order, and save each as one deployable Pipeline."""
+the candidate in time order, and save each as one deployable Pipeline.
+
+A regression model, candidate and baselines alike (so the gate compares like with like), clips
+its predictions to the target's bounds in the data contract: a count is never predicted negative.
+"""
 
 import numpy as np
 import pandas as pd
@@ -9,7 +13,9 @@ from sklearn.pipeline import Pipeline
 
 from lifecycle import (
     artifacts,
+    clipping,
     config,
+    contract,
     cross_validation,
     features,
     files,
@@ -28,10 +34,12 @@ def run() -> None:
     encoded = tables.read_parquet(paths.TRAIN_FEATURES)
     y = fit_labels(encoded.pop(target), task)
     categorical = features.categorical_output_columns(transformer)
+    lower, upper = target_bounds(params)
 
     def build(name: str) -> object:
         hyperparameters = models.hyperparameters_of(name, train.hyperparameters_for(name))
-        return models.build_estimator(name, hyperparameters, params.seed, categorical, task)
+        estimator = models.build_estimator(name, hyperparameters, params.seed, categorical, task)
+        return clipping.bounded(estimator, lower, upper)
 
     candidate = build(train.model)
     baselines = {name: build(name) for name in models.BASELINES}
@@ -71,8 +79,17 @@ def run() -> None:
         "train_metrics": metrics.task_metrics(task, truth, scores, None, classes),
         "cross_validation": {
             "folds": fold_scores, "summary": cross_validation.summarize_folds(fold_scores)},
-        "iterations": int(getattr(candidate, "n_iter_", 0)),
+        "iterations": int(getattr(clipping.unwrapped(candidate), "n_iter_", 0)),
     }, paths.TRAIN_REPORT)
+
+
+def target_bounds(params: config.Params) -> tuple[float | None, float | None]:
+    """A regression target's min and max in the data contract (read only for regression: a
+    classifier's labels have no bounds)."""
+    if params.problem.task != "regression":
+        return None, None
+    column = contract.load(paths.CONTRACT).columns[params.problem.target]
+    return column.min, column.max
 
 
 def fit_candidate(candidate: object, encoded: pd.DataFrame, y: pd.Series, engine: str,
