@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+import yaml
 
 from lifecycle.commands import start_project
 from lifecycle.errors import LifecycleError
@@ -36,21 +37,30 @@ def new_project(tmp_path, monkeypatch):
 
 def test_a_relative_data_path_is_read_from_the_folder_copier_started_in(bootstrap, new_project,
                                                                         monkeypatch):
-    caller = new_project.parent
-    monkeypatch.setenv("PWD", str(caller))
+    caller = str(new_project.parent)
+    monkeypatch.setenv("PWD", "/somewhere/else")  # a python3 shim's doing: never read
 
-    assert bootstrap.located("customers.csv", "my-project") == str(caller / "customers.csv")
-    assert bootstrap.located("sqlite:///shop.db", "my-project") == f"sqlite:///{caller}/shop.db"
-    assert bootstrap.located("/data/t.parquet", "my-project") == "/data/t.parquet"
-    assert bootstrap.located("postgresql://db/x", "my-project") == "postgresql://db/x"
+    assert bootstrap.located("customers.csv", caller) == f"{caller}/customers.csv"
+    assert bootstrap.located("../t/c.csv", caller) == f"{caller}/../t/c.csv"
+    assert bootstrap.located("sqlite:///shop.db", caller) == f"sqlite:///{caller}/shop.db"
+    assert bootstrap.located("/data/t.parquet", caller) == "/data/t.parquet"
+    assert bootstrap.located("postgresql://db/x", caller) == "postgresql://db/x"
 
 
+@pytest.mark.parametrize("caller", ["", "my-project"])
 def test_a_relative_path_is_refused_when_the_starting_folder_is_unknown(bootstrap, new_project,
-                                                                        monkeypatch):
-    monkeypatch.setenv("PWD", "/somewhere/else")
-
+                                                                        caller):
     with pytest.raises(SystemExit, match="absolute path"):
-        bootstrap.located("customers.csv", "my-project")
+        bootstrap.located("customers.csv", caller)
+    assert bootstrap.located("/data/t.csv", caller) == "/data/t.csv"
+
+
+def test_copier_renders_the_starting_folder_into_the_task_not_a_guess():
+    """The task's command carries the folder copier runs in, resolved while copier renders it."""
+    task = yaml.safe_load((ROOT / "copier.yml").read_text())["_tasks"][0]["command"]
+
+    assert "--caller-folder={{ '.' | realpath }}" in task
+    assert not any("PWD" in part for part in task)
 
 
 def test_the_pins_check_passes_here_and_fails_on_a_pin_nobody_installed(bootstrap, tmp_path):

@@ -4,9 +4,11 @@ without touching the adopter's own files. These tests stay in the template (copi
 them): they are about the template, not about a project made from it.
 """
 
+import os
 import re
 import sqlite3
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -61,10 +63,9 @@ def commit(repo: Path, message: str) -> None:
 
 def copier_copy(template: Path, destination: Path, **answers: str) -> Path:
     data = [item for key, value in answers.items() for item in ("--data", f"{key}={value}")]
-    # Started from the folder above the project, as a shell would (it sets PWD).
-    env = {**project_environment(destination), "PWD": str(destination.parent)}
+    # Started from the folder above the project, whose relative paths the answers may use.
     run([bin_path("copier"), "copy", "--trust", "--defaults", "--vcs-ref", "HEAD", *data,
-         str(template), destination.name], destination.parent, env)
+         str(template), destination.name], destination.parent, project_environment(destination))
     return destination
 
 
@@ -182,6 +183,54 @@ def run_failing(command: list[str], cwd: Path) -> subprocess.CompletedProcess:
                             capture_output=True, text=True)
     assert result.returncode != 0, result.stdout
     return result
+
+
+# --- started from anywhere -----------------------------------------------------------------------
+
+
+def python3_shim(folder: Path) -> Path:
+    """A folder holding `python3` as a version manager has it (pyenv, asdf): a shell script that
+    sets PWD to the folder it runs in, as a shell does, then runs the real interpreter; it
+    leaves a mark so the test knows copier's task went through it."""
+    folder.mkdir()
+    shim = folder / "python3"
+    shim.write_text(f'#!/bin/sh\ntouch "{folder}/used"\nPWD="$(pwd -P)"; export PWD\n'
+                    f'exec "{sys.executable}" "$@"\n')
+    shim.chmod(0o755)
+    return folder
+
+
+@pytest.mark.parametrize(("data", "destination"), [
+    ("../tables/customers.csv", "my-project"),
+    ("sqlite:///../tables/shop.db", "../projects/my-project"),
+])
+def test_a_relative_data_path_works_through_a_python3_shim_from_any_folder(template, tmp_path,
+                                                                           data, destination):
+    """copier copy from `caller/`, the table in `tables/`, the project where `destination`
+    says (beside it, or in another folder): the start finds the table whatever PWD says."""
+    caller, tables = tmp_path / "caller", tmp_path / "tables"
+    caller.mkdir(), tables.mkdir()
+    customers("binary", ROWS, seed=3).to_csv(tables / "customers.csv", index=False)
+    with sqlite3.connect(tables / "shop.db") as connection:
+        customers("binary", ROWS, seed=3).to_sql("customers", connection, index=False)
+    shims = python3_shim(tmp_path / "shims")
+    project = (caller / destination).resolve()
+    env = {**project_environment(project), "PWD": str(caller)}
+    env["PATH"] = f"{shims}{os.pathsep}{env['PATH']}"
+    answers = {"project_name": "anywhere", "data": data, "target": "churned",
+               **({"query": "select * from customers"} if "://" in data else {})}
+    arguments = [item for key, value in answers.items() for item in ("--data", f"{key}={value}")]
+
+    run([bin_path("copier"), "copy", "--trust", "--defaults", "--vcs-ref", "HEAD", *arguments,
+         str(template), destination], caller, env)
+
+    assert (shims / "used").exists()
+    source = yaml.safe_load((project / "params.yaml").read_text())["source"]
+    copied = project / (source.get("path") or source["url"].removeprefix("sqlite:///"))
+    original = tables / Path(data.removeprefix("sqlite:///")).name
+    assert copied.parent == project / "data/source"
+    assert copied.read_bytes() == original.read_bytes()
+    assert run(["git", "log", "--oneline"], project).stdout.count("\n") == 1
 
 
 # --- receiving a later template version ---------------------------------------------------------
