@@ -118,3 +118,12 @@ def test_a_small_source_goes_to_git_and_a_large_one_to_dvc(new_project, monkeypa
     assert "versioned by DVC" in note and "dvc remote add" in note
     assert (new_project / "data/source/table.csv.dvc").is_file()
     assert "/table.csv" in (new_project / "data/source/.gitignore").read_text()
+
+
+@pytest.mark.parametrize(("primary", "order"), [("roc_auc", "desc"), ("macro_f1", "desc"),
+                                                ("rmse", "asc")])
+def test_the_readme_sorts_experiments_by_the_projects_primary_metric(primary, order):
+    commands = "\n".join(start_project.experiment_commands(primary))
+
+    assert f"--sort-by {primary} --sort-order {order}" in commands
+    assert f"--base {start_project.BRANCH}" in commands

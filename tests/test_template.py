@@ -32,10 +32,12 @@ EXAMPLE_WORDS = re.compile(r"flight|nycflights|New York|\blate\b|January|Decembe
 
 
 def project_environment(project: Path) -> dict:
-    """The project's own code first, whatever `lifecycle` this interpreter has installed."""
+    """The project's own code first, whatever `lifecycle` this interpreter has installed; git's
+    default branch is not main, as on many machines."""
     return environment(PYTHONPATH=str(project / "src"), GIT_AUTHOR_NAME="adopter",
                        GIT_AUTHOR_EMAIL="adopter@example.com", GIT_COMMITTER_NAME="adopter",
-                       GIT_COMMITTER_EMAIL="adopter@example.com")
+                       GIT_COMMITTER_EMAIL="adopter@example.com", GIT_CONFIG_COUNT="1",
+                       GIT_CONFIG_KEY_0="init.defaultBranch", GIT_CONFIG_VALUE_0="master")
 
 
 def snapshot(destination: Path) -> Path:
@@ -141,6 +143,8 @@ def test_copy_makes_a_project_of_its_own(projects, task):
         assert not found, f"{task}: {name} still speaks of the example: {found}"
     # The source is versioned where a clone finds it (a database file included).
     assert any(name.startswith("data/source/") for name in first)
+    # The first commit is on main, as the README and the workflows say, whatever git's default.
+    assert run(["git", "branch", "--show-current"], project).stdout.strip() == "main"
 
 
 @pytest.mark.parametrize("task", sorted(TABLES))
@@ -154,6 +158,21 @@ def test_the_project_reproduces_and_registers_the_plots_of_its_task(projects, ta
     assert ("ROC" in titles) == (task == "binary")
     assert ("Residuals" in titles) == (task == "regression")
     assert run(["git", "status", "--porcelain"], project).stdout == ""
+
+
+def test_the_readme_experiment_commands_run_on_a_regression_project(projects, tmp_path):
+    """The project's README sorts experiments by its own primary metric (rmse, lower first) and
+    reviews against the branch the start made."""
+    project = copy_repository(projects["regression"]["project"], tmp_path / "project")
+    readme = (project / "README.md").read_text()
+    block = readme.split("Then vary the knobs and review a change:", 1)[1]
+    commands = block.split("```bash\n", 1)[1].split("```", 1)[0].splitlines()
+    env = project_environment(project)
+
+    assert "--sort-by rmse --sort-order asc" in block and "--base main" in block
+    outputs = [run(["bash", "-c", command], project, env).stdout for command in commands]
+    assert "rmse" in outputs[1] and "learning_rate" in outputs[1]
+    assert "rmse" in outputs[2]
 
 
 def test_a_clone_of_a_project_reproduces_its_lock(projects, tmp_path):
