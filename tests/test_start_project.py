@@ -6,6 +6,7 @@ import importlib.util
 import subprocess
 import sys
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -13,6 +14,8 @@ from lifecycle.commands import start_project
 from lifecycle.errors import LifecycleError
 
 from .conftest import ROOT, bin_path, environment, run
+from .test_hostile_params import template_project
+from .test_init_params import survey
 
 
 @pytest.fixture
@@ -127,3 +130,32 @@ def test_the_readme_sorts_experiments_by_the_projects_primary_metric(primary, or
 
     assert f"--sort-by {primary} --sort-order {order}" in commands
     assert f"--base {start_project.BRANCH}" in commands
+
+
+def test_the_readme_shows_the_data_decisions_and_no_key_of_the_example(tmp_path, monkeypatch):
+    """The whole start in this process on a regression table with exact duplicate rows: the
+    README names what prepare will do with them and the columns the model never sees, and
+    params.yaml keeps no key of the example's problem."""
+    project = template_project(tmp_path / "caller" / "my-project")
+    (project / ".copier-answers.yml").write_text("_commit: v1\n")
+    table = survey("regression")
+    table["score_given"] = table["satisfaction"] * 10  # known only after the answer
+    table = pd.concat([table, table.head(30)], ignore_index=True)
+    table.to_csv(tmp_path / "caller/answers.csv", index=False)
+    monkeypatch.chdir(project)
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / "no-gitconfig"))  # no identity
+
+    start_project.start("survey", str(tmp_path / "caller/answers.csv"), "", "satisfaction", "",
+                        "")
+
+    readme = (project / "README.md").read_text()
+    section = readme.split("## Data decisions\n", 1)[1].split("\n## ", 1)[0]
+    assert ("- Exact duplicate rows: 30 of the 330 rows with a target (9.1%) repeat an earlier "
+            "row in every column; kept, every copy counted (`validation.duplicate_row: warn`)."
+            ) in section
+    assert "| score_given | leakage | looks like leakage: alone it predicts" in section
+    assert "--sort-by rmse --sort-order asc" in readme and "--base main" in readme
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    assert "decision_threshold" not in params["evaluate"]
+    assert "late_threshold_minutes" not in params["source"]
+    assert run(["git", "symbolic-ref", "--short", "HEAD"], project).stdout.strip() == "main"

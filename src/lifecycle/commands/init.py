@@ -594,6 +594,15 @@ def artifacts_for(artifacts: Any, problem: dict[str, Any]) -> Any:
 def run(data: str | None, target: str, task: str | None, time_column: str | None,
         sql_url: str | None = None, query: str | None = None,
         project_name: str | None = None) -> None:
+    """`lifecycle init` (see the module's docstring); a command returns its exit code."""
+    adopt(data, target, task, time_column, sql_url, query, project_name)
+
+
+def adopt(data: str | None, target: str, task: str | None, time_column: str | None,
+          sql_url: str | None = None, query: str | None = None,
+          project_name: str | None = None) -> dict:
+    """`lifecycle init`, returning what validation.duplicate_row will do with the table's
+    exact duplicate rows (`curation.duplicate_decision`), for the start's README."""
     params_file, dvc_file = Path("params.yaml"), Path("dvc.yaml")
     template = check_params_file(params_file)
     check_dvc_file(dvc_file)
@@ -636,6 +645,8 @@ def run(data: str | None, target: str, task: str | None, time_column: str | None
     make_copy(copy)  # last: a failed init leaves no copy behind
     print(summary(rules, comments, problem, len(table), positive, list(derived.values()),
                   warning))
+    return curation.duplicate_decision(derived[curation.DUPLICATE_ROW_KEY].value,
+                                       effect["rows"], int(table[target].notna().sum()))
 
 
 def derive_judgement(table: pd.DataFrame, rules: Contract, problem: dict[str, Any],

@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from lifecycle import config, contract, metrics, paths, sources
+from lifecycle import config, contract, data_quality, metrics, paths, sources
 from lifecycle.commands import init
 from lifecycle.errors import LifecycleError
 
@@ -75,7 +75,7 @@ def split_sentence(split: config.Split, task: str) -> str:
 
 
 def readme(params: config.Params, rules: contract.Contract, data_note: str, found: str,
-           answers: str) -> str:
+           answers: str, decisions: dict) -> str:
     problem = params.problem
     where = (f"`{params.source.path}`" if params.source.path
              else f"`{params.source.query}` on `{params.source.url}`")
@@ -97,6 +97,12 @@ def readme(params: config.Params, rules: contract.Contract, data_note: str, foun
         "of `params.yaml` or `data/contract.yaml`, to change where it is wrong):", "",
         "```text", *(line for line in found.strip().splitlines()
                      if not line.startswith(("copied ", "wrote "))), "```", "",
+        "## Data decisions", "",
+        "What `prepare` does with the rows and which columns the model never sees (change them "
+        "under `validation:` in `params.yaml` and in `data/contract.yaml`); after `dvc repro`, "
+        "`reports/data_quality.md` and the model card show them with the counts prepare "
+        "measured.", "",
+        *data_quality.decision_lines(decisions, {}), "",
         "## Run it", "",
         "```bash",
         "python3 -m venv .venv && . .venv/bin/activate && pip install -r requirements.txt "
@@ -161,15 +167,18 @@ def start(name: str, data: str, query: str, target: str, task: str, time_column:
     url = data if "://" in data else None
     found = io.StringIO()
     with contextlib.redirect_stdout(found):
-        init.run(None if url else data, target, task or None, time_column or None,
-                 sql_url=url, query=query or None, project_name=name)
+        duplicates = init.adopt(None if url else data, target, task or None,
+                                time_column or None, sql_url=url, query=query or None,
+                                project_name=name)
     print(found.getvalue(), end="")
     run(["git", "init", "--quiet"])  # before `dvc add`, which needs the repository
     run(["git", "symbolic-ref", "HEAD", f"refs/heads/{BRANCH}"])  # any git, unlike init -b
     params = config.load()
     data_note = version_source(source_file(params))
-    text = readme(params, contract.load(paths.CONTRACT), data_note, found.getvalue(),
-                  ANSWERS.name)
+    rules = contract.load(paths.CONTRACT)
+    decisions = {"duplicate_row": duplicates, **data_quality.contract_decisions(
+        rules, contract.column_reasons(rules, paths.CONTRACT))}
+    text = readme(params, rules, data_note, found.getvalue(), ANSWERS.name, decisions)
     Path("README.md").write_text(text)
     print(f"the data: {data_note}")
     print(f"wrote README.md; {commit_first_version(name)}")
