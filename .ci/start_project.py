@@ -28,30 +28,31 @@ for line in open("requirements.txt"):
 """
 
 
-def caller_folder(destination: str) -> Path:
-    """The folder copier was started in: a relative --data is meant from there, while tasks
-    run in the new project. The shell's PWD is that folder when PWD/destination is here."""
-    pwd = os.environ.get("PWD")
-    if pwd and (Path(pwd) / destination).resolve() == Path.cwd().resolve():
-        return Path(pwd)
-    sys.exit("start_project: cannot tell which folder copier was started in; give data as "
-             "an absolute path")
-
-
 # A SQLite URL, whatever its driver (sqlite+pysqlite:///...): its path is the rest.
 SQLITE_URL = re.compile(r"sqlite(\+\w+)?:///")
 
 
-def located(data: str, destination: str) -> str:
-    """The data as an absolute path (or a SQL URL, a SQLite file's path made absolute)."""
+def located(data: str, caller: str) -> str:
+    """The data as an absolute path (or a SQL URL, a SQLite file's path made absolute). A
+    relative path is meant from `caller`, the folder copier was started in: this task runs in
+    the new project."""
     sqlite = SQLITE_URL.match(data)
     if sqlite and not data[sqlite.end():].startswith("/"):
-        folder = urllib.parse.quote(caller_folder(destination).as_posix())
+        folder = urllib.parse.quote(caller_folder(caller).as_posix())
         return f"{sqlite.group()}{folder}/{data[sqlite.end():]}"
     if "://" in data:
         return data
     path = Path(data).expanduser()
-    return str(path if path.is_absolute() else caller_folder(destination) / path)
+    return str(path if path.is_absolute() else caller_folder(caller) / path)
+
+
+def caller_folder(caller: str) -> Path:
+    """copier.yml renders it from copier's own working directory; never guessed from $PWD,
+    which a python3 shim (pyenv, asdf) resets to the new project."""
+    if not Path(caller).is_absolute():
+        sys.exit("start_project: the folder copier was started in is unknown; give data as an "
+                 "absolute path")
+    return Path(caller)
 
 
 def python_with_requirements() -> str:
@@ -69,10 +70,10 @@ def python_with_requirements() -> str:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    for option in ("name", "data", "query", "target", "task", "time-column", "destination"):
+    for option in ("name", "data", "query", "target", "task", "time-column", "caller-folder"):
         parser.add_argument(f"--{option}", default="")
     args = parser.parse_args(argv)
-    data = located(args.data, args.destination)
+    data = located(args.data, args.caller_folder)
     command = [python_with_requirements(), "-m", "lifecycle.commands.start_project",
                f"--name={args.name}", f"--data={data}", f"--query={args.query}",
                f"--target={args.target}", f"--task={args.task}",

@@ -56,6 +56,26 @@ def test_invalid_params_name_the_file_key_and_what_is_allowed(raw, edit, words):
     assert error.value.exit_code == 2
 
 
+def test_the_keys_of_one_problem_are_optional_for_the_others(raw):
+    """decision_threshold is a binary task's, late_threshold_minutes the flights source's."""
+    raw["evaluate"].pop("decision_threshold")
+    raw["source"].pop("late_threshold_minutes")
+    for section, key in (("evaluate", "decision_threshold"), ("source", "late_threshold_minutes")):
+        assert key not in config.json_schema()["properties"][section]["required"]
+
+    with pytest.raises(ParamsError, match=r"source.late_threshold_minutes: found None"):
+        config.parse(copy.deepcopy(raw))
+    with pytest.raises(ParamsError, match=r"evaluate.decision_threshold: found None, expected a "
+                                          r"probability in \(0, 1\): a binary task"):
+        config.parse({**raw, "source": {**raw["source"], "late_threshold_minutes": 15}})
+    raw["problem"].update(task="regression", primary_metric="rmse")
+    raw["criteria"].update(minimum={}, maximum={})
+    raw["source"] = {"name": "csv", "sample_fraction": 1.0, "path": "data/t.csv"}
+    params = config.parse(raw)
+    assert params.evaluate.decision_threshold is None
+    assert params.source.late_threshold_minutes is None
+
+
 def test_integers_are_accepted_where_floats_are_expected(raw):
     raw["evaluate"]["decision_threshold"] = 1 - 1  # 0 is out of range, checked after typing
     with pytest.raises(ParamsError, match=r"decision_threshold: found 0\.0"):

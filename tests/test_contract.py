@@ -175,6 +175,90 @@ def test_profile_counts_equal_pandas():
         "rows": 3, "classes": {"a": 2, "b": 1}}
 
 
+# --- the decisions about rows and columns, where people read them ------------------------------
+
+CONTRACT_WITH_REASONS = """\
+keys: [id]
+columns:
+  y: {type: numeric, role: target}
+  # looks like an identifier: a different value in every row
+  id: {type: numeric, role: identifier}
+  # Known only afterwards, so never features.
+  refund: {type: numeric, role: leakage}
+  paid: {type: numeric, role: leakage,
+         note: the target is derived from it}
+  returned: {type: numeric, role: leakage}
+  shop: {type: categorical, role: excluded}
+
+  city: {type: categorical, role: excluded}
+  "a|b": {type: numeric, role: excluded, note: a pipe in the name}
+"""
+
+
+def test_a_columns_reason_is_its_note_or_the_comment_above_its_run_of_one_role(tmp_path):
+    path = tmp_path / "contract.yaml"
+    path.write_text(CONTRACT_WITH_REASONS)
+    rules = contract.load(path)
+
+    reasons = contract.column_reasons(rules, path)
+
+    assert reasons == {
+        "id": "looks like an identifier: a different value in every row",
+        "refund": "Known only afterwards, so never features.",
+        "paid": "the target is derived from it",  # its own note comes first
+        "returned": "Known only afterwards, so never features.",  # over a two-line entry
+        "a|b": "a pipe in the name",
+    }  # shop: another role ends the run; city: a blank line does
+
+
+def test_the_examples_contract_gives_a_reason_for_every_column_the_model_never_sees():
+    rules = contract.load(example_file("data/contract.yaml"))
+    reasons = contract.column_reasons(rules, example_file("data/contract.yaml"))
+
+    assert set(rules.with_role(*data_quality.LEFT_OUT_ROLES)) <= set(reasons)
+    assert reasons["dep_delay"].startswith("Leakage: known only after the flight")
+    assert reasons["tailnum"].startswith("Identifiers: they name a flight or a plane")
+    assert reasons["plane_engine"].startswith("Excluded: parts of scheduled_departure")
+
+
+def test_the_data_quality_report_says_what_became_of_duplicates_and_which_columns_left(tmp_path):
+    path = tmp_path / "contract.yaml"
+    path.write_text(CONTRACT_WITH_REASONS)
+    rules = contract.load(path)
+    decisions = {"duplicate_row": curation.duplicate_decision("warn", 602, 5840),
+                 **data_quality.contract_decisions(rules, contract.column_reasons(rules, path))}
+    report = {"rows_in": 6000, "rows_out": 5840, "validation": [], "cleaning": {},
+              "splits": {}, "columns": {}, "decisions": decisions,
+              "rows_dropped": {"duplicate_row": 0, "missing_target": 160, "duplicate_key": 3}}
+
+    text = data_quality.markdown(report)
+
+    section = text.split("## Data decisions\n", 1)[1].split("\n## ", 1)[0]
+    assert ("- Exact duplicate rows: 602 of the 5,840 rows with a target (10.3%) repeat an "
+            "earlier row in every column; kept, every copy counted "
+            "(`validation.duplicate_row: warn`).") in section
+    assert "- Key `id`: 3 rows repeating an earlier row's key dropped, the first kept." in section
+    assert ("| refund, returned | leakage | Known only afterwards, so never features. |"
+            in section)
+    assert "| paid | leakage | the target is derived from it |" in section
+    assert "| shop, city | excluded | no reason given in the contract |" in section
+    assert "| a\\|b | excluded | a pipe in the name |" in section
+    assert "duplicate_row | 0 |" in text  # the drops stay as they were: none
+
+
+@pytest.mark.parametrize(("policy", "repeated", "words"), [
+    ("drop", 12, "12 of the 300 rows with a target (4.0%) repeat an earlier row in every "
+                 "column; dropped, the first copy kept (`validation.duplicate_row: drop`)."),
+    ("drop", 0, "none among the 300 rows with a target (`validation.duplicate_row: drop`)."),
+    ("fail", 0, "none among the 300 rows with a target (`validation.duplicate_row: fail`)."),
+])
+def test_the_duplicate_decision_reads_as_what_the_policy_did(policy, repeated, words):
+    decision = curation.duplicate_decision(policy, repeated, 300)
+
+    assert data_quality.decision_lines({"duplicate_row": decision}, {})[0] == (
+        f"- Exact duplicate rows: {words}")
+
+
 def test_infer_task_type_identifier_and_leakage():
     rng = np.random.default_rng(0)
     y = pd.Series(rng.integers(0, 2, 300), name="y")

@@ -106,6 +106,11 @@ def test_both_engines_write_the_same_files(raw_flights, tmp_path, monkeypatch, c
             continue
         assert dropped[reason] > 0, reason  # every fault was met, and counted
     assert report["duplicates_found"]["rows"] >= 12  # the copies, and any the sample had
+    # What the policy did with them, as data_quality.md and the model card say it.
+    duplicates = report["decisions"]["duplicate_row"]
+    assert duplicates["outcome"] == ("kept" if keeps_duplicates else "dropped")
+    assert duplicates["repeated"] > 0
+    assert keeps_duplicates or duplicates["repeated"] == dropped["duplicate_row"]
     repeated = [line for line in dask_warnings if "repeat an earlier row" in line]
     assert len(repeated) == keeps_duplicates
     assert dask_warnings == pandas_warnings

@@ -277,6 +277,45 @@ def test_the_model_card_holds_every_section_and_the_verdict():
     assert "| roc_auc | 0.7 | 0.68 to 0.72 |" in text and "origin=JFK" in text
 
 
+def test_the_model_card_shows_the_data_decisions_of_the_quality_report():
+    decisions = {"duplicate_row": {"policy": "warn", "repeated": 602, "rows": 5840,
+                                   "outcome": "kept"},
+                 "keys": [], "columns_left_out": [
+                     {"columns": ["dep_time", "arr_delay"], "role": "leakage",
+                      "reason": "known only after the flight"}]}
+    data = {"splits": {}, "rows_in": 6000, "rows_dropped": {"duplicate_row": 0},
+            "decisions": decisions}
+
+    text = model_card.render_model_card(
+        {"name": "p", "description": "d", "task": "binary", "target": "late",
+         "primary_metric": "roc_auc"}, data, TEST_METRICS, card_details(),
+        {"verdict": "VALIDATED", "criteria": []}, "out_of_time")
+
+    section = text.split("## Data decisions\n", 1)[1].split("\n## ", 1)[0]
+    assert "602 of the 5,840 rows with a target (10.3%) repeat an earlier row" in section
+    assert "kept, every copy counted (`validation.duplicate_row: warn`)" in section
+    assert "| dep_time, arr_delay | leakage | known only after the flight |" in section
+    assert text.index("## Data and split") < text.index("## Data decisions") < text.index(
+        "## Test metrics")
+    assert "## Data decisions" not in render_card()  # a report from before the decisions
+
+
+def test_the_pipeline_writes_its_data_decisions_where_people_read_them(trained_project):
+    report = json.loads((trained_project / "reports/data_quality.json").read_text())
+    written = [(trained_project / name).read_text()
+               for name in ("reports/data_quality.md", "reports/model_card.md")]
+
+    assert report["decisions"]["duplicate_row"]["policy"] == "drop"
+    assert report["decisions"]["duplicate_row"]["repeated"] == (
+        report["rows_dropped"]["duplicate_row"])
+    for text in written:
+        section = text.split("## Data decisions\n", 1)[1].split("\n## ", 1)[0]
+        assert "- Exact duplicate rows: " in section and "duplicate_row: drop" in section
+        assert "| dep_time, dep_delay, arr_time, air_time | leakage | Leakage: known only " \
+               "after the flight" in section
+        assert "| flight, tailnum | identifier | Identifiers:" in section
+
+
 def test_the_model_card_of_an_out_of_time_split_speaks_of_time():
     text = render_card("binary", "out_of_time")
 

@@ -253,14 +253,27 @@ def test_a_binary_decision_threshold_is_the_positive_class_share(project, capsys
 
 
 @pytest.mark.parametrize("task", ["multiclass", "regression"])
-def test_the_decision_threshold_stays_as_the_template_has_it_without_two_classes(task, project,
-                                                                                 capsys):
+def test_no_key_of_the_examples_problem_is_left_without_two_classes(task, project, capsys):
+    """No decision threshold (params.yaml and the stages' params in dvc.yaml) and no lateness
+    of a flight; init run again on a binary table brings the threshold back to both."""
     printed = init(capsys, survey(task), TARGETS[task])
 
-    evaluate = yaml.safe_load((project / "params.yaml").read_text())["evaluate"]
-    assert evaluate["decision_threshold"] == yaml.safe_load(
-        example_file("params.yaml").read_text())["evaluate"]["decision_threshold"]
-    assert "decision_threshold" not in printed
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    stages = yaml.safe_load((project / "dvc.yaml").read_text())["stages"]
+    assert "decision_threshold" not in params["evaluate"] and "decision_threshold" not in printed
+    assert "late_threshold_minutes" not in params["source"]
+    assert not [name for name, spec in stages.items()
+                if "evaluate.decision_threshold" in spec.get("params", [])]
+
+    init(capsys, survey("binary"), "recommend")
+
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    stages = yaml.safe_load((project / "dvc.yaml").read_text())["stages"]
+    assert 0 < params["evaluate"]["decision_threshold"] < 1
+    declared = [name for name, spec in stages.items()
+                if "evaluate.decision_threshold" in spec.get("params", [])]
+    assert declared == ["evaluate", "monitor", "export"]
+    assert stages["monitor"]["params"] == sorted(stages["monitor"]["params"])
 
 
 @pytest.mark.parametrize(("continuous", "options", "expected"), [

@@ -6,12 +6,16 @@ import importlib.util
 import subprocess
 import sys
 
+import pandas as pd
 import pytest
+import yaml
 
 from lifecycle.commands import start_project
 from lifecycle.errors import LifecycleError
 
 from .conftest import ROOT, bin_path, environment, run
+from .test_hostile_params import template_project
+from .test_init_params import survey
 
 
 @pytest.fixture
@@ -36,21 +40,30 @@ def new_project(tmp_path, monkeypatch):
 
 def test_a_relative_data_path_is_read_from_the_folder_copier_started_in(bootstrap, new_project,
                                                                         monkeypatch):
-    caller = new_project.parent
-    monkeypatch.setenv("PWD", str(caller))
+    caller = str(new_project.parent)
+    monkeypatch.setenv("PWD", "/somewhere/else")  # a python3 shim's doing: never read
 
-    assert bootstrap.located("customers.csv", "my-project") == str(caller / "customers.csv")
-    assert bootstrap.located("sqlite:///shop.db", "my-project") == f"sqlite:///{caller}/shop.db"
-    assert bootstrap.located("/data/t.parquet", "my-project") == "/data/t.parquet"
-    assert bootstrap.located("postgresql://db/x", "my-project") == "postgresql://db/x"
+    assert bootstrap.located("customers.csv", caller) == f"{caller}/customers.csv"
+    assert bootstrap.located("../t/c.csv", caller) == f"{caller}/../t/c.csv"
+    assert bootstrap.located("sqlite:///shop.db", caller) == f"sqlite:///{caller}/shop.db"
+    assert bootstrap.located("/data/t.parquet", caller) == "/data/t.parquet"
+    assert bootstrap.located("postgresql://db/x", caller) == "postgresql://db/x"
 
 
+@pytest.mark.parametrize("caller", ["", "my-project"])
 def test_a_relative_path_is_refused_when_the_starting_folder_is_unknown(bootstrap, new_project,
-                                                                        monkeypatch):
-    monkeypatch.setenv("PWD", "/somewhere/else")
-
+                                                                        caller):
     with pytest.raises(SystemExit, match="absolute path"):
-        bootstrap.located("customers.csv", "my-project")
+        bootstrap.located("customers.csv", caller)
+    assert bootstrap.located("/data/t.csv", caller) == "/data/t.csv"
+
+
+def test_copier_renders_the_starting_folder_into_the_task_not_a_guess():
+    """The task's command carries the folder copier runs in, resolved while copier renders it."""
+    task = yaml.safe_load((ROOT / "copier.yml").read_text())["_tasks"][0]["command"]
+
+    assert "--caller-folder={{ '.' | realpath }}" in task
+    assert not any("PWD" in part for part in task)
 
 
 def test_the_pins_check_passes_here_and_fails_on_a_pin_nobody_installed(bootstrap, tmp_path):
@@ -108,3 +121,41 @@ def test_a_small_source_goes_to_git_and_a_large_one_to_dvc(new_project, monkeypa
     assert "versioned by DVC" in note and "dvc remote add" in note
     assert (new_project / "data/source/table.csv.dvc").is_file()
     assert "/table.csv" in (new_project / "data/source/.gitignore").read_text()
+
+
+@pytest.mark.parametrize(("primary", "order"), [("roc_auc", "desc"), ("macro_f1", "desc"),
+                                                ("rmse", "asc")])
+def test_the_readme_sorts_experiments_by_the_projects_primary_metric(primary, order):
+    commands = "\n".join(start_project.experiment_commands(primary))
+
+    assert f"--sort-by {primary} --sort-order {order}" in commands
+    assert f"--base {start_project.BRANCH}" in commands
+
+
+def test_the_readme_shows_the_data_decisions_and_no_key_of_the_example(tmp_path, monkeypatch):
+    """The whole start in this process on a regression table with exact duplicate rows: the
+    README names what prepare will do with them and the columns the model never sees, and
+    params.yaml keeps no key of the example's problem."""
+    project = template_project(tmp_path / "caller" / "my-project")
+    (project / ".copier-answers.yml").write_text("_commit: v1\n")
+    table = survey("regression")
+    table["score_given"] = table["satisfaction"] * 10  # known only after the answer
+    table = pd.concat([table, table.head(30)], ignore_index=True)
+    table.to_csv(tmp_path / "caller/answers.csv", index=False)
+    monkeypatch.chdir(project)
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / "no-gitconfig"))  # no identity
+
+    start_project.start("survey", str(tmp_path / "caller/answers.csv"), "", "satisfaction", "",
+                        "")
+
+    readme = (project / "README.md").read_text()
+    section = readme.split("## Data decisions\n", 1)[1].split("\n## ", 1)[0]
+    assert ("- Exact duplicate rows: 30 of the 330 rows with a target (9.1%) repeat an earlier "
+            "row in every column; kept, every copy counted (`validation.duplicate_row: warn`)."
+            ) in section
+    assert "| score_given | leakage | looks like leakage: alone it predicts" in section
+    assert "--sort-by rmse --sort-order asc" in readme and "--base main" in readme
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    assert "decision_threshold" not in params["evaluate"]
+    assert "late_threshold_minutes" not in params["source"]
+    assert run(["git", "symbolic-ref", "--short", "HEAD"], project).stdout.strip() == "main"

@@ -4,9 +4,11 @@ without touching the adopter's own files. These tests stay in the template (copi
 them): they are about the template, not about a project made from it.
 """
 
+import os
 import re
 import sqlite3
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -30,10 +32,12 @@ EXAMPLE_WORDS = re.compile(r"flight|nycflights|New York|\blate\b|January|Decembe
 
 
 def project_environment(project: Path) -> dict:
-    """The project's own code first, whatever `lifecycle` this interpreter has installed."""
+    """The project's own code first, whatever `lifecycle` this interpreter has installed; git's
+    default branch is not main, as on many machines."""
     return environment(PYTHONPATH=str(project / "src"), GIT_AUTHOR_NAME="adopter",
                        GIT_AUTHOR_EMAIL="adopter@example.com", GIT_COMMITTER_NAME="adopter",
-                       GIT_COMMITTER_EMAIL="adopter@example.com")
+                       GIT_COMMITTER_EMAIL="adopter@example.com", GIT_CONFIG_COUNT="1",
+                       GIT_CONFIG_KEY_0="init.defaultBranch", GIT_CONFIG_VALUE_0="master")
 
 
 def snapshot(destination: Path) -> Path:
@@ -61,10 +65,9 @@ def commit(repo: Path, message: str) -> None:
 
 def copier_copy(template: Path, destination: Path, **answers: str) -> Path:
     data = [item for key, value in answers.items() for item in ("--data", f"{key}={value}")]
-    # Started from the folder above the project, as a shell would (it sets PWD).
-    env = {**project_environment(destination), "PWD": str(destination.parent)}
+    # Started from the folder above the project, whose relative paths the answers may use.
     run([bin_path("copier"), "copy", "--trust", "--defaults", "--vcs-ref", "HEAD", *data,
-         str(template), destination.name], destination.parent, env)
+         str(template), destination.name], destination.parent, project_environment(destination))
     return destination
 
 
@@ -140,6 +143,8 @@ def test_copy_makes_a_project_of_its_own(projects, task):
         assert not found, f"{task}: {name} still speaks of the example: {found}"
     # The source is versioned where a clone finds it (a database file included).
     assert any(name.startswith("data/source/") for name in first)
+    # The first commit is on main, as the README and the workflows say, whatever git's default.
+    assert run(["git", "branch", "--show-current"], project).stdout.strip() == "main"
 
 
 @pytest.mark.parametrize("task", sorted(TABLES))
@@ -153,6 +158,21 @@ def test_the_project_reproduces_and_registers_the_plots_of_its_task(projects, ta
     assert ("ROC" in titles) == (task == "binary")
     assert ("Residuals" in titles) == (task == "regression")
     assert run(["git", "status", "--porcelain"], project).stdout == ""
+
+
+def test_the_readme_experiment_commands_run_on_a_regression_project(projects, tmp_path):
+    """The project's README sorts experiments by its own primary metric (rmse, lower first) and
+    reviews against the branch the start made."""
+    project = copy_repository(projects["regression"]["project"], tmp_path / "project")
+    readme = (project / "README.md").read_text()
+    block = readme.split("Then vary the knobs and review a change:", 1)[1]
+    commands = block.split("```bash\n", 1)[1].split("```", 1)[0].splitlines()
+    env = project_environment(project)
+
+    assert "--sort-by rmse --sort-order asc" in block and "--base main" in block
+    outputs = [run(["bash", "-c", command], project, env).stdout for command in commands]
+    assert "rmse" in outputs[1] and "learning_rate" in outputs[1]
+    assert "rmse" in outputs[2]
 
 
 def test_a_clone_of_a_project_reproduces_its_lock(projects, tmp_path):
@@ -182,6 +202,54 @@ def run_failing(command: list[str], cwd: Path) -> subprocess.CompletedProcess:
                             capture_output=True, text=True)
     assert result.returncode != 0, result.stdout
     return result
+
+
+# --- started from anywhere -----------------------------------------------------------------------
+
+
+def python3_shim(folder: Path) -> Path:
+    """A folder holding `python3` as a version manager has it (pyenv, asdf): a shell script that
+    sets PWD to the folder it runs in, as a shell does, then runs the real interpreter; it
+    leaves a mark so the test knows copier's task went through it."""
+    folder.mkdir()
+    shim = folder / "python3"
+    shim.write_text(f'#!/bin/sh\ntouch "{folder}/used"\nPWD="$(pwd -P)"; export PWD\n'
+                    f'exec "{sys.executable}" "$@"\n')
+    shim.chmod(0o755)
+    return folder
+
+
+@pytest.mark.parametrize(("data", "destination"), [
+    ("../tables/customers.csv", "my-project"),
+    ("sqlite:///../tables/shop.db", "../projects/my-project"),
+])
+def test_a_relative_data_path_works_through_a_python3_shim_from_any_folder(template, tmp_path,
+                                                                           data, destination):
+    """copier copy from `caller/`, the table in `tables/`, the project where `destination`
+    says (beside it, or in another folder): the start finds the table whatever PWD says."""
+    caller, tables = tmp_path / "caller", tmp_path / "tables"
+    caller.mkdir(), tables.mkdir()
+    customers("binary", ROWS, seed=3).to_csv(tables / "customers.csv", index=False)
+    with sqlite3.connect(tables / "shop.db") as connection:
+        customers("binary", ROWS, seed=3).to_sql("customers", connection, index=False)
+    shims = python3_shim(tmp_path / "shims")
+    project = (caller / destination).resolve()
+    env = {**project_environment(project), "PWD": str(caller)}
+    env["PATH"] = f"{shims}{os.pathsep}{env['PATH']}"
+    answers = {"project_name": "anywhere", "data": data, "target": "churned",
+               **({"query": "select * from customers"} if "://" in data else {})}
+    arguments = [item for key, value in answers.items() for item in ("--data", f"{key}={value}")]
+
+    run([bin_path("copier"), "copy", "--trust", "--defaults", "--vcs-ref", "HEAD", *arguments,
+         str(template), destination], caller, env)
+
+    assert (shims / "used").exists()
+    source = yaml.safe_load((project / "params.yaml").read_text())["source"]
+    copied = project / (source.get("path") or source["url"].removeprefix("sqlite:///"))
+    original = tables / Path(data.removeprefix("sqlite:///")).name
+    assert copied.parent == project / "data/source"
+    assert copied.read_bytes() == original.read_bytes()
+    assert run(["git", "log", "--oneline"], project).stdout.count("\n") == 1
 
 
 # --- receiving a later template version ---------------------------------------------------------

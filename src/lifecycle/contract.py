@@ -175,6 +175,48 @@ def load(path: str | Path = CONTRACT_FILE, record: bool = True) -> Contract:
         raise ParamsError(f"{path}: {error}") from None
 
 
+def column_reasons(rules: Contract, path: str | Path = CONTRACT_FILE) -> dict[str, str]:
+    """Why each column has its role, as the contract file says: its `note`, else the comment
+    lines right above it; a comment above a run of columns of one role (no blank line between,
+    as the example groups its leakage columns) speaks for each of them."""
+    stage_trace.record_read(Path(path))
+    lines = Path(path).read_text().splitlines()
+    reasons: dict[str, str] = {}
+    group: tuple[str, str] | None = None  # the role and comment of the run going on
+    for name, index in _column_lines("\n".join(lines)):
+        column = rules.columns.get(name)
+        if column is None:
+            continue
+        comment = _comment_above(lines, index)
+        if comment:
+            group = (column.role, comment)
+        elif not (index and lines[index - 1].strip()) or (group and group[0] != column.role):
+            group = None  # a blank line or another role ends the run
+        if reason := column.note or (group[1] if group else None):
+            reasons[name] = reason
+    return reasons
+
+
+def _column_lines(text: str) -> list[tuple[str, int]]:
+    """Each column's name and the line (from 0) its entry starts on."""
+    import yaml
+
+    for key, value in yaml.compose(text, Loader=yaml.SafeLoader).value:
+        if key.value == "columns" and isinstance(value, yaml.MappingNode):
+            return [(str(name.value), name.start_mark.line) for name, _ in value.value]
+    return []
+
+
+def _comment_above(lines: list[str], index: int) -> str:
+    """The comment lines right above line `index`, as one line of text ("" when none)."""
+    block = []
+    for line in reversed(lines[:index]):
+        if not line.strip().startswith("#"):
+            break
+        block.append(line.strip().lstrip("#").strip())
+    return " ".join(reversed(block))
+
+
 def validate(params: config.Params, path: str | Path = CONTRACT_FILE, *, required: bool = True,
              record: bool = True) -> Contract | None:
     """The contract at `path`, valid and in agreement with `params` (ParamsError otherwise);

@@ -83,6 +83,11 @@ def judge_duplicate_rows(repeated: int, rows: int, policy: str, source: str) -> 
     return [f"{found}; kept ({DUPLICATE_ROW_KEY}: {policy})"]
 
 
+def duplicate_decision(policy: str, repeated: int, rows: int) -> dict:
+    """What validation.duplicate_row did, for the reports people read: the policy, the later
+    copies among the rows with a target and what became of them (`fail` stops before)."""
+    outcome = {"drop": "dropped", "warn": "kept"}.get(policy, policy) if repeated else "none"
+    return {"policy": policy, "repeated": repeated, "rows": rows, "outcome": outcome}
 
 
 def duplicate_effect(table: pd.DataFrame, target: str, task: str) -> dict:

@@ -8,9 +8,10 @@ from typing import Any
 import pandas as pd
 
 from lifecycle.contract import Contract
-from lifecycle.formatting import markdown_table, rounded
+from lifecycle.formatting import markdown_table, percent, rounded
 
 TOP_CATEGORIES = 5
+LEFT_OUT_ROLES = ("identifier", "leakage", "excluded")  # never model inputs
 
 
 def profile_columns(table: pd.DataFrame, contract: Contract) -> dict[str, dict[str, Any]]:
@@ -64,12 +65,65 @@ def rare_levels(train: pd.DataFrame, categorical: list[str], min_count: int) -> 
     return grouped
 
 
+def contract_decisions(rules: Contract, reasons: dict[str, str]) -> dict[str, Any]:
+    """The contract's decisions about rows and columns: the key columns (a row repeating a key
+    is dropped), and the columns the model never sees, grouped by role and reason in the
+    contract's order (`contract.column_reasons`; None where the contract gives none)."""
+    groups: dict[tuple[str, str | None], list[str]] = {}
+    for name in rules.with_role(*LEFT_OUT_ROLES):
+        groups.setdefault((rules.columns[name].role, reasons.get(name)), []).append(name)
+    return {"keys": list(rules.keys),
+            "columns_left_out": [{"columns": names, "role": role, "reason": reason}
+                                 for (role, reason), names in groups.items()]}
+
+
+def decision_lines(decisions: dict[str, Any], rows_dropped: dict[str, int]) -> list[str]:
+    """The decisions in Markdown (the data-quality report, the model card): what was done with
+    exact duplicate rows and repeated keys, and which columns the model never sees, and why."""
+    lines = []
+    if duplicates := decisions.get("duplicate_row"):
+        lines.append(f"- Exact duplicate rows: {_duplicates_sentence(duplicates)}")
+    if keys := decisions.get("keys"):
+        repeated = rows_dropped.get("duplicate_key")
+        count = f"{repeated:,} rows" if repeated is not None else "rows"
+        lines.append(f"- Key {', '.join(f'`{key}`' for key in keys)}: {count} repeating an "
+                     f"earlier row's key dropped, the first kept.")
+    left_out = decisions.get("columns_left_out", [])
+    if not left_out:
+        return [*lines, "- Columns the model never sees: none but the target and a timestamp."]
+    return [*lines, "- Columns the model never sees (their role in `data/contract.yaml`):", "",
+            *markdown_table(("columns", "role", "why"), [
+                (_cell(", ".join(group["columns"])), group["role"],
+                 _cell(group["reason"] or "no reason given in the contract"))
+                for group in left_out])]
+
+
+def _duplicates_sentence(found: dict[str, Any]) -> str:
+    setting = f"`validation.duplicate_row: {found['policy']}`"
+    if found["outcome"] == "none":
+        return f"none among the {found['rows']:,} rows with a target ({setting})."
+    fate = {"dropped": "dropped, the first copy kept", "kept": "kept, every copy counted"}
+    share = percent(found["repeated"] / found["rows"]) if found["rows"] else "n/a"
+    return (f"{found['repeated']:,} of the {found['rows']:,} rows with a target ({share}) repeat "
+            f"an earlier row in every column; {fate.get(found['outcome'], found['outcome'])} "
+            f"({setting}).")
+
+
+def _cell(text: str) -> str:
+    """Text in a Markdown table cell: a pipe would end the cell."""
+    return text.replace("|", "\\|")
+
+
 def markdown(report: dict[str, Any]) -> str:
-    """The report for people: totals, drops by reason, rule failures, cleaning, columns."""
+    """The report for people: totals, drops by reason, the decisions about duplicates and
+    columns, rule failures, cleaning, columns."""
     lines = ["# Data quality", "",
              f"Rows in: {report['rows_in']}; rows out: {report['rows_out']}.", "",
              "## Rows dropped", "",
              *markdown_table(("reason", "rows"), report["rows_dropped"].items())]
+    if "decisions" in report:
+        lines += ["", "## Data decisions", "",
+                  *decision_lines(report["decisions"], report["rows_dropped"])]
     lines += ["", "## Contract rules that failed", ""]
     failures = report["validation"]
     if failures:

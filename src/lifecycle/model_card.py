@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from lifecycle.data_quality import decision_lines
 from lifecycle.formatting import markdown_table, result, shown
 from lifecycle.gate import judged
 
@@ -24,6 +25,7 @@ def render_model_card(problem: dict[str, str], data: dict, headline: dict, detai
                          for name, split in data.get("splits", {}).items()]),
         "", f"Rows in the source: {data.get('rows_in', 'n/a')}; dropped: "
         f"{_show_record(data.get('rows_dropped', {}))}.", "",
+        *_data_decisions(data),
         "## Test metrics (95% bootstrap interval)", "",
         *markdown_table(("metric", "value", "interval"),
                         [(name, headline[name], f"{low} to {high}")
@@ -44,6 +46,15 @@ def render_model_card(problem: dict[str, str], data: dict, headline: dict, detai
         "", "## Limitations", "", TEST_SPLIT_LIMITATION[split_method], *LIMITATIONS, "",
     ]
     return "\n".join(lines)
+
+
+def _data_decisions(data: dict) -> list[str]:
+    """What prepare decided about duplicates and which columns the model never sees, as the
+    data-quality report says it (none before the report had the decisions)."""
+    if "decisions" not in data:
+        return []
+    return ["## Data decisions", "",
+            *decision_lines(data["decisions"], data.get("rows_dropped", {})), ""]
 
 
 TEST_SPLIT_LIMITATION = {

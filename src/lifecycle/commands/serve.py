@@ -209,7 +209,7 @@ def model_identity(model_path: Path) -> dict:
     return {"path": model_path.as_posix(), "md5": md5, "git_revision": revision}
 
 
-def build_app(model: object, rules: contract.Contract, threshold: float, metadata: dict,
+def build_app(model: object, rules: contract.Contract, threshold: float | None, metadata: dict,
               max_instances: int = MAX_INSTANCES, max_body_bytes: int = MAX_BODY_BYTES, *,
               body_seconds: float = BODY_SECONDS, compute_slots: int = COMPUTE_SLOTS,
               max_waiting: int = MAX_WAITING, max_errors_shown: int = MAX_ERRORS_SHOWN,
@@ -429,7 +429,7 @@ def misspelt_errors(document: Any, misspelt: dict[str, str]) -> list[dict]:
 
 
 def row_predictor(model: object, rules: contract.Contract,
-                  threshold: float) -> Callable[[list[dict]], dict]:
+                  threshold: float | None) -> Callable[[list[dict]], dict]:
     """What /predict computes for validated rows (dicts of field values): the ONNX runtime
     takes them as arrays, the skops pipeline as one DataFrame typed as batch scoring parses."""
     if isinstance(model, onnx_scoring.OnnxModel):
@@ -446,7 +446,7 @@ def instance_frame(records: list[dict], rules: contract.Contract) -> pd.DataFram
 
 
 def array_predictions(model: onnx_scoring.OnnxModel, records: list[dict],
-                      threshold: float) -> dict[str, Any]:
+                      threshold: float | None) -> dict[str, Any]:
     """The body `prediction_body` gives, from the ONNX runtime's arrays (no DataFrame)."""
     inputs = model.inputs_from_records(records)
     if not hasattr(model, "predict_proba"):

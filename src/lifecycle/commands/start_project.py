@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from lifecycle import config, contract, paths, sources
+from lifecycle import config, contract, data_quality, metrics, paths, sources
 from lifecycle.commands import init
 from lifecycle.errors import LifecycleError
 
@@ -21,6 +21,9 @@ from lifecycle.errors import LifecycleError
 # versioned by DVC and reaches clones through a remote.
 GIT_SOURCE_LIMIT = 50 * 1024 * 1024
 ANSWERS = Path(".copier-answers.yml")
+# The first branch, whatever git's init.defaultBranch says: the workflows run on pushes to it,
+# and the README's commands compare with it.
+BRANCH = "main"
 
 
 def check_fresh_copy() -> None:
@@ -72,7 +75,7 @@ def split_sentence(split: config.Split, task: str) -> str:
 
 
 def readme(params: config.Params, rules: contract.Contract, data_note: str, found: str,
-           answers: str) -> str:
+           answers: str, decisions: dict) -> str:
     problem = params.problem
     where = (f"`{params.source.path}`" if params.source.path
              else f"`{params.source.query}` on `{params.source.url}`")
@@ -94,6 +97,12 @@ def readme(params: config.Params, rules: contract.Contract, data_note: str, foun
         "of `params.yaml` or `data/contract.yaml`, to change where it is wrong):", "",
         "```text", *(line for line in found.strip().splitlines()
                      if not line.startswith(("copied ", "wrote "))), "```", "",
+        "## Data decisions", "",
+        "What `prepare` does with the rows and which columns the model never sees (change them "
+        "under `validation:` in `params.yaml` and in `data/contract.yaml`); after `dvc repro`, "
+        "`reports/data_quality.md` and the model card show them with the counts prepare "
+        "measured.", "",
+        *data_quality.decision_lines(decisions, {}), "",
         "## Run it", "",
         "```bash",
         "python3 -m venv .venv && . .venv/bin/activate && pip install -r requirements.txt "
@@ -103,10 +112,12 @@ def readme(params: config.Params, rules: contract.Contract, data_note: str, foun
         "`dvc repro` writes the data-quality report (`reports/data_quality.md`), the model card "
         "(`reports/model_card.md`) and the gate's verdict on the criteria (`reports/gate.json`). "
         "Commit `dvc.lock` and `reports/` after it: CI checks that a clone reproduces them.", "",
-        "Then vary the knobs with `dvc exp run -S key=value`, compare with `dvc exp show`, "
-        "and review a change with `lifecycle report --base main`; `lifecycle --help` lists "
-        "every command. The template's guide, every command and stage shown on the example "
-        "project the tests run, is `tests/example/README.md`.", "",
+        "Then vary the knobs and review a change:", "",
+        "```bash", *experiment_commands(problem.primary_metric), "```", "",
+        f"The repository's branch is `{BRANCH}` (the start names it so whatever git's "
+        f"`init.defaultBranch` says: the workflows test pushes to it). `lifecycle --help` "
+        f"lists every command. The template's guide, every command and stage shown on the "
+        f"example project the tests run, is `tests/example/README.md`.", "",
         "## Template updates", "",
         f"The project was made with `copier copy` from the lifecycle template; "
         f"`{answers}` records the answers and the template version. To bring a later version's "
@@ -119,6 +130,17 @@ def readme(params: config.Params, rules: contract.Contract, data_note: str, foun
         "The scheduled workflow `.github/workflows/template-update.yml` does this every week and "
         "opens a pull request when there is something new.", "",
     ])
+
+
+def experiment_commands(primary: str) -> list[str]:
+    """An experiment, the table of experiments best first on the project's primary metric,
+    and the review of the workspace against the first branch."""
+    order = "asc" if primary in metrics.LOWER_IS_BETTER else "desc"
+    return [
+        "dvc exp run -S train.hyperparameters.hist_gradient_boosting.learning_rate=0.1",
+        f"dvc exp show --only-changed --sort-by {primary} --sort-order {order}   # best first",
+        f"lifecycle report --base {BRANCH}   # metrics, gate, data and charts against {BRANCH}",
+    ]
 
 
 def run(command: list[str]) -> None:
@@ -145,14 +167,18 @@ def start(name: str, data: str, query: str, target: str, task: str, time_column:
     url = data if "://" in data else None
     found = io.StringIO()
     with contextlib.redirect_stdout(found):
-        init.run(None if url else data, target, task or None, time_column or None,
-                 sql_url=url, query=query or None, project_name=name)
+        duplicates = init.adopt(None if url else data, target, task or None,
+                                time_column or None, sql_url=url, query=query or None,
+                                project_name=name)
     print(found.getvalue(), end="")
     run(["git", "init", "--quiet"])  # before `dvc add`, which needs the repository
+    run(["git", "symbolic-ref", "HEAD", f"refs/heads/{BRANCH}"])  # any git, unlike init -b
     params = config.load()
     data_note = version_source(source_file(params))
-    text = readme(params, contract.load(paths.CONTRACT), data_note, found.getvalue(),
-                  ANSWERS.name)
+    rules = contract.load(paths.CONTRACT)
+    decisions = {"duplicate_row": duplicates, **data_quality.contract_decisions(
+        rules, contract.column_reasons(rules, paths.CONTRACT))}
+    text = readme(params, rules, data_note, found.getvalue(), ANSWERS.name, decisions)
     Path("README.md").write_text(text)
     print(f"the data: {data_note}")
     print(f"wrote README.md; {commit_first_version(name)}")

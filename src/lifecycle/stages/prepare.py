@@ -52,6 +52,8 @@ def run() -> None:
     else:
         report, warnings = prepare_in_process(params, rules, inputs, kept_columns, numeric,
                                               categorical)
+    report["decisions"].update(data_quality.contract_decisions(
+        rules, contract.column_reasons(rules, paths.CONTRACT)))
     for warning in warnings:
         print(f"lifecycle prepare: warning: {warning}", file=sys.stderr)
     progress.log.info("split: %s", ", ".join(f"{name} {rows['rows']:,} rows"
@@ -78,10 +80,13 @@ def prepare_in_process(params: config.Params, rules: contract.Contract, inputs: 
     duplicate_row = params.validation.duplicate_row
     warnings = outcome.warnings
     if duplicate_row != "drop":  # curate counts what it drops; the others count here
-        warnings = warnings + curation.judge_duplicate_rows(
-            *curation.repeated_rows(outcome.table, target), duplicate_row, paths.RAW)
+        repeated = curation.repeated_rows(outcome.table, target)
+        warnings = warnings + curation.judge_duplicate_rows(*repeated, duplicate_row, paths.RAW)
     curated, dropped = curation.curate(outcome.table, target, rules.keys,
                                        drop_duplicate_rows=duplicate_row == "drop")
+    if duplicate_row == "drop":
+        repeated = dropped["duplicate_row"], len(outcome.table) - dropped["missing_target"]
+    duplicates = curation.duplicate_decision(duplicate_row, *repeated)
     curation.check_target(curated, target, task, paths.RAW)
     check_finite_inputs(curated, inputs, target, task)
     curated = curated[kept_columns]
@@ -91,6 +96,7 @@ def prepare_in_process(params: config.Params, rules: contract.Contract, inputs: 
     with progress.phase("data-quality profile"):
         report = data_quality_report(params, rules, table, typed, outcome, curated, dropped,
                                      parts, numeric, categorical)
+    report["decisions"] = {"duplicate_row": duplicates}
     return report, warnings
 
 
