@@ -41,7 +41,7 @@ class Version(argparse.Action):
     """--version: the installed package's version, looked up only when asked."""
 
     def __init__(self, option_strings: list[str], dest: str, **_: object) -> None:
-        super().__init__(option_strings, dest, nargs=0,
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS,
                          help="print the installed version of lifecycle and exit")
 
     def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
