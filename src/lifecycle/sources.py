@@ -116,38 +116,46 @@ def write_resample(table: pd.DataFrame, fraction: float, seed: int, path: str | 
 # --- your own data --------------------------------------------------------------------------
 
 
-def read_file(path: str | Path, kind: str) -> pd.DataFrame:
+# An error about the source names where its settings came from: params.yaml's `source` keys
+# (ingest), or the options of `lifecycle init` that gave the same values (`option`/`options`).
+
+def read_file(path: str | Path, kind: str, option: str | None = None) -> pd.DataFrame:
     """A CSV or parquet file as one table; a file that cannot be read is a clear error."""
+    where = f"{option or 'source'} {path}"
     if not Path(path).is_file():
-        raise LifecycleError(f"source {path}: file not found; check source.path in params.yaml "
-                             f"(paths are relative to the project root)")
-    return check_table(tables.read_table(path, kind=kind, name=f"source {path}"), str(path))
+        fix = ("give the path of a CSV or parquet file" if option else
+               "check source.path in params.yaml (paths are relative to the project root)")
+        raise LifecycleError(f"{where}: file not found; {fix}")
+    return check_table(tables.read_table(path, kind=kind, name=where), where)
 
 
 def check_table(table: pd.DataFrame, where: str) -> pd.DataFrame:
     if table.empty:
-        raise LifecycleError(f"source {where}: no rows; check the file or the query")
+        raise LifecycleError(f"{where}: no rows; check the file or the query")
     return table
 
 
-def read_sql(url: str, query: str) -> pd.DataFrame:
-    """The rows of one query; SQLite files are opened read-only so ingest never changes them."""
+def read_sql(url: str, query: str, options: tuple[str, str] | None = None) -> pd.DataFrame:
+    """The rows of one query; SQLite files are opened read-only so ingest never changes them.
+    `options`: init's options that gave the URL and the query."""
     import sqlalchemy
 
+    url_key, query_key = options or ("source.url", "source.query")
+    where = f"{options[0] if options else 'source'} {url}"
     try:
-        engine = sqlalchemy.create_engine(read_only_url(url))
+        engine = sqlalchemy.create_engine(read_only_url(url, where, url_key))
         with engine.connect() as connection:
             table = pd.read_sql_query(sqlalchemy.text(query), connection)
     except (sqlalchemy.exc.SQLAlchemyError, pd.errors.DatabaseError, ValueError) as error:
         # pandas wraps the driver's error; its own message is the useful line
         cause = error.__cause__ or error
         reason = str(getattr(cause, "orig", None) or cause).splitlines()[0]
-        raise LifecycleError(f"source {url}: the query failed: {reason}; check source.url and "
-                             f"source.query in params.yaml") from None
+        raise LifecycleError(f"{where}: the query failed: {reason}; check {url_key} and "
+                             f"{query_key}{'' if options else ' in params.yaml'}") from None
     finally:
         if "engine" in locals():
             engine.dispose()
-    return check_table(table, url)
+    return check_table(table, where)
 
 
 def sqlite_file(url: str) -> str | None:
@@ -158,13 +166,13 @@ def sqlite_file(url: str) -> str | None:
     return url.removeprefix(prefix).split("?")[0] or None
 
 
-def read_only_url(url: str) -> str:
+def read_only_url(url: str, where: str, url_key: str) -> str:
     path = sqlite_file(url)
     if path is None:
         return url
 
     stage_trace.record_read(path)
     if not Path(path).is_file():
-        raise LifecycleError(f"source {url}: database file {path} not found; check source.url")
+        raise LifecycleError(f"{where}: database file {path} not found; check {url_key}")
     # SQLite's URI form opens the file read-only; a missing file is not silently created.
     return f"sqlite:///file:{path}?mode=ro&uri=true"

@@ -380,13 +380,13 @@ def read_source(data: str | None, sql_url: str | None,
         if database:
             location, copy = project_location(Path(database))
             url = f"sqlite:///{location.as_posix()}"
-        return sources.read_sql(sql_url, query), {
+        return sources.read_sql(sql_url, query, ("--sql-url", "--query")), {
             "name": "sql", **base, "url": url, "query": query}, copy
     if not data:
         raise LifecycleError("init: give --data PATH (csv or parquet) or --sql-url and --query")
     path = Path(data)
     kind = "parquet" if path.suffix.lower() in (".parquet", ".pq") else "csv"
-    table = sources.read_file(path, kind)
+    table = sources.read_file(path, kind, "--data")
     location, copy = project_location(path)
     return table, {"name": kind, **base, "path": location.as_posix()}, copy
 
@@ -584,12 +584,12 @@ def run(data: str | None, target: str, task: str | None, time_column: str | None
     table, source, copy = read_source(data, sql_url, query)
     location = source.get("path") or source.get("url")  # in the project, once copied
     where = copy[0].as_posix() if copy else location    # what the user gave, for errors
-    curation.check_target(table, target, "regression", where)
+    curation.check_target(table, target, "regression", where, "--target")
     try:
         task = infer_task(table[target], task)
     except LifecycleError as error:
         raise LifecycleError(f"{where}: {error}") from None
-    curation.check_target(table, target, task, where)
+    curation.check_target(table, target, task, where, "--target")
     if task == "regression":
         contract.check_finite(table, [target], where)
     check_time_column(table, time_column, target, where)

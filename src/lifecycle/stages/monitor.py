@@ -32,7 +32,8 @@ REPORT_FILES = frozenset({"drift.json", "drift.md", "psi.json"})
 def run(current: str | None = None, output: str | None = None) -> None:
     params = config.load()
     if current is not None and not Path(current).is_file():
-        raise LifecycleError(f"{current}: not found; give the path of a .csv or .parquet batch")
+        raise LifecycleError(f"--current {current}: not found; give the path of a .csv or "
+                             f".parquet batch")
     folder = output or _default_output(current)
     if current is not None or output is not None:  # a path a user chose or named
         files.check_output(folder, owned=REPORT_FILES, inputs=(
