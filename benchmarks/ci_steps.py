@@ -1,21 +1,28 @@
-"""The test workflow's slow steps on this machine, cold and then warm: what the pip and DVC
-caches of .github/workflows/test.yml save.
+"""The pull-request workflows' slow steps on this machine, cold and then warm: what the pip and
+DVC caches of .github/workflows/test.yml and model-report.yml save.
 
     python -m benchmarks.ci_steps [--fraction F] [--work DIR]
 
 Each round runs in a fresh copy of the committed project (`git archive HEAD`, committed again
 in a new git repository, as a runner's checkout):
 
-- install: a new virtual environment and `pip install -r requirements.txt`, pip's cache in a
-  folder of its own, which round 1 starts empty (cold) and round 2 finds as round 1 left it
-  (warm), as setup-python's `cache: pip` restores it;
-- restore: round 2 copies round 1's `.dvc/cache` into its copy, as actions/cache restores it;
-- reproduce: `dvc repro` with that environment's DVC: everything in round 1, in round 2 only what
-  DVC's cache cannot restore. Then the check `.ci/run` makes: dvc.lock and reports/ unchanged.
+1. cold: a new virtual environment and `pip install -r requirements.txt` from the index, then
+   `dvc repro` with an empty DVC cache: every stage runs.
+2. warm, as test.yml: the same install with every download served from round 1's files, and
+   `dvc repro` with round 1's `.dvc/cache` restored: DVC's run cache restores the stages whose
+   outputs are all cached; a stage with a `cache: false` output (a report in git) runs again,
+   since DVC keeps no run cache for it.
+3. warm, as model-report.yml: round 1's `.dvc/cache` restored, `dvc checkout --allow-missing`,
+   then `dvc repro`: a stage whose code, params and data match dvc.lock is not run.
 
-Not mirrored: GitHub's cache service (the download and unpacking of the saved archives; here
-the restore is a local copy), the runner's own disk and network, and the tests `.ci/run` runs
-between install and reproduction (the caches do not change them).
+Each round ends with the check `.ci/run` makes: dvc.lock and reports/ as committed.
+
+Stand-ins: pip's own HTTP cache would serve round 2's downloads, but on this machine the route
+to the index answers with headers that pip does not cache, so a folder of the same files
+(`pip download`) stands in for it; pip's wheel cache of what it built from source is kept
+between the rounds, as setup-python keeps it. A cache restore is a local copy here; on GitHub
+it is a download from the cache service, not mirrored. The tests `.ci/run` runs between
+install and reproduction are left out: the caches do not change them.
 """
 
 import argparse
@@ -30,20 +37,17 @@ from pathlib import Path
 from benchmarks.measure import load_average, machine
 
 ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = "  sample_fraction: 1.0\n"
 
 
-def fresh_copy(destination: Path, fraction: float) -> Path:
+def fresh_copy(archive: bytes, destination: Path, fraction: float) -> Path:
     """The committed project in a new git repository, with source.sample_fraction set."""
     destination.mkdir(parents=True)
-    archive = subprocess.run(["git", "archive", "HEAD"], cwd=ROOT, capture_output=True,
-                             check=True).stdout
     subprocess.run(["tar", "-x"], input=archive, cwd=destination, check=True)
     if fraction != 1:
         params = destination / "params.yaml"
-        text = params.read_text()
-        assert "  sample_fraction: 1.0\n" in text, "params.yaml: no source.sample_fraction: 1.0"
-        params.write_text(text.replace("  sample_fraction: 1.0\n",
-                                       f"  sample_fraction: {fraction}\n", 1))
+        assert SAMPLE in params.read_text(), "params.yaml: no source.sample_fraction: 1.0"
+        params.write_text(params.read_text().replace(SAMPLE, f"  sample_fraction: {fraction}\n"))
     for command in (["git", "init", "-q"], ["git", "add", "-A"],
                     ["git", "-c", "user.name=ci", "-c", "user.email=ci@localhost", "commit",
                      "-qm", "checkout"]):
@@ -51,7 +55,7 @@ def fresh_copy(destination: Path, fraction: float) -> Path:
     return destination
 
 
-def timed(command: list[str], cwd: Path, env: dict | None = None) -> tuple[float, str]:
+def timed(command: list[str], cwd: Path, env: dict) -> tuple[float, str]:
     start = time.perf_counter()
     done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - start
@@ -61,53 +65,67 @@ def timed(command: list[str], cwd: Path, env: dict | None = None) -> tuple[float
     return seconds, done.stdout + done.stderr
 
 
+def add(rows: list[list[str]], row: list[str]) -> None:
+    """A row of the table, also printed as it comes (a long run shows its progress)."""
+    rows.append(row)
+    print(f"| {' | '.join(row)} |", file=sys.stderr, flush=True)
+
+
 def size(folder: Path) -> str:
     total = sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
     return f"{total / 2**20:,.0f} MiB"
 
 
-def one_round(work: Path, number: int, fraction: float, rows: list[list[str]]) -> Path:
-    """Install, restore and reproduce in a new copy; adds a table row per step."""
-    project = fresh_copy(work / f"round-{number}", fraction)
-    label = "cold" if number == 1 else "warm"
-    pip_cache = work / "pip-cache"
-    env = {**_environment(), "PIP_CACHE_DIR": str(pip_cache)}
-    venv = project / ".venv"
-    seconds, _ = timed([sys.executable, "-m", "venv", str(venv)], project, env)
-    install, _ = timed([str(venv / "bin/pip"), "install", "--quiet", "--disable-pip-version-check",
-                        "-r", "requirements.txt"], project, env)
-    rows.append([f"install ({label} pip cache)", f"{seconds + install:.1f} s",
-                 f"pip cache after: {size(pip_cache)}", load_average()])
-    if number > 1:
-        start = time.perf_counter()
-        shutil.copytree(work / "round-1/.dvc/cache", project / ".dvc/cache", symlinks=True)
-        rows.append(["restore .dvc/cache (local copy)", f"{time.perf_counter() - start:.1f} s",
-                     size(project / ".dvc/cache"), load_average()])
-    env["PATH"] = f"{venv / 'bin'}:{env['PATH']}"
-    seconds, output = timed([str(venv / "bin/dvc"), "repro"], project, env)
-    ran = output.count("Running stage")
-    restored = output.count("is cached - skipping run")
-    rows.append([f"`dvc repro` ({label} DVC cache)", f"{seconds:.1f} s",
-                 f"{ran} stages run, {restored} restored from the run cache", load_average()])
-    return project
-
-
-def _environment() -> dict:
-    """This environment, less this machine's pip settings (a runner's pip reads the index only)
-    and the virtual environment of this process."""
+def environment(venv: Path, pip_cache: Path) -> dict:
+    """This environment less this machine's pip settings (a runner's pip reads the index only)
+    and this process's virtual environment; the copy's own environment first on PATH."""
     env = {key: value for key, value in os.environ.items()
            if key not in ("VIRTUAL_ENV", "PYTHONPATH", "PIP_FIND_LINKS")}
     env["PIP_CONFIG_FILE"] = os.devnull  # no pip.conf: no local wheel folders or indexes
+    env["PIP_CACHE_DIR"] = str(pip_cache)
+    env["PATH"] = f"{venv / 'bin'}:{env['PATH']}"
     return env
 
 
-def unchanged(project: Path, reference: Path) -> bool:
-    """Whether dvc.lock and reports/ are byte for byte those of the reference copy."""
-    def files(root: Path) -> dict[str, bytes]:
-        return {str(path.relative_to(root)): path.read_bytes()
-                for path in [root / "dvc.lock", *sorted((root / "reports").rglob("*"))]
-                if path.is_file()}
-    return files(project) == files(reference)
+def install(project: Path, work: Path, warm: bool, rows: list[list[str]]) -> dict:
+    venv, downloads = project / ".venv", work / "downloads"
+    env = environment(venv, work / "pip-cache")
+    seconds, _ = timed([sys.executable, "-m", "venv", str(venv)], project, env)
+    pip = ["pip", "--disable-pip-version-check"]
+    local = ["--no-index", "--find-links", str(downloads)] if warm else []
+    more, _ = timed([*pip, "install", "--quiet", *local, "-r", "requirements.txt"], project, env)
+    add(rows, [f"install, {'warm' if warm else 'cold'}", f"{seconds + more:.1f} s",
+                 "downloads from round 1" if warm else "from the index", load_average()])
+    if not warm:  # what the cache keeps after the job
+        seconds, _ = timed([*pip, "download", "--quiet", "-d", str(downloads), "-r",
+                            "requirements.txt"], project, env)
+        add(rows, ["(cache save: the same files, downloaded)", f"{seconds:.1f} s",
+                     f"{size(downloads)}; built wheels {size(work / 'pip-cache')}",
+                     load_average()])
+    return env
+
+
+def restore(work: Path, project: Path, rows: list[list[str]]) -> None:
+    start = time.perf_counter()
+    shutil.copytree(work / "round-1/.dvc/cache", project / ".dvc/cache", symlinks=True)
+    add(rows, ["restore .dvc/cache (a local copy)", f"{time.perf_counter() - start:.1f} s",
+                 size(project / ".dvc/cache"), load_average()])
+
+
+def reproduce(project: Path, env: dict, label: str, rows: list[list[str]]) -> None:
+    seconds, output = timed(["dvc", "repro"], project, env)
+    ran = sorted(set(line.split("'")[1] for line in output.splitlines()
+                     if line.startswith("Running stage '")))
+    restored = output.count("is cached - skipping run")
+    add(rows, [label, f"{seconds:.1f} s",
+                 f"ran {', '.join(ran) or 'none'}; {restored} restored by the run cache",
+                 load_average()])
+
+
+def unchanged(project: Path) -> bool:
+    """Whether dvc.lock and reports/ are as committed (what .ci/run checks)."""
+    return subprocess.run(["git", "status", "--porcelain", "--", "dvc.lock", "reports"],
+                          cwd=project, capture_output=True, text=True, check=True).stdout == ""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -118,21 +136,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, help="keep the copies and caches here (default: a "
                                                   "temporary folder, removed)")
     arguments = parser.parse_args(argv)
+    archive = subprocess.run(["git", "archive", "HEAD"], cwd=ROOT, capture_output=True,
+                             check=True).stdout
+    rows: list[list[str]] = []
     with tempfile.TemporaryDirectory() as scratch:
         work = arguments.work or Path(scratch)
-        rows: list[list[str]] = []
-        cold = one_round(work, 1, arguments.fraction, rows)
-        warm = one_round(work, 2, arguments.fraction, rows)
-        reference = ROOT if arguments.fraction == 1 else cold
-        same = unchanged(warm, reference) and unchanged(cold, reference)
+        cold = fresh_copy(archive, work / "round-1", arguments.fraction)
+        env = install(cold, work, False, rows)
+        reproduce(cold, env, "`dvc repro`, empty DVC cache", rows)
+
+        warm = fresh_copy(archive, work / "round-2", arguments.fraction)
+        env = install(warm, work, True, rows)
+        restore(work, warm, rows)
+        reproduce(warm, env, "`dvc repro`, DVC cache restored (test.yml)", rows)
+
+        report = fresh_copy(archive, work / "round-3", arguments.fraction)
+        restore(work, report, rows)
+        seconds, _ = timed(["dvc", "checkout", "--allow-missing"], report, env)
+        add(rows, ["`dvc checkout --allow-missing` (model-report.yml)", f"{seconds:.1f} s",
+                     "outputs dvc.lock names, from the cache", load_average()])
+        reproduce(report, env, "`dvc repro` after it", rows)
+        same = [unchanged(copy) for copy in (cold, warm, report)]
     print(f"Machine: {machine()}; source.sample_fraction {arguments.fraction}.\n")
     print("| step | wall time | detail | load average |\n| --- | ---: | --- | --- |")
     for row in rows:
         print(f"| {' | '.join(row)} |")
-    against = "the committed ones" if arguments.fraction == 1 else "the cold round's"
-    print(f"\ndvc.lock and reports/ of both rounds: {'identical to' if same else 'DIFFER from'} "
-          f"{against}.")
-    return 0 if same else 1
+    print(f"\ndvc.lock and reports/ as committed after rounds 1, 2, 3: {same}.")
+    return 0 if all(same) or arguments.fraction != 1 else 1
 
 
 if __name__ == "__main__":
