@@ -27,6 +27,7 @@ install and reproduction are left out: the caches do not change them.
 
 import argparse
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -98,7 +99,7 @@ def install(project: Path, work: Path, warm: bool, rows: list[list[str]]) -> dic
                  "downloads from round 1" if warm else "from the index", load_average()])
     if not warm:  # what the cache keeps after the job
         seconds, _ = timed([*pip, "download", "--quiet", "-d", str(downloads), "-r",
-                            "requirements.txt"], project, env)
+                            "requirements.txt", "setuptools", "wheel"], project, env)
         add(rows, ["(cache save: the same files, downloaded)", f"{seconds:.1f} s",
                      f"{size(downloads)}; built wheels {size(work / 'pip-cache')}",
                      load_average()])
@@ -114,8 +115,7 @@ def restore(work: Path, project: Path, rows: list[list[str]]) -> None:
 
 def reproduce(project: Path, env: dict, label: str, rows: list[list[str]]) -> None:
     seconds, output = timed(["dvc", "repro"], project, env)
-    ran = sorted(set(line.split("'")[1] for line in output.splitlines()
-                     if line.startswith("Running stage '")))
+    ran = sorted(set(re.findall(r"Running stage '([\w-]+)'", output)))
     restored = output.count("is cached - skipping run")
     add(rows, [label, f"{seconds:.1f} s",
                  f"ran {', '.join(ran) or 'none'}; {restored} restored by the run cache",
