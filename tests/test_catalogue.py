@@ -345,21 +345,22 @@ CASES = {
 
     # data files: the source of `init` and `ingest`, the raw snapshot `prepare` reads
     "data: file missing": Case(
-        ("init", "--data", "nope.csv", "--target", "y"), 1, ("source nope.csv: file not found",)),
+        ("init", "--data", "nope.csv", "--target", "y"), 1,
+        ("--data nope.csv: file not found; give the path of a CSV or parquet file",)),
     "data: file empty": Case(
-        ("init", "--data", "e.csv", "--target", "y"), 1, ("source e.csv: the file is empty",),
+        ("init", "--data", "e.csv", "--target", "y"), 1, ("--data e.csv: the file is empty",),
         write("e.csv", b"")),
     "data: wrong delimiter": Case(
         ("init", "--data", "s.csv", "--target", "y"), 1,
-        ("source s.csv: one column 'x;c;y': the delimiter looks wrong; save the file "
+        ("--data s.csv: one column 'x;c;y': the delimiter looks wrong; save the file "
          "comma-separated",), write("s.csv", b"x;c;y\n1;a;0\n2;b;1\n")),
     "data: not UTF-8": Case(
-        ("init", "--data", "l.csv", "--target", "y"), 1, ("source l.csv: not UTF-8 text",
+        ("init", "--data", "l.csv", "--target", "y"), 1, ("--data l.csv: not UTF-8 text",
                                                             "save the file as UTF-8"),
         write("l.csv", "x,c,y\n1,café,0\n2,b,1\n".encode("latin-1"))),
     "data: target column absent": Case(
         ("init", "--data", "t.csv", "--target", "y"), 1,
-        ("target column 'y' not found (did you mean 'Y'?)",),
+        ("target column 'y' not found (did you mean 'Y'?)", "fix --target"),
         write("t.csv", b"x,c,Y\n1,a,0\n2,b,1\n")),
     "data: target missing in every row": Case(
         ("init", "--data", "m.csv", "--target", "y"), 1,
@@ -370,7 +371,11 @@ CASES = {
     "data: SQL query fails": Case(
         ("init", "--sql-url", "sqlite:///shop.db", "--query", "select * from customer",
          "--target", "y"), 1,
-        ("source sqlite:///shop.db: the query failed: no such table: customer",), sqlite_shop),
+        ("--sql-url sqlite:///shop.db: the query failed: no such table: customer; check "
+         "--sql-url and --query",), sqlite_shop),
+    "data: SQLite database missing": Case(
+        ("init", "--sql-url", "sqlite:///nope.db", "--query", "select 1", "--target", "y"), 1,
+        ("--sql-url sqlite:///nope.db: database file nope.db not found; check --sql-url",)),
     "data: source file of params.yaml missing": Case(
         ("ingest",), 1, ("source data/source/table.csv: file not found; check source.path in "
                          "params.yaml",), CSV_SOURCE),
@@ -456,7 +461,7 @@ CASES = {
 
     # `lifecycle predict`: exit 1, the file and what to do; no output or temporary left
     "predict: input missing": Case(
-        PREDICT, 1, ("batch.csv: not found; give the path of a .csv or .parquet file",),
+        PREDICT, 1, ("--input batch.csv: not found; give the path of a .csv or .parquet file",),
         model=True),
     "predict: CSV named .parquet": Case(
         ("predict", "--input", "batch.parquet", "--output", "out/scored.csv"), 1,
@@ -484,7 +489,8 @@ CASES = {
         batch(carier="AA", carrier=None), model=True),
     "predict: unsupported output type": Case(
         ("predict", "--input", "batch.csv", "--output", "out/scored.txt"), 1,
-        ("out/scored.txt: unsupported output type '.txt'; use .csv or .parquet",), batch(),
+        ("--output out/scored.txt: unsupported output type '.txt'; use .csv or .parquet",),
+        batch(),
         model=True),
     "predict: output folder not writable": Case(
         ("predict", "--input", "batch.csv", "--output", "batch.csv/scored.csv"), 1,
@@ -492,7 +498,8 @@ CASES = {
         batch(), model=True),
     "predict: rejects file not CSV": Case(
         (*PREDICT, "--rejects", "out/rejects.parquet"), 1,
-        ("out/rejects.parquet: the rejects file is CSV; give a path ending .csv",), batch(),
+        ("--rejects out/rejects.parquet: the rejects file is CSV; give a path ending .csv",),
+        batch(),
         model=True),
     "predict: chunk of no rows": Case(
         (*PREDICT, "--chunk-rows", "0"), 1, ("--chunk-rows 0: give a positive number of rows",),
@@ -546,7 +553,7 @@ CASES = {
         creates=("out/scored.csv", "out/scored.rejects.csv")),
     "monitor: new batch missing": Case(
         ("monitor", "--current", "nope.csv"), 1,
-        ("nope.csv: not found; give the path of a .csv or .parquet batch",)),
+        ("--current nope.csv: not found; give the path of a .csv or .parquet batch",)),
 
     # `lifecycle serve` refuses an address it cannot listen on before loading anything
     "serve: port out of range": Case(

@@ -22,6 +22,15 @@ def test_help_lists_every_stage(tmp_path):
         assert stage in result.stdout
 
 
+def test_version_prints_the_installed_package_version(tmp_path):
+    from importlib.metadata import version
+
+    result = lifecycle("--version", cwd=tmp_path)
+
+    assert result.returncode == 0
+    assert result.stdout == f"lifecycle {version('lifecycle')}\n"
+
+
 def test_a_params_typo_exits_2_with_one_line_and_no_traceback(tmp_path):
     params = yaml.safe_load(example_file("params.yaml").read_text())
     params["trian"] = params.pop("train")

@@ -23,10 +23,26 @@ def chart_entries(plots: list) -> dict:
     return found
 
 
+def chart_ids(plots: list) -> dict:
+    """id -> title of every chart."""
+    return {name: spec["title"] for entry in plots if isinstance(entry, dict)
+            for name, spec in entry.items()}
+
+
+@pytest.mark.parametrize("task", ["binary", "multiclass", "regression"])
+def test_every_chart_has_an_id_dvc_plots_show_takes_and_a_title(task):
+    ids = chart_ids(init.plots_for(task, init.PRIMARY_METRIC[task]))
+
+    # `dvc plots show "Calibration (...)"` drew nothing: DVC takes a short id, not a sentence.
+    assert all(re.fullmatch(r"[a-z][a-z0-9-]*", name) for name in ids), ids
+    assert all(title.strip() for title in ids.values())
+
+
 def test_the_binary_charts_are_the_committed_examples_charts():
     committed = yaml.safe_load(example_file("dvc.yaml").read_text())["plots"]
 
     assert chart_entries(init.plots_for("binary", "roc_auc")) == chart_entries(committed)
+    assert chart_ids(init.plots_for("binary", "roc_auc")) == chart_ids(committed)
     assert [entry for entry in committed if isinstance(entry, str)] == [
         entry for entry in init.plots_for("binary", "roc_auc") if isinstance(entry, str)]
 

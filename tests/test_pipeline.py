@@ -139,12 +139,27 @@ def test_metrics_and_plots_commands_read_the_outputs(reproduced_copy):
     drawn = {spec["title"]["text"]: drawn_values(spec) for spec in vega_specs(page)}
     for plot in yaml.safe_load((repo / "dvc.yaml").read_text())["plots"]:
         if isinstance(plot, dict):  # a titled vega plot: drawn, with data
-            assert drawn.get(next(iter(plot))), f"{next(iter(plot))} missing or empty"
+            (name, spec), = plot.items()
+            assert drawn.get(spec["title"]), f"{name} missing or empty"
         else:  # a folder of images
             for image in (repo / plot).iterdir():
                 assert image.name in page
     assert {"ROC", "Calibration (dashed line: perfectly calibrated)", "CV fold scores",
-            "Slices against the whole test split"} <= set(drawn)
+            "Slices against the whole test split"} <= set(drawn)  # dvc.yaml's titles
+
+
+def test_dvc_plots_show_draws_each_chart_named_by_its_id(reproduced_copy, tmp_path):
+    repo, env = reproduced_copy["repo"], reproduced_copy["env"]
+
+    for plot in yaml.safe_load((repo / "dvc.yaml").read_text())["plots"]:
+        name, spec = next(iter(plot.items())) if isinstance(plot, dict) else (plot, None)
+        run([bin_path("dvc"), "plots", "show", name, "-o", str(tmp_path / name)], repo, env)
+        page = (tmp_path / name / "index.html").read_text()  # DVC writes none for an unknown id
+        if spec is None:  # a folder of images
+            assert all(image.name in page for image in (repo / plot).iterdir())
+        else:
+            (drawn,) = vega_specs(page)
+            assert drawn["title"]["text"] == spec["title"] and drawn_values(drawn), name
 
 
 def drawn_values(spec: dict) -> list:

@@ -203,13 +203,15 @@ def test_the_report_embeds_one_picture_per_changed_chart_showing_both_revisions(
     assert {path.name for path in folder.iterdir()} == {*changed, files.RECORD}
     text = output.read_text()
     embedded = {line for line in text.splitlines() if line.startswith("![")}
-    assert embedded == {f"![{title}: before and after](report_images/{name})"
+    headings = {chart.name: chart.heading for chart in two_commits["charts"].values()}
+    assert embedded == {f"![{headings[title]}: before and after](report_images/{name})"
                         for name, title in changed.items()}
+    assert "![Slices against the whole test split: before and after]" in text  # dvc.yaml's title
     plots = text.split("## Plots")[1]
     assert "confusion" not in plots.split("Unchanged:")[0].lower()
     assert ".json](" not in text  # the data files are named, not linked, without --link-root
     unchanged = next(line for line in plots.splitlines() if line.startswith("Unchanged: "))
-    assert "ROC" in unchanged and "Confusion matrix" in unchanged
+    assert "roc" in unchanged and "confusion" in unchanged  # the ids `dvc plots show` takes
     for path in folder.glob("*.png"):
         png = path.read_bytes()
         assert colours(png) > 50, path.name
@@ -224,7 +226,7 @@ def test_the_report_embeds_one_picture_per_changed_chart_showing_both_revisions(
             assert {row["rev"] for row in chart_images.records(chart.spec)} == {"before",
                                                                                 "after"}
         assert chart_images.render(chart, "before", "after") == (folder / name).read_bytes()
-    assert not charts["ROC"].changed("before", "after")
+    assert not charts["roc"].changed("before", "after")
 
 
 # `--images` and `--image-root` through run() itself (the command line passes them on).

@@ -29,11 +29,16 @@ SUFFIX = ".png"
 class Chart:
     """One chart of dvc.yaml's plots, as DVC collects it for the two revisions."""
 
-    name: str  # DVC's id: the plot's title key, or the file path of an image plot
+    name: str  # DVC's id: the plot's key in dvc.yaml, or the file path of an image plot
     kind: str  # "vega" or "image"
     sources: list[str] = field(default_factory=list)  # the data files behind it
     spec: dict | None = None  # vega: DVC's filled Vega-Lite spec, every revision's data in it
     pictures: dict[str, bytes] = field(default_factory=dict)  # image: revision -> PNG bytes
+    title: str = ""  # what the chart shows above it (dvc.yaml's `title`); the id where none
+
+    @property
+    def heading(self) -> str:
+        return self.title or self.name
 
     def revisions(self) -> list[str]:
         """The revisions that have data in this chart, in DVC's order."""
@@ -99,7 +104,8 @@ def collect(root: Path, base: str, head: str | None) -> list[Chart]:
                     sources = [anchor.get("filename") for anchor in
                                renderer.properties.get("anchors_y_definitions", [])]
                     charts.append(Chart(renderer.name, "vega", sorted(set(filter(None, sources))),
-                                        spec=finite(content) if content else None))
+                                        spec=finite(content) if content else None,
+                                        title=str(renderer.properties.get("title") or "")))
                 elif renderer.TYPE == "image":
                     pictures = {point["rev"]: Path(point["src"]).read_bytes()
                                 for point in renderer.datapoints}

@@ -32,13 +32,15 @@ def curate(table: pd.DataFrame, target: str, keys: list[str] | tuple = (),
     return curated.reset_index(drop=True), dropped
 
 
-def check_target(table: pd.DataFrame, target: str, task: str, where: str) -> None:
-    """Refuse a target the task cannot learn from, naming the column and what to do."""
+def check_target(table: pd.DataFrame, target: str, task: str, where: str,
+                 key: str = "problem.target") -> None:
+    """Refuse a target the task cannot learn from, naming the column and what to do (`key`:
+    where the target was named, params.yaml's key or init's option)."""
     if target not in table:
         close = [c for c in table.columns if c.lower() == target.lower()]
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise LifecycleError(f"{where}: target column {target!r} not found{hint}; columns are: "
-                             f"{', '.join(map(str, table.columns))}; fix problem.target")
+                             f"{', '.join(map(str, table.columns))}; fix {key}")
     values = table[target].dropna()
     if values.empty:
         raise LifecycleError(f"{where}: target column {target!r} is missing in every row; "

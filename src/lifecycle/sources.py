@@ -123,31 +123,39 @@ def write_resample(table: pd.DataFrame, fraction: float, seed: int, path: str | 
 # --- your own data --------------------------------------------------------------------------
 
 
-def read_file(path: str | Path, kind: str) -> pd.DataFrame:
+# An error about the source names where its settings came from: params.yaml's `source` keys
+# (ingest), or the options of `lifecycle init` that gave the same values (`option`/`options`).
+
+def read_file(path: str | Path, kind: str, option: str | None = None) -> pd.DataFrame:
     """A CSV or parquet file as one table; a file that cannot be read is a clear error."""
+    where = f"{option or 'source'} {path}"
     if not Path(path).is_file():
-        raise LifecycleError(f"source {path}: file not found; check source.path in params.yaml "
-                             f"(paths are relative to the project root)")
-    return check_table(tables.read_table(path, kind=kind, name=f"source {path}"), str(path))
+        fix = ("give the path of a CSV or parquet file" if option else
+               "check source.path in params.yaml (paths are relative to the project root)")
+        raise LifecycleError(f"{where}: file not found; {fix}")
+    return check_table(tables.read_table(path, kind=kind, name=where), where)
 
 
 def check_table(table: pd.DataFrame, where: str) -> pd.DataFrame:
     if table.empty:
-        raise LifecycleError(f"source {where}: no rows; check the file or the query")
+        raise LifecycleError(f"{where}: no rows; check the file or the query")
     return table
 
 
-def read_sql(url: str, query: str) -> pd.DataFrame:
+def read_sql(url: str, query: str, options: tuple[str, str] | None = None) -> pd.DataFrame:
     """The rows of one read statement, on a connection that cannot change the database.
 
     SQLite (whatever the driver the URL names) is opened read-only by the standard library,
     refusing every statement but reading (an authorizer: no ATTACH, no writes); PostgreSQL and
     MySQL run the query in a read-only transaction; every database is rolled back, never
-    committed. Other databases rely on credentials that can only read."""
+    committed. Other databases rely on credentials that can only read. `options`: init's
+    options that gave the URL and the query, which errors name (else params.yaml's keys)."""
     import sqlalchemy
 
-    check_read_query(query)
-    engine = read_only_engine(url)
+    url_key, query_key = options or ("source.url", "source.query")
+    where = f"{options[0] if options else 'source'} {url}"
+    check_read_query(query, query_key)
+    engine = read_only_engine(url, where, url_key)
     try:
         with engine.connect() as connection:
             for statement in READ_ONLY_SESSION.get(engine.dialect.name, ()):
@@ -158,11 +166,11 @@ def read_sql(url: str, query: str) -> pd.DataFrame:
         # pandas wraps the driver's error; its own message is the useful line
         cause = error.__cause__ or error
         reason = str(getattr(cause, "orig", None) or cause).splitlines()[0]
-        raise LifecycleError(f"source {url}: the query failed: {reason}; check source.url and "
-                             f"source.query in params.yaml") from None
+        raise LifecycleError(f"{where}: the query failed: {reason}; check {url_key} and "
+                             f"{query_key}{'' if options else ' in params.yaml'}") from None
     finally:
         engine.dispose()
-    return check_table(table, url)
+    return check_table(table, where)
 
 
 # Statements that make the transaction the query runs in read-only, per SQLAlchemy dialect name
@@ -171,31 +179,34 @@ READ_ONLY_SESSION = {name: ("SET TRANSACTION READ ONLY",)
                      for name in ("postgresql", "mysql", "mariadb")}
 
 
-def parse_url(url: str) -> "sqlalchemy.engine.URL":
+def parse_url(url: str, where: str | None = None) -> "sqlalchemy.engine.URL":
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 
     try:
         return make_url(url)
     except (ArgumentError, ValueError) as error:
-        raise LifecycleError(f"source {url}: not a SQLAlchemy URL ({error}); write it as "
+        where = where or f"source {url}"
+        raise LifecycleError(f"{where}: not a SQLAlchemy URL ({error}); write it as "
                              f"dialect://user@host/database or sqlite:///path/to/file.db") \
             from None
 
 
-def sqlite_file(url: str) -> str | None:
+def sqlite_file(url: str, where: str | None = None) -> str | None:
     """The database file of a SQLite URL, whatever its driver (a DVC dependency of ingest),
-    else None. Percent escapes are decoded: `sqlite:///a%23b.db` names the file `a#b.db`."""
-    parsed = parse_url(url)
+    else None. Percent escapes are decoded: `sqlite:///a%23b.db` names the file `a#b.db`.
+    `where` starts an error (default: `source URL`)."""
+    where = where or f"source {url}"
+    parsed = parse_url(url, where)
     if parsed.get_backend_name() != "sqlite":
         return None
     if parsed.query:
-        raise LifecycleError(f"source {url}: options after `?` are not used: ingest opens the "
+        raise LifecycleError(f"{where}: options after `?` are not used: ingest opens the "
                              f"file read-only itself; give sqlite:///path/to/file.db (write "
                              f"`?` in a file name as %3F)")
     if not parsed.database or parsed.database == ":memory:" or \
             parsed.database.startswith("file:"):
-        raise LifecycleError(f"source {url}: not the path of a database file; give "
+        raise LifecycleError(f"{where}: not the path of a database file; give "
                              f"sqlite:///path/to/file.db")
     return parsed.database
 
@@ -205,16 +216,16 @@ def sqlite_url(path: str | Path) -> str:
     return "sqlite:///" + urllib.parse.quote(Path(path).as_posix())
 
 
-def read_only_engine(url: str) -> "sqlalchemy.engine.Engine":
+def read_only_engine(url: str, where: str, url_key: str) -> "sqlalchemy.engine.Engine":
     import sqlalchemy
     from sqlalchemy.pool import NullPool
 
-    path = sqlite_file(url)
+    path = sqlite_file(url, where)
     if path is None:
-        return sqlalchemy.create_engine(parse_url(url), poolclass=NullPool)
+        return sqlalchemy.create_engine(parse_url(url, where), poolclass=NullPool)
     stage_trace.record_read(path)
     if not Path(path).is_file():
-        raise LifecycleError(f"source {url}: database file {path} not found; check source.url")
+        raise LifecycleError(f"{where}: database file {path} not found; check {url_key}")
     return sqlalchemy.create_engine("sqlite://", poolclass=NullPool,
                                     creator=lambda: open_sqlite_read_only(Path(path)))
 
@@ -250,7 +261,7 @@ READ_STARTS = frozenset({"select", "with", "values"})
 WRITE_WORDS = frozenset({"insert", "update", "delete", "merge", "into", "upsert"})
 
 
-def check_read_query(query: str) -> None:
+def check_read_query(query: str, query_key: str = "source.query") -> None:
     """Refuse, before it runs, a query that is not one read statement."""
     code = _without_literals(query)
     statements = [part for part in code.split(";") if part.strip()]
@@ -263,7 +274,7 @@ def check_read_query(query: str) -> None:
     elif WRITE_WORDS.intersection(words):
         problem = f"it holds {sorted(WRITE_WORDS.intersection(words))[0].upper()}"
     if problem:
-        raise LifecycleError(f"source query {_shortened(query)}: refused: not a single read "
+        raise LifecycleError(f"{query_key} {_shortened(query)}: refused: not a single read "
                              f"statement ({problem}); the source is only read: give one "
                              f"SELECT (or WITH ... SELECT); nothing was run")
 

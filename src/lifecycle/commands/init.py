@@ -467,13 +467,13 @@ def read_source(data: str | None, sql_url: str | None,
         if database:
             location, copy = project_location(Path(database))
             url = sources.sqlite_url(location)
-        return sources.read_sql(sql_url, query), {
+        return sources.read_sql(sql_url, query, ("--sql-url", "--query")), {
             "name": "sql", **base, "url": url, "query": query}, copy
     if not data:
         raise LifecycleError("init: give --data PATH (csv or parquet) or --sql-url and --query")
     path = Path(data)
     kind = "parquet" if path.suffix.lower() in (".parquet", ".pq") else "csv"
-    table = sources.read_file(path, kind)
+    table = sources.read_file(path, kind, "--data")
     location, copy = project_location(path)
     return table, {"name": kind, **base, "path": location.as_posix()}, copy
 
@@ -562,43 +562,48 @@ def update_params(params_file: Path, sections: dict[str, dict[str, Any]],
 
 def plots_for(task: str, primary: str) -> list:
     """The charts dvc.yaml registers for a task: one per plot file evaluate, train and monitor
-    write for it (evaluate's `log_plots`), with the templates in .dvc/plots."""
+    write for it (evaluate's `log_plots`), with the templates in .dvc/plots. Each has a short id,
+    what `dvc plots show ID` takes, and a title the chart shows."""
     evaluation, custom = "reports/evaluation/plots/sklearn", "reports/evaluation/plots/custom"
 
-    def chart(title: str, template: str, file: str, x: str, y: str, x_label: str,
+    def chart(name: str, title: str, template: str, file: str, x: str, y: str, x_label: str,
               y_label: str) -> dict:
-        return {title: {"template": template, "x": x, "y": {file: y},
-                        "x_label": x_label, "y_label": y_label}}
+        return {name: {"title": title, "template": template, "x": x, "y": {file: y},
+                       "x_label": x_label, "y_label": y_label}}
 
-    confusion = chart("Confusion matrix", "confusion_counts", f"{custom}/confusion.json",
-                      "actual", "predicted", "Actual", "Predicted")
+    confusion = chart("confusion", "Confusion matrix", "confusion_counts",
+                      f"{custom}/confusion.json", "actual", "predicted", "Actual", "Predicted")
     charts = {
         "binary": [
-            chart("ROC", "simple", f"{evaluation}/roc.json", "fpr", "tpr",
+            chart("roc", "ROC", "simple", f"{evaluation}/roc.json", "fpr", "tpr",
                   "False positive rate", "True positive rate"),
-            chart("Precision-recall", "simple", f"{evaluation}/precision_recall.json", "recall",
-                  "precision", "Recall", "Precision"),
+            chart("precision-recall", "Precision-recall", "simple",
+                  f"{evaluation}/precision_recall.json", "recall", "precision", "Recall",
+                  "Precision"),
             confusion,
-            chart("Calibration (dashed line: perfectly calibrated)", "calibration",
-                  f"{evaluation}/calibration.json", "prob_pred", "prob_true",
+            chart("calibration", "Calibration (dashed line: perfectly calibrated)",
+                  "calibration", f"{evaluation}/calibration.json", "prob_pred", "prob_true",
                   "Mean predicted probability", "Observed share of the positive class"),
         ],
         "multiclass": [confusion],
         "regression": [
-            chart("Predicted against actual", "scatter", f"{custom}/predicted_vs_actual.json",
-                  "actual", "predicted", "Actual", "Predicted"),
-            chart("Residuals", "scatter", f"{custom}/residuals.json", "predicted", "residual",
-                  "Predicted", "Actual minus predicted"),
+            chart("predicted-vs-actual", "Predicted against actual", "scatter",
+                  f"{custom}/predicted_vs_actual.json", "actual", "predicted", "Actual",
+                  "Predicted"),
+            chart("residuals", "Residuals", "scatter", f"{custom}/residuals.json", "predicted",
+                  "residual", "Predicted", "Actual minus predicted"),
         ],
     }[task]
     return [
         *charts,
-        chart("CV fold scores", "folds", f"reports/cv/plots/metrics/{primary}.tsv", "step",
-              primary, "Fold", f"{primary} on the fold after"),
-        chart("Slices against the whole test split", "gaps", f"{custom}/slices.json", "gap",
-              "slice", f"{primary} of the slice minus overall (negative is worse)", "Slice"),
+        chart("cv-folds", "CV fold scores", "folds", f"reports/cv/plots/metrics/{primary}.tsv",
+              "step", primary, "Fold", f"{primary} on the fold after"),
+        chart("slices", "Slices against the whole test split", "gaps", f"{custom}/slices.json",
+              "gap", "slice", f"{primary} of the slice minus overall (negative is worse)",
+              "Slice"),
         "reports/evaluation/plots/images",
-        chart("Feature drift (PSI, training data vs current batch; dashed line at monitor.psi)",
+        chart("drift",
+              "Feature drift (PSI, training data vs current batch; dashed line at monitor.psi)",
               "bars_with_threshold", "reports/monitor/psi.json", "psi", "feature",
               "Population stability index", "Feature"),
     ]
@@ -692,12 +697,12 @@ def adopt(data: str | None, target: str, task: str | None, time_column: str | No
     table, source, copy = read_source(data, sql_url, query)
     location = source.get("path") or source.get("url")  # in the project, once copied
     where = copy[0].as_posix() if copy else location    # what the user gave, for errors
-    curation.check_target(table, target, "regression", where)
+    curation.check_target(table, target, "regression", where, "--target")
     try:
         task = infer_task(table[target], task)
     except LifecycleError as error:
         raise LifecycleError(f"{where}: {error}") from None
-    curation.check_target(table, target, task, where)
+    curation.check_target(table, target, task, where, "--target")
     if task == "regression":
         contract.check_finite(table, [target], where)
     check_time_column(table, time_column, target, where)

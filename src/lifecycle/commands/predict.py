@@ -142,17 +142,19 @@ def default_rejects(output: Path) -> Path:
 
 def check_output_type(output: Path) -> None:
     if output.suffix.lower() not in TABLE_TYPES:
-        raise LifecycleError(f"{output}: unsupported output type {output.suffix!r}; "
+        raise LifecycleError(f"--output {output}: unsupported output type {output.suffix!r}; "
                              f"use .csv or .parquet")
 
 
 def check_paths(source: Path, output: Path, rejects: Path, overwrite: bool) -> None:
     """Refuse, before any work, paths that cannot be written or would destroy data."""
     if not source.exists():
-        raise LifecycleError(f"{source}: not found; give the path of a .csv or .parquet file")
+        raise LifecycleError(f"--input {source}: not found; give the path of a .csv or .parquet "
+                             f"file")
     files.check_regular(source)
     if rejects.suffix.lower() != ".csv":
-        raise LifecycleError(f"{rejects}: the rejects file is CSV; give a path ending .csv")
+        raise LifecycleError(f"--rejects {rejects}: the rejects file is CSV; give a path "
+                             f"ending .csv")
     inputs = (source, config.PARAMS_FILE, paths.CONTRACT, paths.MODEL, paths.ONNX_MODEL)
     files.check_output(output, inputs=inputs, overwrite=overwrite)
     files.check_output(rejects, inputs=inputs, overwrite=overwrite, option="--rejects")

@@ -449,10 +449,10 @@ def chart_lines(chart: "chart_images.Chart", base: Side, head: Side, file: str,
             sources.append(f"[`{path}`]({link_root.rstrip('/')}/{path}){size}")
         else:
             sources.append(f"`{path}`{size}")
-    lines = [f"### {chart.name}", ""]
+    lines = [f"### {chart.heading}", ""]
     if pictures.folder:
         target = f"{pictures.root.rstrip('/')}/{file}" if pictures.root else file
-        lines += [f"![{chart.name}: {base.name} and {head.name}]({target})", ""]
+        lines += [f"![{chart.heading}: {base.name} and {head.name}]({target})", ""]
     if sources and chart.kind != "image":
         lines += [f"Data: {', '.join(sources)}.", ""]
     return lines

@@ -29,7 +29,8 @@ from lifecycle.errors import LifecycleError
 def run(current: str | None = None, output: str | None = None) -> None:
     params = config.load()
     if current is not None and not Path(current).is_file():
-        raise LifecycleError(f"{current}: not found; give the path of a .csv or .parquet batch")
+        raise LifecycleError(f"--current {current}: not found; give the path of a .csv or "
+                             f".parquet batch")
     folder = output or _default_output(current)
     chosen = current is not None or output is not None  # a path a user chose or named
     if chosen:
