@@ -69,7 +69,7 @@ EXAMPLE_WORDING = re.compile(r"flight|\blate\b|nycflights|New York|January|Decem
 INIT_KEYS = {"problem", "source", "split", "features.datetime", "features.age_from_year",
              "evaluate.decision_threshold", "evaluate.slice_columns", "validation.duplicate_row",
              "criteria.minimum", "criteria.maximum", "criteria.min_lift_over_baselines",
-             "criteria.max_shared_test_rows"}
+             "criteria.max_shared_test_rows", "tuning.enabled"}
 TARGETS = {"binary": "recommend", "multiclass": "rating", "regression": "satisfaction"}
 
 
