@@ -104,7 +104,7 @@ def tune(params: config.Params, estimator: object, encoded: pd.DataFrame, y: pd.
     rows, folds = min(params.tuning.max_rows, len(y)), params.train.cv_folds
     progress.log.info(
         "tuning: successive halving over %d settings of %s by %s on %d %s folds, the last "
-        "round on %s of %s training rows (tuning.candidates %d, tuning.max_rows %s)",
+        "round on up to %s of %s training rows (tuning.candidates %d, tuning.max_rows %s)",
         len(settings), model, metric, folds, "time-ordered" if order is not None else "shuffled",
         f"{rows:,}", f"{len(y):,}", params.tuning.candidates, f"{params.tuning.max_rows:,}")
     with progress.phase(f"search {len(settings)} settings of {model}"):
