@@ -40,6 +40,7 @@ class Table:
     note: str = ""
     # Column types a user reviewing init's data/contract.yaml would correct: column -> type.
     retype: tuple[tuple[str, str], ...] = ()
+    time_column: str | None = None  # init's --time-column: an out-of-time split
 
 
 TABLES = {
@@ -49,6 +50,8 @@ TABLES = {
                        "hourly rentals; casual + registered = bikers, dropped; mnth retyped "
                        "categorical", (("mnth", "categorical"),)),
     "wage": Table("islp", "Wage.csv", "wage", ("logwage",), "logwage = log(wage), dropped"),
+    "nyse": Table("islp", "NYSE.csv", "log_volume", ("train",),
+                  "daily, 1962-86; ISLP's own train flag dropped", time_column="date"),
     "diabetes": Table("sklearn", "load_diabetes", "target"),
     "default": Table("islp", "Default.csv", "default", note="3% positive"),
     "caravan": Table("islp", "Caravan.csv", "Purchase", note="6% positive"),
@@ -147,8 +150,9 @@ def measure(name: str, table: Table, folder: Path, wheel: Path | None, env: dict
     env = {**env, "PYTHONPATH": str(project / "src")}  # the project's own copy of the library
     data = folder / f"{name}.csv"
     load(table, wheel).to_csv(data, index=False)
+    timed = ["--time-column", table.time_column] if table.time_column else []
     init = measured([str(Path(sys.executable).parent / "lifecycle"), "init", "--data", str(data),
-                     "--target", table.target], project, env).output
+                     "--target", table.target, *timed], project, env).output
     review(project, table)
     params = load_params(project)
     set_param(project, "tuning.enabled", False)
