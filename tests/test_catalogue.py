@@ -328,6 +328,26 @@ CASES = {
         ("check",), 2, ("params.yaml: train.hyperparameters.hist_gradiant_boosting: not a "
                         "model of the registry", "(did you mean 'hist_gradient_boosting'?)"),
         params(train__hyperparameters__hist_gradiant_boosting={"max_iter": 50})),
+    "params: unknown hyperparameter in the search space": Case(
+        ("check",), 2, ("params.yaml: tuning.space.hist_gradient_boosting.learning_rat: not a "
+                        "hyperparameter the search can set", "(did you mean 'learning_rate'?)"),
+        replace("params.yaml", "      learning_rate: [0.03", "      learning_rat: [0.03")),
+    "params: a value of the wrong type in the search space": Case(
+        ("check",), 2, ("params.yaml: tuning.space.hist_gradient_boosting.max_depth: The "
+                        "'max_depth' parameter", "Got 'deep' instead"),
+        replace("params.yaml", "max_depth: [null, 4, 8]", "max_depth: [null, 4, deep]")),
+    "params: one value where the search space needs a list": Case(
+        ("train",), 2, ("params.yaml: tuning.space.hist_gradient_boosting.max_iter: expected a "
+                        "list of the values to try, e.g. [0.05, 0.1], found 100",),
+        replace("params.yaml", "max_iter: [100, 200, 400]", "max_iter: 100")),
+    "override -S: search space of a misspelt model": Case(
+        ("check",), 2, ("params.yaml: tuning.space.xgbost: not a model of the registry",
+                        "(did you mean 'xgboost'?)"), override("+tuning.space.xgbost={}")),
+    "override -S: tuning on with a misspelt hyperparameter in the space": Case(
+        ("train",), 2, ("params.yaml: tuning.space.hist_gradient_boosting.max_leaf_node: not a "
+                        "hyperparameter the search can set", "(did you mean 'max_leaf_nodes'?)"),
+        override("tuning.enabled=true",
+                 "+tuning.space.hist_gradient_boosting.max_leaf_node=[7,15]"), model=True),
     "params: slice column the contract does not name": Case(
         ("check",), 2, ("params.yaml: evaluate.slice_columns: 'carier' is not a column of "
                         "data/contract.yaml", "(did you mean 'carrier'?)"),

@@ -41,7 +41,8 @@ def test_check_passes_the_template_and_says_what_it_checked(project, capsys):
 @pytest.mark.parametrize("name, old, new, words", [
     ("params.yaml", "\ntrain:", "\ntrian:",
      "params.yaml: trian: unknown key; allowed here: seed, problem, source, split, features, "
-     "train, evaluate, criteria, cleaning, validation, monitor, engine (did you mean 'train'?)"),
+     "train, tuning, evaluate, criteria, cleaning, validation, monitor, engine (did you mean "
+     "'train'?)"),
     ("params.yaml", "slice_columns: [carrier, origin]", "slice_columns: [carrier, orign]",
      "params.yaml: evaluate.slice_columns: 'orign' is not a column of data/contract.yaml"),
     (CONTRACT, "origin: {type: categorical, role: feature", "origin: {type: categorical, "

@@ -41,8 +41,8 @@ def test_a_params_typo_exits_2_with_one_line_and_no_traceback(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip() == (
         "lifecycle train: error: params.yaml: trian: unknown key; allowed here: seed, problem, "
-        "source, split, features, train, evaluate, criteria, cleaning, validation, monitor, "
-        "engine (did you mean 'train'?)"
+        "source, split, features, train, tuning, evaluate, criteria, cleaning, validation, "
+        "monitor, engine (did you mean 'train'?)"
     )
     assert "Traceback" not in result.stderr
 

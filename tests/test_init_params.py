@@ -73,7 +73,7 @@ INIT_KEYS = {"problem", "source", "split", "features.datetime", "features.age_fr
              "criteria.max_shared_test_rows", "criteria.max_single_feature_score",
              "criteria.max_feature_group_score", "criteria.max_plausible_score",
              "criteria.max_cv_shortfall", "criteria.max_train_test_gap",
-             "criteria.max_slice_gap"}
+             "criteria.max_slice_gap", "tuning.enabled"}
 TARGETS = {"binary": "recommend", "multiclass": "rating", "regression": "satisfaction"}
 
 

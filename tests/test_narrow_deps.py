@@ -3,7 +3,7 @@
 import pytest
 import yaml
 
-from .conftest import bin_path, run
+from .conftest import bin_path, run, set_param
 
 pytestmark = pytest.mark.slow
 
@@ -19,7 +19,7 @@ def changed_stages(project, env) -> set[str]:
     return set(yaml.safe_load(status) or {})
 
 
-def test_editing_a_help_text_or_another_models_hyperparameters_reruns_only_check(
+def test_editing_a_help_text_or_another_models_hyperparameters_or_space_reruns_only_check(
         project, reproduced_copy):
     env = reproduced_copy["env"]
     assert changed_stages(project, env) == set()
@@ -31,6 +31,7 @@ def test_editing_a_help_text_or_another_models_hyperparameters_reruns_only_check
     assert "    random_forest:\n      n_estimators: 100\n" in text  # the unused model's block
     params.write_text(text.replace("    random_forest:\n      n_estimators: 100\n",
                                    "    random_forest:\n      n_estimators: 300\n"))
+    set_param(project, "tuning.space.random_forest.n_estimators", [100, 500])  # its search space
 
     # Only check, which validates the whole params file and computes nothing.
     assert changed_stages(project, env) == {"check"}

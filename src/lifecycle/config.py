@@ -27,6 +27,9 @@ MAX_SEED = 2**32 - 1
 MAX_CV_FOLDS = 50
 MAX_IMPORTANCE_REPEATS = 100
 MAX_BOOTSTRAP_RESAMPLES = 10_000
+# The search's first round fits every candidate on each fold (see lifecycle.tuning).
+MAX_TUNING_CANDIDATES = 100
+MIN_TUNING_ROWS = 100
 # A YAML file of the user's (params.yaml, the data contract) is refused beyond these: aliases
 # (&name / *name) can multiply a few hundred bytes into gigabytes once the values are used.
 MAX_YAML_BYTES = 5_000_000
@@ -207,6 +210,45 @@ class Train(Section):
 
 
 @dataclasses.dataclass(frozen=True)
+class Tuning(Section):
+    """A search for train.model's hyperparameters in the train stage: successive halving over
+    its space on the stage's cross-validation folds (see lifecycle.tuning)."""
+
+    key: ClassVar[str] = "tuning"
+    enabled: bool
+    candidates: int  # settings in the first round: scikit-learn's defaults, the params', draws
+    max_rows: int    # training rows the last round fits on at most
+    space: dict[str, Any]  # model -> hyperparameter -> the values to draw from
+
+    def check(self, where: str) -> None:
+        _require(2 <= self.candidates <= MAX_TUNING_CANDIDATES, f"{where}.candidates",
+                 self.candidates, f"an integer in [2, {MAX_TUNING_CANDIDATES}]")
+        _require(self.max_rows >= MIN_TUNING_ROWS, f"{where}.max_rows", self.max_rows,
+                 f"an integer >= {MIN_TUNING_ROWS}")
+        for model, space in self.space.items():
+            if model not in MODEL_NAMES:  # a misspelt model's space would never be searched
+                raise ParamsError(_choice_message(
+                    f"{where}.space.{model}", str(model),
+                    "not a model of the registry, so this space would never be searched",
+                    MODEL_NAMES))
+            if not isinstance(space, dict):
+                raise ParamsError(f"{where}.space.{model}: expected a mapping of hyperparameter "
+                                  f"names to lists of values ({{}} for none), found {space!r}")
+            for name, values in space.items():
+                if not isinstance(values, list) or not values:
+                    raise ParamsError(f"{where}.space.{model}.{name}: expected a list of the "
+                                      f"values to try, e.g. [0.05, 0.1], found {values!r}")
+
+    def space_for(self, model: str) -> dict[str, list]:
+        """One model's space: the stage depends on that block only (dvc.yaml declares
+        `tuning.space.${train.model}`), as for the hyperparameters."""
+        with stage_trace.paused():
+            spaces = self.space
+        stage_trace.record_param(f"{type(self).key}.space.{model}")
+        return dict(spaces.get(model) or {})
+
+
+@dataclasses.dataclass(frozen=True)
 class Evaluate(Section):
     key: ClassVar[str] = "evaluate"
     importance_rows: int
@@ -298,6 +340,7 @@ class Params(Section):
     split: Split
     features: Features
     train: Train
+    tuning: Tuning
     evaluate: Evaluate
     criteria: Criteria
     cleaning: Cleaning
@@ -342,6 +385,11 @@ class Params(Section):
                     f"train.hyperparameters.{name}", str(name),
                     "not a model of the registry, so these settings would be ignored",
                     MODEL_NAMES))
+        # dvc.yaml's train stage depends on `tuning.space.${train.model}`, which DVC refuses
+        # to read when it is missing.
+        _require(model in self.tuning.space, f"tuning.space.{model}", None,
+                 f"the search space of train.model {model!r} ({{}} for none): the train "
+                 f"stage depends on it")
 
 
 def read_yaml(path: str | Path, if_missing: str = "check the path") -> Any:
@@ -569,6 +617,13 @@ _SCHEMA_EXTRA: dict[str, dict[str, Any]] = {
         "properties": {name: {"type": "object"} for name in MODEL_NAMES},
         "additionalProperties": False},
     "train.cv_folds": {"minimum": 2, "maximum": MAX_CV_FOLDS},
+    "tuning.candidates": {"minimum": 2, "maximum": MAX_TUNING_CANDIDATES},
+    "tuning.max_rows": {"minimum": MIN_TUNING_ROWS},
+    "tuning.space": {
+        "properties": {name: {"type": "object",
+                              "additionalProperties": {"type": "array", "minItems": 1}}
+                       for name in MODEL_NAMES},
+        "additionalProperties": False},
     "evaluate.decision_threshold": {"exclusiveMinimum": 0, "exclusiveMaximum": 1},
     "evaluate.importance_rows": {"minimum": 1},
     "evaluate.importance_repeats": {"minimum": 1, "maximum": MAX_IMPORTANCE_REPEATS},

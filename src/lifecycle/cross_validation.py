@@ -19,13 +19,8 @@ def cross_validate(estimator: object, X: pd.DataFrame, y: pd.Series, order: pd.S
     split), seeded shuffled folds, stratified for classification.
     """
     if order is not None:
-        by_time = np.argsort(order.to_numpy(), kind="stable")
-        X, y = X.iloc[by_time], y.iloc[by_time]
-        splitter = TimeSeriesSplit(n_splits=folds)
-    elif task == "regression":
-        splitter = KFold(n_splits=folds, shuffle=True, random_state=seed)
-    else:
-        splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+        X, y = in_time_order(X, y, order)
+    splitter = fold_splitter(order is not None, folds, task, seed)
     scores = []
     for number, (fit_rows, score_rows) in enumerate(fold_rows(splitter, X, y, folds), 1):
         if task != "regression":
@@ -40,6 +35,23 @@ def cross_validate(estimator: object, X: pd.DataFrame, y: pd.Series, order: pd.S
             truth = metrics.binary_targets(truth, classes)
         scores.append(metrics.task_metrics(task, truth, predicted, None, classes))
     return scores
+
+
+def in_time_order(X: pd.DataFrame, y: pd.Series,
+                  order: pd.Series) -> tuple[pd.DataFrame, pd.Series]:
+    """The rows sorted by their time (ties kept in file order)."""
+    by_time = np.argsort(order.to_numpy(), kind="stable")
+    return X.iloc[by_time], y.iloc[by_time]
+
+
+def fold_splitter(ordered: bool, folds: int, task: str, seed: int) -> object:
+    """Time-ordered folds for rows `in_time_order`; else seeded shuffled folds, stratified for
+    classification. The hyperparameter search (lifecycle.tuning) cuts the same folds."""
+    if ordered:
+        return TimeSeriesSplit(n_splits=folds)
+    if task == "regression":
+        return KFold(n_splits=folds, shuffle=True, random_state=seed)
+    return StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
 
 
 def fold_rows(splitter: object, X: pd.DataFrame, y: pd.Series, folds: int) -> list[tuple]:

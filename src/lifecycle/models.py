@@ -133,6 +133,41 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
+# Set by the factories themselves: the search never draws them.
+FACTORY_SETTINGS = ("random_state", "categorical_features")
+
+
+def check_space(name: str, space: dict, estimator: Any) -> dict[str, list]:
+    """A model's search space (`tuning.space.<name>`), each value one the estimator (built with
+    the model's hyperparameters) accepts by the checks of `build_estimator`; else a ParamsError
+    naming the key."""
+    if space and hasattr(estimator, "steps"):
+        raise ParamsError(f"params.yaml: tuning.space.{name}: the {name} model is a pipeline "
+                          f"whose settings the search cannot set; leave its space empty ({{}})")
+    searchable = sorted(set(estimator.get_params(deep=False)) - set(FACTORY_SETTINGS))
+    for key, values in space.items():
+        where = f"params.yaml: tuning.space.{name}.{key}"
+        if key not in searchable:
+            raise ParamsError(f"{where}: not a hyperparameter the search can set for {name}; "
+                              f"choose among: {', '.join(searchable)}"
+                              f"{did_you_mean(key, searchable)}")
+        for value in values:
+            try:
+                candidate = clone_with(estimator, {key: value})
+                candidate._validate_params()
+                check_numbers({key: value}, candidate)
+            except (TypeError, ValueError) as error:
+                raise ParamsError(f"{where}: {error}") from None
+    return space
+
+
+def clone_with(estimator: Any, settings: dict) -> Any:
+    """An unfitted copy of the estimator with some hyperparameters replaced."""
+    from sklearn.base import clone
+
+    return clone(estimator).set_params(**settings)
+
+
 def hyperparameters_of(name: str, chosen: Any) -> dict:
     """One model's hyperparameters block from params.yaml, checked (none: scikit-learn's
     defaults)."""
@@ -146,24 +181,27 @@ def hyperparameters_of(name: str, chosen: Any) -> dict:
 
 
 @contextlib.contextmanager
-def refused_at_fit(name: str) -> Iterator[None]:
+def refused_at_fit(name: str, where: str | None = None) -> Iterator[None]:
     """scikit-learn checks some hyperparameters only when fitting (class_weight, monotonic_cst,
-    interaction_cst): its refusal becomes a ParamsError naming the model's settings."""
+    interaction_cst): its refusal becomes a ParamsError naming the model's settings (`where`,
+    by default `train.hyperparameters.<name>`)."""
     try:
         yield
     except (TypeError, ValueError) as error:
         reason = " ".join(str(error).split()).rstrip(".")
-        raise ParamsError(f"params.yaml: train.hyperparameters.{name}: scikit-learn refused "
-                          f"them when fitting: {reason}; fix or remove that setting") from None
+        raise ParamsError(f"params.yaml: {where or f'train.hyperparameters.{name}'}: "
+                          f"scikit-learn refused them when fitting: {reason}; fix or remove "
+                          f"that setting") from None
 
 
-def check_fits(name: str, estimator: Any, X: Any, y: Any, task: str) -> None:
+def check_fits(name: str, estimator: Any, X: Any, y: Any, task: str,
+               where: str | None = None) -> None:
     """Fit a copy on a few rows of each class, so hyperparameters scikit-learn refuses only at
     fit fail in a second, before the cross-validation and the fits on every row."""
     from sklearn.base import clone
 
     rows = quick_fit_rows(y, task)
-    with refused_at_fit(name):
+    with refused_at_fit(name, where):
         clone(estimator).fit(X.iloc[rows], y.iloc[rows])
 
 

@@ -398,6 +398,15 @@ def derive_criteria(primary: str) -> list[Derived]:
     ]
 
 
+def derive_tuning() -> Derived:
+    """On: the template's hyperparameters were tuned by hand for its example's data."""
+    return Derived("tuning.enabled", True,
+                   "the template's hyperparameters were tuned for its example's data; train "
+                   "searches tuning.space for this table's, with scikit-learn's defaults among "
+                   "the candidates, and reports/train.json shows what it chose and why",
+                   "on: train searches tuning.space for this table's hyperparameters")
+
+
 def natural_shared_share(table: pd.DataFrame, rules: Contract, target: str, task: str, *,
                          split: dict[str, Any], seed: int, duplicate_row: str,
                          datetime_feature: str | None) -> float:
@@ -756,6 +765,7 @@ def derive_judgement(table: pd.DataFrame, rules: Contract, problem: dict[str, An
         duplicate_row,
         *derive_criteria(problem["primary_metric"]),
         derive_max_shared_test_rows(share, split["method"]),
+        derive_tuning(),
     ]
     return {item.key: item for item in derived}
 

@@ -24,6 +24,7 @@ from lifecycle import (
     paths,
     progress,
     tables,
+    tuning,
 )
 
 
@@ -36,9 +37,10 @@ def run() -> None:
     categorical = features.categorical_output_columns(transformer)
     lower, upper = target_bounds(params)
 
-    def build(name: str) -> object:
+    def build(name: str, chosen: dict | None = None) -> object:
         hyperparameters = models.hyperparameters_of(name, train.hyperparameters_for(name))
-        estimator = models.build_estimator(name, hyperparameters, params.seed, categorical, task)
+        estimator = models.build_estimator(name, {**hyperparameters, **(chosen or {})},
+                                           params.seed, categorical, task)
         return clipping.bounded(estimator, lower, upper)
 
     candidate = build(train.model)
@@ -52,6 +54,11 @@ def run() -> None:
     if params.split.method == "out_of_time":
         time_column = params.split.time_column
         order = tables.read_parquet(paths.PREPARED["train"], columns=[time_column])[time_column]
+    # Off: the model's hyperparameters as params give them, exactly as before tuning existed.
+    search = (tune(params, clipping.unwrapped(candidate), encoded, y, order)
+              if params.tuning.enabled else None)
+    if search:
+        candidate = build(train.model, search["hyperparameters"])
     # Cross-validation and the baselines fit in this process, on the frame already read; only
     # the candidate's final fit runs on the engine (see fit_candidate).
     with models.refused_at_fit(train.model):
@@ -80,7 +87,43 @@ def run() -> None:
         "cross_validation": {
             "folds": fold_scores, "summary": cross_validation.summarize_folds(fold_scores)},
         "iterations": int(getattr(clipping.unwrapped(candidate), "n_iter_", 0)),
+        **({"tuning": search} if search else {}),
     }, paths.TRAIN_REPORT)
+
+
+def tune(params: config.Params, estimator: object, encoded: pd.DataFrame, y: pd.Series,
+         order: pd.Series | None) -> dict:
+    """Search tuning.space for train.model's hyperparameters (see lifecycle.tuning); what it
+    tried and chose, for reports/train.json."""
+    model, task, seed = params.train.model, params.problem.task, params.seed
+    space = models.check_space(model, params.tuning.space_for(model), estimator)
+    keys = sorted(space)
+    configured = {key: estimator.get_params()[key] for key in keys}
+    settings = tuning.candidate_settings(space, tuning.defaults_of(estimator, keys), configured,
+                                         params.tuning.candidates, seed)
+    metric = tuning.search_metric(params.problem.primary_metric)
+    if len(settings) < 2:
+        progress.log.info("tuning: tuning.space.%s offers no setting to compare; nothing to "
+                          "search", model)
+        return tuning.unsearched_report(settings, metric)
+    with progress.phase(f"try the {len(settings)} settings of tuning.space on a few rows"):
+        for _, each in settings:
+            models.check_fits(model, models.clone_with(estimator, each), encoded, y, task,
+                              where=f"tuning.space.{model}")
+    rows, folds = min(params.tuning.max_rows, len(y)), params.train.cv_folds
+    progress.log.info(
+        "tuning: successive halving over %d settings of %s by %s on %d %s folds, the last "
+        "round on up to %s of %s training rows (tuning.candidates %d, tuning.max_rows %s)",
+        len(settings), model, metric, folds, "time-ordered" if order is not None else "shuffled",
+        f"{rows:,}", f"{len(y):,}", params.tuning.candidates, f"{params.tuning.max_rows:,}")
+    with progress.phase(f"search {len(settings)} settings of {model}"):
+        search = tuning.halving_search(estimator, encoded, y, order, [s for _, s in settings],
+                                       folds=folds, task=task, metric=metric, seed=seed,
+                                       max_rows=params.tuning.max_rows)
+    report = tuning.search_report(search, settings, metric)
+    for line in tuning.summary_lines(report):
+        progress.log.info("tuning: %s", line)
+    return report
 
 
 def target_bounds(params: config.Params) -> tuple[float | None, float | None]:
