@@ -165,12 +165,20 @@ def _sample(X: pd.DataFrame, y: pd.Series, seed: int) -> tuple[pd.DataFrame, pd.
     return X.iloc[rows], y.iloc[rows]
 
 
+def _seconds(moments: pd.Series) -> pd.Series:
+    """Seconds since 1970 in whole seconds: a time far from it (the year 1) does not overflow
+    the nanoseconds a difference of timestamps counts in."""
+    if moments.dt.tz is not None:
+        moments = moments.dt.tz_convert(None)
+    seconds = moments.astype("datetime64[s]").astype("int64").astype("float64")
+    return seconds.where(moments.notna())
+
+
 def _as_numbers(fit: pd.Series, score: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """One numeric column for a tree (which handles NaN): numbers as they are, times in seconds,
     categories as codes learned on the training rows (unseen and missing ones become NaN)."""
     if pd.api.types.is_datetime64_any_dtype(fit):
-        epoch = pd.Timestamp(0, tz=getattr(fit.dtype, "tz", None))
-        fit, score = ((column - epoch).dt.total_seconds() for column in (fit, score))
+        fit, score = _seconds(fit), _seconds(score)
     elif not pd.api.types.is_numeric_dtype(fit) or pd.api.types.is_bool_dtype(fit):
         codes = {value: code for code, value in enumerate(pd.unique(fit.dropna()))}
         fit, score = fit.map(codes), score.map(codes)
