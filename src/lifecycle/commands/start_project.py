@@ -138,7 +138,10 @@ def experiment_commands(primary: str) -> list[str]:
     order = "asc" if primary in metrics.LOWER_IS_BETTER else "desc"
     return [
         "dvc exp run -S train.hyperparameters.hist_gradient_boosting.learning_rate=0.1",
-        f"dvc exp show --only-changed --sort-by {primary} --sort-order {order}   # best first",
+        # As a Markdown table: dvc's own table is cut to the terminal's width, and an
+        # experiment's changed params and metrics are wider than 120 columns.
+        f"dvc exp show --only-changed --sort-by {primary} --sort-order {order} --md   # best "
+        f"first",
         f"lifecycle report --base {BRANCH}   # metrics, gate, data and charts against {BRANCH}",
     ]
 
