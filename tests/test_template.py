@@ -173,7 +173,7 @@ def test_the_readme_experiment_commands_run_on_a_regression_project(projects, tm
     # A person reads them at 120 columns (dvc's table is cut to the terminal's width).
     outputs = [run(["bash", "-c", command], project, {**env, "COLUMNS": "120"}).stdout
                for command in commands]
-    assert "rmse" in outputs[1] and "learning_rate" in outputs[1]
+    assert "rmse" in outputs[1] and "train.model" in outputs[1]
     assert "rmse" in outputs[2]
 
 

@@ -134,10 +134,12 @@ def readme(params: config.Params, rules: contract.Contract, data_note: str, foun
 
 def experiment_commands(primary: str) -> list[str]:
     """An experiment, the table of experiments best first on the project's primary metric,
-    and the review of the workspace against the first branch."""
+    and the review of the workspace against the first branch. The experiment swaps the model
+    family: a project searches its model's hyperparameters (tuning.enabled), so setting one
+    of them by hand would change nothing the search does not choose again."""
     order = "asc" if primary in metrics.LOWER_IS_BETTER else "desc"
     return [
-        "dvc exp run -S train.hyperparameters.hist_gradient_boosting.learning_rate=0.1",
+        "dvc exp run -S train.model=random_forest",
         # As a Markdown table: dvc's own table is cut to the terminal's width, and an
         # experiment's changed params and metrics are wider than 120 columns.
         f"dvc exp show --only-changed --sort-by {primary} --sort-order {order} --md   # best "
