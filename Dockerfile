@@ -1,7 +1,7 @@
-# The model API in a container: `lifecycle serve` on port 8000 with the exact packages of
-# requirements.txt, serving the trained model in models/ (run `dvc repro` or `dvc pull` before
-# building). README.md, "Run it in a container", has the commands; .dockerignore keeps data,
-# caches and tooling out of the image.
+# The model API in a container: `lifecycle serve` on port 8000 with the packages of the runtime
+# lock (requirements/runtime.txt: the base install, no extra, no test or lint tool), serving the
+# trained model in models/ (run `dvc repro` or `dvc pull` before building). docs/deployment.md,
+# "Run it in a container", has the commands; .dockerignore keeps data, caches and tooling out.
 FROM python:3.11.7-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -9,11 +9,13 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
 WORKDIR /app
-# requirements.txt ends with `-e .` (src/ as the `lifecycle` command), so the package's
-# metadata and source come first.
-COPY requirements.txt pyproject.toml README.md ./
+# The pinned packages first, every file checked against the lock's hashes; then the library from
+# src/ without dependencies, built by the setuptools the lock pins (nothing fetched unchecked).
+COPY requirements/runtime.txt requirements/runtime.txt
+RUN pip install --no-cache-dir --require-hashes -r requirements/runtime.txt
+COPY pyproject.toml README.md ./
 COPY src/ src/
-RUN pip install --no-cache-dir -r requirements.txt
+RUN pip install --no-cache-dir --no-deps --no-build-isolation . && rm -rf build src/*.egg-info
 COPY . .
 
 # Not root: a compromised server can neither change the model nor the installed packages.

@@ -6,7 +6,8 @@ DVC caches of .github/workflows/test.yml and model-report.yml save.
 Each round runs in a fresh copy of the committed project (`git archive HEAD`, committed again
 in a new git repository, as a runner's checkout):
 
-1. cold: a new virtual environment and `pip install -r requirements.txt` from the index, then
+1. cold: a new virtual environment, `pip install -r requirements.txt` from the index and the
+   library (`pip install --no-deps --no-build-isolation -e .`), then
    `dvc repro` with an empty DVC cache: every stage runs.
 2. warm, as test.yml: the same install with every download served from round 1's files, and
    `dvc repro` with round 1's `.dvc/cache` restored: DVC's run cache restores the stages whose
@@ -95,11 +96,14 @@ def install(project: Path, work: Path, warm: bool, rows: list[list[str]]) -> dic
     pip = ["pip", "--disable-pip-version-check"]
     local = ["--no-index", "--find-links", str(downloads)] if warm else []
     more, _ = timed([*pip, "install", "--quiet", *local, "-r", "requirements.txt"], project, env)
+    library, _ = timed([*pip, "install", "--quiet", "--no-deps", "--no-build-isolation", "-e",
+                        "."], project, env)
+    more += library
     add(rows, [f"install, {'warm' if warm else 'cold'}", f"{seconds + more:.1f} s",
                  "downloads from round 1" if warm else "from the index", load_average()])
     if not warm:  # what the cache keeps after the job
         seconds, _ = timed([*pip, "download", "--quiet", "-d", str(downloads), "-r",
-                            "requirements.txt", "setuptools", "wheel"], project, env)
+                            "requirements.txt"], project, env)  # setuptools is in the lock
         add(rows, ["(cache save: the same files, downloaded)", f"{seconds:.1f} s",
                      f"{size(downloads)}; built wheels {size(work / 'pip-cache')}",
                      load_average()])

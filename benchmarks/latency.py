@@ -43,20 +43,25 @@ def in_process(project: Path) -> dict:
     """(a) per runtime, the naive reference, and batch times of 10,000 rows."""
     from threadpoolctl import threadpool_limits
 
-    from lifecycle import artifacts, config, contract, onnx_scoring, paths, scoring
-    from lifecycle.commands import serve
+    from lifecycle import config
+    from lifecycle.config import contract
+    from lifecycle.core import paths
+    from lifecycle.deployment import frames, scoring
+    from lifecycle.deployment.api import predictions, request
+    from lifecycle.deployment.onnx import runtime as onnx_runtime
+    from lifecycle.modeling import artifacts
 
     with contextlib.chdir(project):
         threshold = config.load().evaluate.decision_threshold
         models = {"skops": artifacts.load_model(paths.MODEL),
-                  "onnx": onnx_scoring.load(paths.ONNX_MODEL, threads=1)}
+                  "onnx": onnx_runtime.load(paths.ONNX_MODEL, threads=1)}
         inputs = list(models["skops"].feature_names_in_)
         rows = pd.read_parquet(paths.PREPARED["test"])
         batch, one_row = rows.head(10_000), rows[inputs].head(1)
         rules = scoring.input_contract(contract.load(paths.CONTRACT), inputs)
-        instance = serve.instance_model(rules).model_validate(sample_instance(project))
+        instance = request.instance_model(rules).model_validate(sample_instance(project))
         record = [instance.__dict__]  # as /predict hands validated rows to the model
-        predictors = {runtime: serve.row_predictor(model, rules, threshold)
+        predictors = {runtime: predictions.row_predictor(model, rules, threshold)
                       for runtime, model in models.items()}
         with threadpool_limits(1):
             result = {
@@ -65,7 +70,7 @@ def in_process(project: Path) -> dict:
                 "floor_ms": {runtime: median_ms(lambda p=predict: p(record))
                              for runtime, predict in predictors.items()},
                 "batch_10000_ms": {
-                    runtime: median_ms(lambda m=model: scoring.predict_frame(m, batch, threshold),
+                    runtime: median_ms(lambda m=model: frames.predict_frame(m, batch, threshold),
                                        5)
                     for runtime, model in models.items()},
             }

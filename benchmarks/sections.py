@@ -13,7 +13,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from benchmarks.measure import TreeRun, alternate, measured, measured_tree, stages_run, timed
-from lifecycle.engine import SCHEDULER_ENV
+from lifecycle.core.engine import SCHEDULER_ENV
 from tests.conftest import copy_project, environment, set_param
 
 STAGES = ["ingest", "prepare", "featurize", "train", "evaluate", "monitor"]

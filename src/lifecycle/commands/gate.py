@@ -1,6 +1,7 @@
 """`lifecycle gate`: print the success criteria and the verdict; exit 1 unless VALIDATED."""
 
-from lifecycle import gate, paths
+from lifecycle.core import paths
+from lifecycle.evaluation import gate
 
 
 def run() -> int:

@@ -13,9 +13,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-from lifecycle import config, contract, data_quality, metrics, paths, sources
-from lifecycle.commands import init
-from lifecycle.errors import LifecycleError
+from lifecycle import config
+from lifecycle.commands import code_deps
+from lifecycle.config import contract
+from lifecycle.core import paths
+from lifecycle.core.errors import LifecycleError
+from lifecycle.data import quality, sources
+from lifecycle.evaluation import metrics
+from lifecycle.project import adopt as init
 
 # A source up to this size is committed to git (GitHub warns above 50 MB); a larger one is
 # versioned by DVC and reaches clones through a remote.
@@ -102,7 +107,7 @@ def readme(params: config.Params, rules: contract.Contract, data_note: str, foun
         "under `validation:` in `params.yaml` and in `data/contract.yaml`); after `dvc repro`, "
         "`reports/data_quality.md` and the model card show them with the counts prepare "
         "measured.", "",
-        *data_quality.decision_lines(decisions, {}), "",
+        *quality.decision_lines(decisions, {}), "",
         "## Run it", "",
         "```bash",
         "python3 -m venv .venv && . .venv/bin/activate && pip install -r requirements.txt "
@@ -116,19 +121,26 @@ def readme(params: config.Params, rules: contract.Contract, data_note: str, foun
         "```bash", *experiment_commands(problem.primary_metric), "```", "",
         f"The repository's branch is `{BRANCH}` (the start names it so whatever git's "
         f"`init.defaultBranch` says: the workflows test pushes to it). `lifecycle --help` "
-        f"lists every command. The template's guide, every command and stage shown on the "
-        f"example project the tests run, is `tests/example/README.md`.", "",
+        f"lists every command; the lifecycle library's documentation (its docs/ folder) is "
+        f"the guide to every command and stage. This project's own code goes in `src/`, its "
+        f"tests in `tests/`; a model, a feature transformer or a metric of its own is named in "
+        f"`params.yaml` under `extensions:` (the library's `docs/extensions.md`).", "",
         "## Template updates", "",
         f"The project was made with `copier copy` from the lifecycle template; "
-        f"`{answers}` records the answers and the template version. To bring a later version's "
-        f"code, tests, workflows and docs (your params, contract, data, README and results are "
-        f"left alone; lines you edited that the template also changed show as conflicts):",
+        f"`{answers}` records the answers and the template version, and `requirements.txt` "
+        f"pins the lifecycle library at that version. `code_versions.yaml` records a hash of "
+        f"the library code each stage runs (`lifecycle code-deps` writes it), so a library "
+        f"upgrade reruns exactly the stages whose code changed. To bring a later version's "
+        f"pipeline, CI, workflows and library pin (your params, contract, data, README, src/ "
+        f"and results are left alone; lines you edited that the template also changed show as "
+        f"conflicts):",
         "",
         "```bash",
         "copier update --trust --defaults",
+        "pip install -r requirements.txt && lifecycle code-deps && dvc repro",
         "```", "",
-        "The scheduled workflow `.github/workflows/template-update.yml` does this every week and "
-        "opens a pull request when there is something new.", "",
+        "The scheduled workflow `.github/workflows/template-update.yml` does the first two every "
+        "week and opens a pull request when there is something new.", "",
     ])
 
 
@@ -176,12 +188,13 @@ def start(name: str, data: str, query: str, target: str, task: str, time_column:
                                 time_column or None, sql_url=url, query=query or None,
                                 project_name=name)
     print(found.getvalue(), end="")
+    code_deps.run()  # code_versions.yaml: the installed library's code, per stage
     run(["git", "init", "--quiet"])  # before `dvc add`, which needs the repository
     run(["git", "symbolic-ref", "HEAD", f"refs/heads/{BRANCH}"])  # any git, unlike init -b
     params = config.load()
     data_note = version_source(source_file(params))
     rules = contract.load(paths.CONTRACT)
-    decisions = {"duplicate_row": duplicates, **data_quality.contract_decisions(
+    decisions = {"duplicate_row": duplicates, **quality.contract_decisions(
         rules, contract.column_reasons(rules, paths.CONTRACT))}
     text = readme(params, rules, data_note, found.getvalue(), ANSWERS.name, decisions)
     Path("README.md").write_text(text)

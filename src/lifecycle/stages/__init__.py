@@ -7,13 +7,20 @@ modules it uses (never the command line's), and its declared code dependencies s
 import sys
 from collections.abc import Callable
 
-from lifecycle import errors, progress, stage_trace
+from lifecycle.core import code_versions, errors, progress, stage_trace
 
 
 def main(name: str, run: Callable[[], None]) -> None:
-    """Run a stage as a program: one line and an exit code on error; its trace on success."""
+    """Run a stage as a program: one line and an exit code on error; its trace on success.
+    It refuses installed library code other than the code its hash in code_versions.yaml
+    records: DVC would otherwise have skipped the stages that code changed."""
     progress.configure(name)
-    code = errors.run_command(name, run)
+
+    def checked() -> None:
+        code_versions.check_stages([name])
+        run()
+
+    code = errors.run_command(name, checked)
     if code == 0:
         stage_trace.write_trace(name)
     sys.exit(code)

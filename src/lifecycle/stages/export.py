@@ -2,23 +2,30 @@
 
 The file is compared with the pipeline on every test row before it is written; the stage fails,
 writing nothing, if a probability differs by more than 1e-5 (a regression value by more than
-1e-4 relative) or a label differs.
+1e-4 relative) or a label differs. A pipeline holding a model or transformer of the project's
+own (params.yaml extensions) has no converter: the stage fails with one line saying so, and the
+skops runtime serves that model (docs/extensions.md).
 """
 
-from lifecycle import artifacts, config, contract, files, onnx_export, onnx_scoring, paths, tables
-from lifecycle.errors import LifecycleError
+from lifecycle import config
+from lifecycle.config import contract
+from lifecycle.core import files, paths, tables
+from lifecycle.core.errors import LifecycleError
+from lifecycle.deployment.onnx import export as onnx_export
+from lifecycle.deployment.onnx import runtime as onnx_runtime
+from lifecycle.modeling import artifacts
 
 
 def run() -> None:
     params = config.load()
     problem = params.problem
     threshold = params.evaluate.decision_threshold if problem.task == "binary" else None
-    model = artifacts.load_model(paths.MODEL)
+    model = artifacts.load_model(paths.MODEL, params.extensions.model_packages())
     column_types = {name: column.type
                     for name, column in contract.load(paths.CONTRACT).columns.items()}
     described = onnx_export.description(model, column_types, problem, threshold)
     data = onnx_export.export(model, column_types, described)
-    portable = onnx_scoring.load(data)
+    portable = onnx_runtime.load(data)
     test = tables.read_parquet(paths.PREPARED["test"], columns=list(model.feature_names_in_))
     report = {"file": paths.ONNX_MODEL, "bytes": len(data),
               "parity": onnx_export.parity(model, portable, test, problem.task, threshold)}

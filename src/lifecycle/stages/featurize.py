@@ -4,7 +4,10 @@ import dataclasses
 
 import pandas as pd
 
-from lifecycle import artifacts, config, contract, features, paths, progress, tables
+from lifecycle import config
+from lifecycle.config import contract
+from lifecycle.core import paths, progress, tables
+from lifecycle.modeling import artifacts, features
 
 
 def run() -> None:
@@ -29,13 +32,15 @@ def run() -> None:
         min_category_count=feature_params.min_category_count,
         cleaning=dataclasses.asdict(params.cleaning),
         impute_categorical=feature_params.impute_categorical,
+        own=features.own_transformers(params.extensions.transformers),
     )
     # The fit needs every training row's inputs here; transforming is row by row.
     with progress.phase(f"fit the feature transformer on {len(train):,} rows"):
         transformer.fit(train.drop(columns=target))
     del train
     if params.engine == "dask":
-        from lifecycle import engine, partitions
+        from lifecycle.core import engine
+        from lifecycle.data import partitions
 
         with engine.dask_client(), progress.phase("transform on the Dask engine"):
             partitions.write_parquet(

@@ -1,6 +1,8 @@
 """Stage ingest: snapshot the configured source into data/raw/."""
 
-from lifecycle import config, paths, progress, sources, tables
+from lifecycle import config
+from lifecycle.core import paths, progress, tables
+from lifecycle.data import sources
 
 
 def run() -> None:
@@ -11,7 +13,7 @@ def run() -> None:
         table = read_source(source)
     # The source is one file or query, read here; a resample at scale is drawn by the engine.
     if params.engine == "dask" and source.sample_fraction > 1:
-        from lifecycle import engine
+        from lifecycle.core import engine
 
         with engine.dask_client(), progress.phase("resample on the Dask engine"):
             rows = sources.write_resample(table, source.sample_fraction, params.seed,

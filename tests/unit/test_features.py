@@ -1,0 +1,63 @@
+
+import numpy as np
+import pandas as pd
+
+from lifecycle.modeling import features
+
+COLUMNS = dict(numeric=["distance"], categorical=["carrier"], datetime="departure",
+               age_from_year=["plane_year"])
+
+
+def frame(carriers: list, distances: list, years: list) -> pd.DataFrame:
+    return pd.DataFrame({
+        "departure": pd.to_datetime(["2013-03-04 05:30"] * len(carriers)),
+        "plane_year": years, "distance": distances, "carrier": carriers,
+    })
+
+
+def test_calendar_features_give_hour_day_of_week_month_and_plane_age():
+    calendar = features.CalendarFeatures("departure", ("plane_year",))
+    data = frame(["UA"], [100.0], [2004.0])
+
+    out = calendar.fit(data[["departure", "plane_year"]]).transform(data)
+
+    assert out.iloc[0].to_dict() == {"departure_hour": 5.0, "departure_day_of_week": 0.0,
+                                     "departure_month": 3.0, "plane_age": 9.0}
+    assert list(calendar.get_feature_names_out()) == list(out.columns)
+
+
+def test_transformer_is_fitted_on_train_only_and_handles_unseen_and_missing_values():
+    train = frame(["UA"] * 30 + ["AA"] * 30, [100.0] * 30 + [300.0] * 29 + [np.nan],
+                  [2000.0] * 60)
+    transformer = features.build_transformer(**COLUMNS, impute_numeric="median",
+                                             min_category_count=5)
+    transformer.fit(train)
+    new = frame(["UA", "ZZ", None], [np.nan, 50.0, 100.0], [np.nan, 2010.0, 2000.0])
+
+    out = transformer.transform(new)
+
+    assert out["distance"].tolist() == [100.0, 50.0, 100.0]  # median learned on train
+    assert out["missingindicator_distance"].tolist() == [1.0, 0.0, 0.0]
+    # Unseen and missing categories become -1, which the model treats as missing.
+    assert out["carrier"].tolist()[1:] == [-1.0, -1.0]
+    assert out["carrier"].iloc[0] >= 0
+    assert out["plane_age"].tolist() == [13.0, 3.0, 13.0]  # imputed from train's median age
+    assert features.categorical_output_columns(transformer) == ["carrier"]
+
+
+def test_rare_categories_are_grouped():
+    train = frame(["UA"] * 30 + ["AA"] * 30 + ["X1", "X2"], [1.0] * 62, [2000.0] * 62)
+    transformer = features.build_transformer(**COLUMNS, impute_numeric="median",
+                                             min_category_count=5).fit(train)
+
+    codes = transformer.transform(train)["carrier"]
+
+    assert codes.nunique() == 3  # AA, UA and one "infrequent" level
+    assert codes.iloc[-1] == codes.iloc[-2]
+
+
+def test_input_columns_lists_each_raw_column_once():
+    columns = features.input_columns(["distance", "plane_year"], ["carrier"], "departure",
+                                     ["plane_year"])
+
+    assert columns == ["departure", "plane_year", "distance", "carrier"]
