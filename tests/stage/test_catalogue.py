@@ -325,6 +325,14 @@ CASES = {
     "params: fraction of shared rows above 1": Case(
         ("ingest",), 2, ("params.yaml: criteria.max_shared_test_rows: found 5.0",),
         params(criteria__max_shared_test_rows=5)),
+    "params: a deployment latency limit of zero": Case(
+        ("check",), 2, ("params.yaml: criteria.deployment.max_latency_ms: found 0.0, expected a "
+                        "number > 0 (or null)",),
+        params(criteria__deployment={"max_latency_ms": 0})),
+    "params: a deployment runtime that does not exist": Case(
+        ("check",), 2, ("params.yaml: criteria.deployment.runtime: 'tensorflow' is not allowed; "
+                        "choose one of: skops, onnx",),
+        params(criteria__deployment={"runtime": "tensorflow"})),
     "params: hyperparameters of a misspelt model": Case(
         ("check",), 2, ("params.yaml: train.hyperparameters.hist_gradiant_boosting: not a "
                         "model of the registry", "(did you mean 'hist_gradient_boosting'?)"),

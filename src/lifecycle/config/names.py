@@ -1,4 +1,5 @@
-"""What params.yaml may name: the metrics of each task, the models of the registry, the engines.
+"""What params.yaml may name: the metrics of each task, the models of the registry, the engines
+and the runtimes.
 
 They live in the configuration layer, where params are validated, because every stage parses
 params.yaml and must not import the heavier modules that implement them: `metrics.METRIC_NAMES`
@@ -12,4 +13,5 @@ METRIC_NAMES = {
     "regression": ("rmse", "mae", "r2"),
 }
 ENGINES = ("pandas", "dask")
+RUNTIMES = ("skops", "onnx")  # what answers in batch scoring and the API
 MODEL_NAMES = ("hist_gradient_boosting", "random_forest", "xgboost", "linear", "trivial")

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from lifecycle.config.extensions import Extensions
-from lifecycle.config.names import ENGINES, METRIC_NAMES, MODEL_NAMES
+from lifecycle.config.names import ENGINES, METRIC_NAMES, MODEL_NAMES, RUNTIMES
 from lifecycle.config.section import Section
 from lifecycle.config.yaml_files import read_yaml
 from lifecycle.core import stage_trace
@@ -33,6 +33,8 @@ MAX_BOOTSTRAP_RESAMPLES = 10_000
 # The search's first round fits every candidate on each fold (see lifecycle.modeling.tuning).
 MAX_TUNING_CANDIDATES = 100
 MIN_TUNING_ROWS = 100
+# `lifecycle gate` times this many single-row calls of the deployed model (criteria.deployment).
+MAX_LATENCY_CALLS = 10_000
 
 # The values each metric can take: a criterion's threshold outside them can never be met (or is
 # always met), which is a typo, not a criterion. None: unbounded on that side.
@@ -240,6 +242,32 @@ class Evaluate(Section):
 
 
 @dataclasses.dataclass(frozen=True)
+class Deployment(Section):
+    """Constraints on the deployed model: its file's size and its single-row latency (the median
+    of `latency_calls` calls, one thread, as the API answers). `lifecycle gate` measures and
+    judges them where it runs, never a stage: a latency moves with the machine's load, and a
+    stage's outputs must not. None: not measured, not judged."""
+
+    key: ClassVar[str] = "criteria.deployment"
+    runtime: Literal[RUNTIMES] = "onnx"  # what `lifecycle serve --runtime` deploys
+    max_model_megabytes: float | None = None
+    max_latency_ms: float | None = None
+    latency_calls: int = 200
+
+    def check(self, where: str) -> None:
+        for name in ("max_model_megabytes", "max_latency_ms"):
+            value = getattr(self, name)
+            if value is not None:
+                _require(value > 0, f"{where}.{name}", value, "a number > 0 (or null)")
+        _require(1 <= self.latency_calls <= MAX_LATENCY_CALLS, f"{where}.latency_calls",
+                 self.latency_calls, f"an integer in [1, {MAX_LATENCY_CALLS}]")
+
+    @property
+    def judged(self) -> bool:
+        return self.max_model_megabytes is not None or self.max_latency_ms is not None
+
+
+@dataclasses.dataclass(frozen=True)
 class Criteria(Section):
     """Success criteria: evaluate checks each one and writes the verdict to reports/gate.json.
 
@@ -261,6 +289,8 @@ class Criteria(Section):
     max_plausible_score: float | None = 0.99
     # The test primary metric below the cross-validation mean, in fold standard deviations.
     max_cv_shortfall: float | None = 3.0
+    # Judged by `lifecycle gate`, not by evaluate (see Deployment).
+    deployment: Deployment = dataclasses.field(default_factory=Deployment)
 
     def check(self, where: str) -> None:
         if self.max_shared_test_rows is not None:

@@ -1,10 +1,11 @@
 """Which model answers: the skops pipeline, or the ONNX file the export stage wrote from it.
 Batch scoring and the API choose here; neither runtime knows of the other."""
 
+from lifecycle.config.names import RUNTIMES
 from lifecycle.core import files, paths
 from lifecycle.core.errors import LifecycleError
 
-RUNTIMES = ("skops", "onnx")
+__all__ = ["RUNTIMES", "load_deployed"]
 
 
 def load_deployed(runtime: str, threads: int = 0,

@@ -1,12 +1,13 @@
 """The quality gate: success criteria from params.yaml judged against what evaluate measured.
 
 `evaluate` writes the verdict to reports/gate.json and never fails on it (a sweep keeps the
-metrics of every experiment); `lifecycle gate` prints it and exits 1 unless VALIDATED.
+metrics of every experiment); `lifecycle gate` prints it, with the deployment constraints it
+measures itself (criteria.deployment), and exits 1 unless VALIDATED.
 """
 
 from typing import Any
 
-from lifecycle.config.params import did_you_mean
+from lifecycle.config.params import Deployment, did_you_mean
 from lifecycle.core import files, formatting
 from lifecycle.core.errors import LifecycleError, ParamsError
 
@@ -54,6 +55,20 @@ def criteria_rows(criteria: Any, task_metric_names: tuple[str, ...], primary: st
         _row(f"test {primary} below the cross-validation mean, in fold standard deviations",
              findings["cv_shortfall"], "<=", criteria.max_cv_shortfall),
     ]
+    return rows
+
+
+def deployment_rows(limits: Deployment, measured: dict) -> list[dict]:
+    """Rows for the deployment constraints that have a threshold, from what
+    `lifecycle.deployment.constraints.measure` found."""
+    rows = []
+    if limits.max_model_megabytes is not None:
+        rows.append(_row(f"{measured['file']} size in megabytes (deployment)",
+                         round(measured["megabytes"], 3), "<=", limits.max_model_megabytes))
+    if limits.max_latency_ms is not None:
+        rows.append(_row(f"single-row latency of the {measured['runtime']} runtime in ms, median "
+                         f"of {limits.latency_calls} calls here (deployment)",
+                         round(measured["latency_ms"], 3), "<=", limits.max_latency_ms))
     return rows
 
 
