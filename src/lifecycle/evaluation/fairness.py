@@ -74,8 +74,10 @@ def group_intervals(names: list[str], functions: dict[str, Callable], task: str,
     from scipy import stats
 
     try:
-        found = metrics.bootstrap_intervals(task, y, scores, threshold=threshold,
-                                            classes=classes, resamples=resamples, seed=seed)
+        with warnings.catch_warnings():  # a resample of a small group may hold one class
+            warnings.simplefilter("ignore")
+            found = metrics.bootstrap_intervals(task, y, scores, threshold=threshold,
+                                                classes=classes, resamples=resamples, seed=seed)
     except ValueError:  # a group of one class has no ranking metric
         found = {}
     for name in names:
