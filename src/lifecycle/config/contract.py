@@ -347,6 +347,8 @@ HEADER = """\
 #   bounds:     hard (the default): a value outside min/max breaks the rule (prepare applies
 #               validation.out_of_range; predict rejects the row, the API answers 422);
 #               soft: it is kept and scored, with a warning
+#   sensitive:  true for a protected attribute (sex, age, ...): evaluate reports the model per
+#               group of it and criteria.fairness may judge the gaps; init marks none
 #   keys:       columns that identify a row: rows repeating a key are dropped as duplicates
 # A regression target's min/max bound the predictions too: the model clips them to it.
 # `lifecycle init` inferred each numeric range from the table, as soft bounds: the smallest and
