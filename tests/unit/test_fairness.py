@@ -187,3 +187,18 @@ def test_init_suggests_columns_whose_names_hold_a_sensitive_word():
     assert line.startswith("note: Gender, customer_age, marital_status may be sensitive")
     assert "`sensitive: true`" in line and "data/contract.yaml" in line
     assert inference.sensitive_suggestion(["page_views", "usage", "carrier"]) is None
+
+
+def test_a_multiclass_model_is_measured_per_group_on_its_score_columns():
+    classes = np.array(["high", "low", "mid"])
+    y = np.array(["high", "low", "mid"] * 40)
+    right = np.eye(3)[[0, 1, 2] * 40]  # a column per class, in the order of `classes`
+    wrong = np.roll(right, 1, axis=1)
+    scores = np.r_[right[:60], wrong[60:]] * 0.9 + 0.1 / 3  # group b is always wrong
+    test = pd.DataFrame({"region": ["a"] * 60 + ["b"] * 60})
+    found = fairness.fairness_details(test, ["region"], y, scores, "multiclass", "macro_f1",
+                                      "macro_f1", None, classes, 50, 20, 0)["columns"]["region"]
+
+    assert [group["values"]["macro_f1"] for group in found["groups"]] == [1.0, 0.0]
+    assert found["difference"] == {"macro_f1": 1.0}
+    assert found["groups"][0]["intervals"]["macro_f1"] == [1.0, 1.0]
