@@ -20,13 +20,13 @@ from lifecycle.modeling import artifacts
 
 def run() -> None:
     params = config.load()
+    sensitive = contract.load(paths.CONTRACT).sensitive_columns()
+    if sensitive:  # the example marks none, so it needs no extra
+        extras.require("fairness", f"evaluate of the sensitive columns in {paths.CONTRACT}")
     problem, evaluation = params.problem, params.evaluate
     task, target, primary = problem.task, problem.target, problem.primary_metric
     packages = params.extensions.model_packages()
     model = artifacts.load_model(paths.MODEL, packages)
-    sensitive = contract.load(paths.CONTRACT).sensitive_columns()
-    if sensitive:  # the example marks none, so it needs no extra
-        extras.require("fairness", f"evaluate of the sensitive columns in {paths.CONTRACT}")
     test = tables.read_parquet(paths.PREPARED["test"])
     findings.check_slice_columns(evaluation.slice_columns, test.columns)
     classes = getattr(model, "classes_", None)
