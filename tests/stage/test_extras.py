@@ -18,6 +18,7 @@ from lifecycle import cli
 from lifecycle.core import extras
 from lifecycle.deployment.api import app as api_app
 from lifecycle.modeling import artifacts, boosting
+from lifecycle.stages import evaluate
 
 from ..conftest import (
     ROOT,
@@ -112,6 +113,23 @@ def test_init_from_a_database_names_the_sql_extra(example, monkeypatch, capsys):
                             "--query", "SELECT * FROM flights", "--target", "late")
 
     assert (code, err) == (1, missing_line("init", f"--sql-url {url}", "sql"))
+
+
+def test_a_sensitive_column_names_the_fairness_extra(example, monkeypatch, capsys):
+    path = example / "data/contract.yaml"
+    rules = yaml.safe_load(path.read_text())
+    rules["columns"]["carrier"]["sensitive"] = True
+    path.write_text(yaml.safe_dump(rules, sort_keys=False))
+
+    monkeypatch.setitem(sys.modules, "fairlearn", None)
+
+    # The stage itself (the command first wants the model): it stops before reading any data.
+    with pytest.raises(extras.MissingExtra) as stopped:
+        evaluate.run()
+    assert f"{stopped.value}\n" == missing_line(
+        "evaluate", "evaluate of the sensitive columns in data/contract.yaml", "fairness"
+    ).removeprefix("lifecycle evaluate: error: ")
+    assert not (example / "reports/evaluation").exists()
 
 
 # --- XGBoost: training, and a model of XGBoost scored or served --------------------------------

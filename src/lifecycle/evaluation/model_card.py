@@ -39,6 +39,7 @@ def render_model_card(problem: dict[str, str], data: dict, headline: dict, detai
                           "{} to {}".format(*baseline["lift_interval"]))
                          for name, baseline in details["baselines"].items()]),
         "", "## Slices", "", _slices(details["slices"], primary), "",
+        *_fairness(details.get("fairness")),
         "## Checks", "", *_checks(details["checks"]), "",
         "## Criteria", "",
         *markdown_table(("criterion", "value", "threshold", "result"),
@@ -84,6 +85,34 @@ def _own_metrics(own: dict[str, dict]) -> list[str]:
             *markdown_table(("metric", "value", "function"),
                             [(name, shown(entry["value"]), f"`{entry['function']}`")
                              for name, entry in own.items()])]
+
+
+def _fairness(fairness: dict | None) -> list[str]:
+    """Each sensitive column's groups (data/contract.yaml), when the contract marks any."""
+    if not fairness:
+        return []
+    measure, lines = fairness["measure"], ["## Fairness", ""]
+    for column, found in fairness["columns"].items():
+        names = list(found["difference"])
+        lines += [f"Groups of the sensitive column `{column}` (95% bootstrap intervals; a group "
+                  f"under {fairness['min_rows']} rows is marked small and left out of the gaps):",
+                  "",
+                  *markdown_table(("group", "rows", *names),
+                                  [(group["group"] + (" (small)" if group["small"] else ""),
+                                    group["rows"], *(_with_interval(group, name)
+                                                     for name in names))
+                                   for group in found["groups"]]),
+                  "", f"Largest difference between groups: "
+                  f"{_show_record({n: shown(v) for n, v in found['difference'].items()})}; "
+                  f"smallest ratio: "
+                  f"{_show_record({n: shown(v) for n, v in found['ratio'].items()})}; "
+                  f"`criteria.fairness` judges {measure}.", ""]
+    return lines
+
+
+def _with_interval(group: dict, name: str) -> str:
+    low, high = group["intervals"][name]
+    return f"{shown(group['values'][name])} ({shown(low)} to {shown(high)})"
 
 
 def _target_summary(split: dict) -> str:

@@ -59,7 +59,8 @@ def adopt(data: str | None, target: str, task: str | None, time_column: str | No
                                          datetime_feature, positive)
     effect = curation.duplicate_effect(table, target, task)
     warnings = [judgement.duplicate_warning(effect, derived[curation.DUPLICATE_ROW_KEY].value),
-                inference.group_leak_warning(table, rules, target, task)]
+                inference.group_leak_warning(table, rules, target, task),
+                inference.sensitive_suggestion([c for c in table.columns if c != target])]
     texts = {
         paths.CONTRACT: contract.dump(rules, comments),
         "params.yaml": writing.update_params(

@@ -148,6 +148,25 @@ def group_leak_warning(table: pd.DataFrame, rules: Contract, target: str,
             f"(criteria.max_feature_group_score; set it to null if they are honest)")
 
 
+# Words in a column's name that suggest a protected attribute; init only suggests marking it.
+SENSITIVE_WORDS = frozenset({"sex", "gender", "race", "ethnicity", "ethnic", "age", "religion",
+                             "nationality", "marital", "disability", "disabled", "pregnancy",
+                             "pregnant"})
+
+
+def sensitive_suggestion(columns: list[str]) -> str | None:
+    """One line naming the columns whose names suggest a protected attribute (whole words of
+    the lowercased name, so `age` but not `page` or `usage`), and how to mark them; init
+    marks nothing itself: which attributes are protected is the project's decision."""
+    found = [name for name in columns
+             if SENSITIVE_WORDS & set(re.split(r"[^a-z]+", str(name).lower()))]
+    if not found:
+        return None
+    return (f"note: {', '.join(found)} may be sensitive (a protected attribute); to report the "
+            f"model's metrics per group and judge their gaps (criteria.fairness in params.yaml), "
+            f"add `sensitive: true` to each in {contract.CONTRACT_FILE}")
+
+
 def rules_with_role(columns: dict[str, Column], role: str) -> list[str]:
     return [name for name, column in columns.items() if column.role == role]
 

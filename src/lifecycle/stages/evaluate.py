@@ -12,13 +12,17 @@ The computing is `lifecycle.evaluation.findings` and `plots`; this shell reads a
 from dvclive import Live
 
 from lifecycle import config
-from lifecycle.core import files, paths, progress, tables
-from lifecycle.evaluation import findings, importance, metrics, model_card, plots
+from lifecycle.config import contract
+from lifecycle.core import extras, files, paths, progress, tables
+from lifecycle.evaluation import fairness, findings, importance, metrics, model_card, plots
 from lifecycle.modeling import artifacts
 
 
 def run() -> None:
     params = config.load()
+    sensitive = contract.load(paths.CONTRACT).sensitive_columns()
+    if sensitive:  # the example marks none, so it needs no extra
+        extras.require("fairness", f"evaluate of the sensitive columns in {paths.CONTRACT}")
     problem, evaluation = params.problem, params.evaluate
     task, target, primary = problem.task, problem.target, problem.primary_metric
     packages = params.extensions.model_packages()
@@ -37,6 +41,7 @@ def run() -> None:
     details = findings.test_details(params, test, candidate, train, y_train, baselines,
                                     files.read_json(paths.TRAIN_REPORT))
     details.update(findings.own_metrics(params.extensions.metrics, candidate))
+    details.update(findings.sensitive_details(params, sensitive, test, candidate))
     headline = findings.headline_metrics(candidate.metrics, len(test), primary, details)
     verdict = findings.verdict(params.criteria, task, primary, candidate.metrics, details)
     with progress.phase("permutation importance"):
@@ -55,6 +60,8 @@ def run() -> None:
                 live.log_metric(name, value, plot=False)
             plots.log(live, drawn)
             live.log_image("importance.png", importance.importance_figure(ranking, primary))
+            if "fairness" in details:
+                live.log_image("fairness.png", fairness.fairness_figure(details["fairness"]))
         # Inside the directory being written, so it lands atomically with the metrics.
         (folder / "details.json").write_text(files.json_text(details))
         files.make_json_valid(folder)  # dvclive writes the ROC curve's infinite first threshold

@@ -27,8 +27,9 @@ def run() -> None:
     inputs = features.input_columns(numeric, categorical, params.features.datetime,
                                     params.features.age_from_year)
     prepare.check_no_leakage(inputs, target, rules.with_role("leakage", "identifier"))
-    kept_columns = list(dict.fromkeys(c for c in [*inputs, time_column, *rules.keys, target]
-                                      if c))
+    # Sensitive columns stay in the splits, model inputs or not: evaluate measures per group.
+    kept_columns = list(dict.fromkeys(c for c in [*inputs, time_column, *rules.keys,
+                                                  *rules.sensitive_columns(), target] if c))
 
     if params.engine == "dask":
         from lifecycle.core import engine
