@@ -282,16 +282,27 @@ def test_the_champion_is_kept_against_a_worse_candidate_and_a_rollback_is_a_new_
 
     history = run(["git", "tag", "-l", f"{artifact}#production#*"], repo).stdout.split()
     assert history == [f"{artifact}#production#{n}" for n in (1, 2, 3)]  # nothing deleted
-    fetched = tmp_path / "production.skops"
+    v1_sha = report["models_sha256"]["champion"]
+    # The serving host (this workspace, still at v2) fetches the production model; the loader
+    # of `lifecycle serve` and `lifecycle predict` then scores with v1's trees.
     run([bin_path("dvc"), "artifacts", "get", ".", artifact, "--stage", "production",
-         "-o", str(fetched)], repo, env)
-    run(["git", "checkout", "-q", f"{artifact}#production#3"], repo)  # what serving deploys
-    run([bin_path("dvc"), "checkout", "--force"], repo, env)
-    assert fetched.read_bytes() == (repo / "models/model.skops").read_bytes()
-    assert report["models_sha256"]["champion"] == hashlib.sha256(fetched.read_bytes()).hexdigest()
-
+         "-o", "models/model.skops", "--force"], repo, env)
+    assert hashlib.sha256((repo / "models/model.skops").read_bytes()).hexdigest() == v1_sha
     scored = tmp_path / "scored.parquet"
     run([bin_path("lifecycle"), "predict", "--input", "data/prepared/current.parquet",
          "--output", str(scored)], repo, env)
     probabilities = pd.read_parquet(scored).filter(like="probability_").iloc[:, -1]
     assert probabilities.nunique() > 10  # v1's trees, not the trivial model's one prior
+    # Or the production tag checked out: the same model.
+    run(["git", "checkout", "-q", f"{artifact}#production#3"], repo)
+    run([bin_path("dvc"), "checkout", "--force"], repo, env)
+    assert hashlib.sha256((repo / "models/model.skops").read_bytes()).hexdigest() == v1_sha
+
+    # Against v2 as the champion, v1 is better beyond the noise; promoted if its gate holds.
+    better = compare(repo, env, "--champion", f"{artifact}@v2.0.0")
+    assert better.returncode == 0, better.stderr
+    report = json.loads((repo / "reports/compare.json").read_text())
+    assert report["rows"]["test"]["interval"][0] > 0
+    gate = read_json_at(repo, "main", "reports/gate.json")["verdict"]
+    assert report["gate"] == gate
+    assert report["recommendation"] == ("PROMOTE" if gate == "VALIDATED" else "KEEP CHAMPION")

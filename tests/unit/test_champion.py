@@ -94,3 +94,14 @@ def test_the_model_artifact_is_the_one_of_the_pipelines_model_file():
     two = {"artifacts": {"a": {"type": "model"}, "b": {"type": "model"}}}
     with pytest.raises(LifecycleError, match=r"no single model artifact .*--champion"):
         champion.model_artifact(two)
+
+
+def test_the_gate_judged_the_model_file_dvc_lock_records_for_evaluate():
+    lock = {"stages": {"train": {"outs": [{"path": "models/model.skops", "md5": "new"}]},
+                       "evaluate": {"deps": [{"path": "data/prepared/test.parquet", "md5": "t"},
+                                             {"path": "models/model.skops", "md5": "old"}]}}}
+
+    assert champion.judged_model(lock, "models/model.skops") == "old"
+    assert champion.judged_model(lock, "models/other.skops") is None
+    assert champion.judged_model({}, "models/model.skops") is None
+    assert champion.recommend([0.01, 0.02], champion.STALE)[0] == KEEP

@@ -39,8 +39,9 @@ def compare(champion_rev: str | None, output: str, overwrite: bool) -> int:
     root = Path(git_output(Path.cwd(), "rev-parse", "--show-toplevel", what="a git repository"))
     artifact = champion.model_artifact(config.read_yaml("dvc.yaml") or {})
     rev = champion_rev or champion.production_revision(root, artifact.name)
+    head = git_output(root, "rev-parse", "--short", "HEAD", what="a repository with a commit")
     result = champion.compare(params, side_at(root, rev, "--champion"),
-                              Side(root, None, "workspace", "workspace"), artifact)
+                              Side(root, None, "workspace", f"workspace (on {head})"), artifact)
     files.write_json(champion.as_data(result), json_output)
     files.write_bytes(champion.markdown(result).encode(), output)
     print(champion.terminal_text(result))

@@ -26,7 +26,7 @@ import numpy as np
 from lifecycle.config import Params
 from lifecycle.core import paths
 from lifecycle.core.errors import LifecycleError
-from lifecycle.core.formatting import markdown_table, number, text_table
+from lifecycle.core.formatting import markdown_table, number, rounded, text_table
 from lifecycle.evaluation import findings, metrics
 from lifecycle.evaluation.gate import VALIDATED
 from lifecycle.reporting.comparison import decision_threshold, verdict_from_interval
@@ -36,6 +36,7 @@ PRODUCTION = "production"
 PROMOTE = "PROMOTE"
 KEEP = "KEEP CHAMPION"
 UNCLEAR = "NO CLEAR DIFFERENCE (keep the champion)"
+STALE = "STALE (reports/gate.json judged another model file; run `dvc repro`)"
 MARKER = "<!-- lifecycle-compare -->"
 WIDTH = 120  # the terminal every table must fit
 ROW_SETS = {"test": paths.PREPARED["test"], "current": paths.PREPARED["current"]}
@@ -77,6 +78,8 @@ class Comparison:
     disagreement_measure: str
     row_sets: list[RowSet]
     models: dict[str, str]  # side -> SHA-256 of its model file
+    thresholds: dict[str, float | None]  # side -> decision threshold (binary)
+    champion_gate: str  # the champion's verdict at its revision, for context
     decision: str = ""
     reasons: list[str] = field(default_factory=list)
 
@@ -187,10 +190,31 @@ def load_champion(side: Side, artifact: Artifact, packages: tuple[str, ...]) -> 
         return artifacts.load_model(file, packages, project=side.root), digest(data)
 
 
-def load_candidate(path: str, packages: tuple[str, ...]) -> tuple[Any, str]:
+def load_candidate(path: str, packages: tuple[str, ...]) -> tuple[Any, str, str]:
+    """The workspace's model, and the SHA-256 and MD5 (DVC's hash) of its file."""
     from lifecycle.modeling import artifacts
 
-    return artifacts.load_model(path, packages), digest(Path(path).read_bytes())
+    data = Path(path).read_bytes()
+    return (artifacts.load_model(path, packages), digest(data),
+            hashlib.md5(data, usedforsecurity=False).hexdigest())
+
+
+def gate_verdict(side: Side, model_path: str, model_md5: str) -> str:
+    """The verdict of reports/gate.json, or STALE when dvc.lock records that `evaluate` judged
+    another model file than the one compared: that verdict is not this model's."""
+    verdict = str((side.data(paths.GATE) or {}).get("verdict", "unknown"))
+    judged = judged_model(side.data("dvc.lock") or {}, model_path)
+    if judged is not None and judged != model_md5:
+        return STALE
+    return verdict
+
+
+def judged_model(lock: dict, model_path: str) -> str | None:
+    """The MD5 of the model file `evaluate` read, as dvc.lock records it; None if it does not."""
+    stage = lock.get("stages", {}).get("evaluate") if isinstance(lock, dict) else None
+    deps = stage.get("deps", []) if isinstance(stage, dict) else []
+    return next((dep.get("md5") for dep in deps
+                 if isinstance(dep, dict) and dep.get("path") == model_path), None)
 
 
 def digest(data: bytes) -> str:
@@ -202,19 +226,21 @@ def compare(params: Params, champion_side: Side, candidate_side: Side,
     """Both models on the same rows, each row set's paired interval, and the recommendation."""
     packages = params.extensions.model_packages()
     champion, champion_sha = load_champion(champion_side, artifact, packages)
-    candidate, candidate_sha = load_candidate(artifact.path, packages)
+    candidate, candidate_sha, candidate_md5 = load_candidate(artifact.path, packages)
     task, primary = params.problem.task, params.problem.primary_metric
     classes = check_classes(champion, candidate)
     thresholds = (decision_threshold(champion_side, task) or params.evaluate.decision_threshold,
                   params.evaluate.decision_threshold) if task == "binary" else (None, None)
-    gate = (candidate_side.data(paths.GATE) or {}).get("verdict", "unknown")
+    gate = gate_verdict(candidate_side, artifact.path, candidate_md5)
     result = Comparison(
         champion=champion_side.label, candidate=candidate_side.label, primary=primary,
         task=task, gate=str(gate), resamples=params.evaluate.bootstrap_resamples,
         seed=params.seed, disagreement_measure=disagreement_measure(task),
         row_sets=[score_rows(name, path, params, (champion, candidate), classes, thresholds)
                   for name, path in ROW_SETS.items()],
-        models={"champion": champion_sha, "candidate": candidate_sha})
+        models={"champion": champion_sha, "candidate": candidate_sha},
+        thresholds=dict(zip(("champion", "candidate"), thresholds, strict=True)),
+        champion_gate=str((champion_side.data(paths.GATE) or {}).get("verdict", "unknown")))
     test, current = result.row_sets
     if test.interval is None:
         raise LifecycleError(f"{test.path}: {test.skipped}; run `dvc repro` first")
@@ -270,7 +296,7 @@ def score_rows(name: str, path: str, params: Params, models: tuple[Any, Any],
         classes=classes, resamples=params.evaluate.bootstrap_resamples, seed=params.seed)
     found.rows, (found.champion, found.candidate) = len(y), values
     found.interval = intervals[primary]
-    found.disagreement = disagreement(task, *scores, thresholds)
+    found.disagreement = rounded(disagreement(task, *scores, thresholds))
     return found
 
 
@@ -289,6 +315,7 @@ def as_data(result: Comparison) -> dict:
     return {
         "champion": result.champion, "candidate": result.candidate, "task": result.task,
         "primary_metric": result.primary, "gate": result.gate,
+        "champion_gate": result.champion_gate, "decision_thresholds": result.thresholds,
         "recommendation": result.decision, "reasons": result.reasons,
         "models_sha256": result.models,
         "method": {"test": "paired bootstrap of candidate minus champion, oriented so that "
@@ -321,8 +348,7 @@ HEADER = ("rows", "n", "champion", "candidate", "difference, 95%", "verdict", "d
 
 def terminal_text(result: Comparison) -> str:
     """The comparison for a terminal, 120 columns at most."""
-    lines = [f"Champion: {result.champion}", f"Candidate: {result.candidate} "
-             f"(gate: {result.gate})", "",
+    lines = [*sides_lines(result), "",
              text_table((*HEADER[:2], f"champion {result.primary}",
                          f"candidate {result.primary}", *HEADER[4:]), table_rows(result)),
              "", f"Recommendation: {result.decision}"]
@@ -334,14 +360,24 @@ def terminal_text(result: Comparison) -> str:
                      (textwrap.wrap(line, WIDTH, subsequent_indent="  ") or [""]))
 
 
+def sides_lines(result: Comparison) -> list[str]:
+    """Which two models were compared: revision, model file digest, gate, threshold."""
+    lines = []
+    for side, name, gate in (("champion", result.champion, result.champion_gate),
+                             ("candidate", result.candidate, result.gate)):
+        threshold = result.thresholds.get(side)
+        lines.append(f"{side.capitalize()}: {name}, model SHA-256 {result.models[side][:12]}, "
+                     f"gate {gate}" + (f", decision threshold {threshold}"
+                                       if threshold is not None else ""))
+    return lines
+
+
 def markdown(result: Comparison) -> str:
     """The comparison as Markdown, for the pull request's comment and the run's summary."""
     lines = [MARKER, "## Champion and challenger", "",
              f"**Recommendation: {result.decision}** · gate of the candidate: {result.gate}", "",
              *(f"- {reason}" for reason in result.reasons), "",
-             f"Champion: `{result.champion}`, model SHA-256 `{result.models['champion'][:12]}`. "
-             f"Candidate: {result.candidate}, model SHA-256 "
-             f"`{result.models['candidate'][:12]}`.", "",
+             *(part for line in sides_lines(result) for part in (line, "")),
              *markdown_table((*HEADER[:2], f"champion {result.primary}",
                               f"candidate {result.primary}", *HEADER[4:]),
                              table_rows(result), "lrrrrlr"), "",
