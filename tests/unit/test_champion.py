@@ -1,6 +1,8 @@
 """Champion and challenger: which tag names the production model, the recommendation at the
 edges of the interval, and how often two models decide differently."""
 
+import subprocess
+
 import numpy as np
 import pytest
 
@@ -105,3 +107,18 @@ def test_the_gate_judged_the_model_file_dvc_lock_records_for_evaluate():
     assert champion.judged_model(lock, "models/other.skops") is None
     assert champion.judged_model({}, "models/model.skops") is None
     assert champion.recommend([0.01, 0.02], champion.STALE)[0] == KEEP
+
+
+def test_the_production_revision_is_read_from_the_repositorys_tags(tmp_path):
+    def git(*arguments: str) -> None:
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *arguments],
+                       cwd=tmp_path, check=True, capture_output=True)
+
+    git("init", "-q")
+    git("commit", "-q", "--allow-empty", "-m", "v1")
+    with pytest.raises(LifecycleError, match=rf'git tag -a "{MODEL}#production#1"'):
+        champion.production_revision(tmp_path, MODEL)
+    for n in (1, 2, 10):
+        git("tag", "-a", f"{MODEL}#production#{n}", "-m", "promote")
+
+    assert champion.production_revision(tmp_path, MODEL) == f"{MODEL}#production#10"

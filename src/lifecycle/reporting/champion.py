@@ -284,8 +284,10 @@ def score_rows(name: str, path: str, params: Params, models: tuple[Any, Any],
     if target not in frame or frame[target].notna().sum() == 0:
         found.skipped = f"no labels (column {target!r})"
         return found
-    frame = frame[frame[target].notna()]
-    y = findings.labels(frame.pop(target), task, classes, path).to_numpy()
+    labels = frame.pop(target)
+    labelled = labels.notna()  # a batch whose outcomes are still arriving
+    frame = frame[labelled]
+    y = findings.labels(labels[labelled], task, classes, path).to_numpy()
     scores = [model_scores(model, frame, task, role, path)
               for model, role in zip(models, ("champion", "candidate"), strict=True)]
     primary = params.problem.primary_metric
