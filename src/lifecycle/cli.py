@@ -30,6 +30,8 @@ TOOLS = {
     "serve": "serve the model over HTTP: POST /predict, GET /health, GET /metadata",
     "report": "compare the workspace (or --head) with a base revision: params, metrics with "
               "verdicts against the noise, gate, data quality and plots, in Markdown",
+    "compare": "champion and challenger: the production model (the latest promotion tag) and "
+               "the workspace's on the same rows, with a paired verdict and a recommendation",
     "code-deps": "rewrite each stage's code dependencies in dvc.yaml from its imports "
                  "(--check: only fail when they differ)",
     "check": "validate params.yaml and the data contract, and nothing else: exit 2 naming the "
@@ -77,6 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_predict_arguments(parsers["predict"])
     add_serve_arguments(parsers["serve"])
     add_report_arguments(parsers["report"])
+    add_compare_arguments(parsers["compare"])
     parsers["code-deps"].add_argument("--check", action="store_true",
                                       help="change nothing; exit 1 when dvc.yaml is out of date")
     parsers["check"].add_argument("--write-schema", action="store_true",
@@ -169,6 +172,17 @@ def add_report_arguments(report: argparse.ArgumentParser) -> None:
     add_overwrite_argument(report)
 
 
+def add_compare_arguments(compare: argparse.ArgumentParser) -> None:
+    compare.add_argument("--champion", metavar="REV", dest="champion_rev",
+                         help="the champion's revision: a tag, branch or commit (default: the "
+                              "latest production promotion of dvc.yaml's model artifact, "
+                              "<name>#production#<n> with the highest n)")
+    compare.add_argument("--output", metavar="PATH", default="reports/compare.md",
+                         help="write the Markdown here and the JSON beside it, PATH with .json "
+                              "(default: reports/compare.md)")
+    add_overwrite_argument(compare)
+
+
 def command_function(command: str) -> Callable[..., int | None]:
     """The function a command runs, imported only when it runs, so each process loads just
     what it needs."""
@@ -196,6 +210,8 @@ def command_function(command: str) -> Callable[..., int | None]:
         from lifecycle.commands.serve import run
     elif command == "report":
         from lifecycle.commands.report import run
+    elif command == "compare":
+        from lifecycle.commands.compare import run
     elif command == "code-deps":
         from lifecycle.commands.code_deps import run
     elif command == "check":

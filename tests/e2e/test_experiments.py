@@ -5,6 +5,7 @@ the workspace at a clean `main`); a test that reruns stages, queues experiments,
 or moves a cached file works in a private copy of it.
 """
 
+import hashlib
 import json
 import re
 import shlex
@@ -13,6 +14,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -233,3 +235,74 @@ def test_a_tagged_and_promoted_model_version_is_fetched_with_dvc_artifacts_get(c
              "-o", str(fetched)], repo, env)
 
         assert fetched.read_bytes() == (repo / "models/model.skops").read_bytes()
+
+
+def compare(repo: Path, env: dict, *arguments: str) -> subprocess.CompletedProcess:
+    return subprocess.run([bin_path("lifecycle"), "compare", *arguments, "--overwrite"],
+                          cwd=repo, env=env, capture_output=True, text=True)
+
+
+def test_the_champion_is_kept_against_a_worse_candidate_and_a_rollback_is_a_new_promotion(
+        trivial, tmp_path):
+    repo = copy_repository(trivial["repo"], tmp_path / "project")
+    env = trivial["env"]
+    artifact = "flight-delay-model"
+    run([bin_path("dvc"), "push"], repo, env)  # the default remote holds both models
+    run(["git", "checkout", "-q", "trivial"], repo)
+    run([bin_path("dvc"), "checkout", "--force"], repo, env)
+
+    refused = compare(repo, env)  # nothing promoted yet
+    assert refused.returncode == 2
+    assert f'git tag -a "{artifact}#production#1"' in refused.stderr
+
+    # v1 (main) goes to production; the workspace's candidate is the clearly worse model.
+    run(["git", "tag", "-a", f"{artifact}@v1.0.0", "-m", "v1", "main"], repo)
+    run(["git", "tag", "-a", f"{artifact}#production#1", "-m", "promote v1.0.0", "main"], repo)
+    kept = compare(repo, env)
+
+    assert kept.returncode == 0, kept.stderr
+    assert max(len(line) for line in kept.stdout.splitlines()) <= 120
+    report = json.loads((repo / "reports/compare.json").read_text())
+    assert report["recommendation"] == "KEEP CHAMPION"
+    assert report["champion"].startswith(f"{artifact}#production#1 (")
+    assert "the candidate's gate is REJECTED, not VALIDATED" in report["reasons"]
+    test_rows = report["rows"]["test"]
+    assert test_rows["interval"][1] < 0 and test_rows["verdict"] == "worse"
+    assert test_rows["champion"] > test_rows["candidate"]  # roc_auc
+    assert test_rows["rows"] == read_json_at(repo, "main", "reports/evaluation/metrics.json")[
+        "test_rows"]
+    assert 0 < test_rows["disagreement"] <= 1
+    assert "**Recommendation: KEEP CHAMPION**" in (repo / "reports/compare.md").read_text()
+
+    # v2 (trivial) is promoted anyway, then rolled back: v1 promoted again as event 3.
+    run(["git", "tag", "-a", f"{artifact}@v2.0.0", "-m", "v2", "trivial"], repo)
+    run(["git", "tag", "-a", f"{artifact}#production#2", "-m", "promote v2.0.0", "trivial"], repo)
+    run(["git", "tag", "-a", f"{artifact}#production#3", "-m", "roll back to v1.0.0",
+         f"{artifact}@v1.0.0"], repo)
+
+    history = run(["git", "tag", "-l", f"{artifact}#production#*"], repo).stdout.split()
+    assert history == [f"{artifact}#production#{n}" for n in (1, 2, 3)]  # nothing deleted
+    v1_sha = report["models_sha256"]["champion"]
+    # The serving host (this workspace, still at v2) fetches the production model; the loader
+    # of `lifecycle serve` and `lifecycle predict` then scores with v1's trees.
+    run([bin_path("dvc"), "artifacts", "get", ".", artifact, "--stage", "production",
+         "-o", "models/model.skops", "--force"], repo, env)
+    assert hashlib.sha256((repo / "models/model.skops").read_bytes()).hexdigest() == v1_sha
+    scored = tmp_path / "scored.parquet"
+    run([bin_path("lifecycle"), "predict", "--input", "data/prepared/current.parquet",
+         "--output", str(scored)], repo, env)
+    probabilities = pd.read_parquet(scored).filter(like="probability_").iloc[:, -1]
+    assert probabilities.nunique() > 10  # v1's trees, not the trivial model's one prior
+    # Or the production tag checked out: the same model.
+    run(["git", "checkout", "-q", f"{artifact}#production#3"], repo)
+    run([bin_path("dvc"), "checkout", "--force"], repo, env)
+    assert hashlib.sha256((repo / "models/model.skops").read_bytes()).hexdigest() == v1_sha
+
+    # Against v2 as the champion, v1 is better beyond the noise; promoted if its gate holds.
+    better = compare(repo, env, "--champion", f"{artifact}@v2.0.0")
+    assert better.returncode == 0, better.stderr
+    report = json.loads((repo / "reports/compare.json").read_text())
+    assert report["rows"]["test"]["interval"][0] > 0
+    gate = read_json_at(repo, "main", "reports/gate.json")["verdict"]
+    assert report["gate"] == gate
+    assert report["recommendation"] == ("PROMOTE" if gate == "VALIDATED" else "KEEP CHAMPION")

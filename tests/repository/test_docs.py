@@ -64,6 +64,13 @@ RUN_BY: dict[str, tuple[str, str]] = {
         "e2e/test_experiments.py", '(["--rev", "v1.0.0"], ["--stage", "production"])'),
     "dvc artifacts get <repo-url> flight-delay-model --stage production -o model.skops": (
         "e2e/test_experiments.py", '(["--rev", "v1.0.0"], ["--stage", "production"])'),
+    "lifecycle compare": ("e2e/test_experiments.py", "kept = compare(repo, env)"),
+    # With the test's own tag of the other version.
+    "lifecycle compare --champion flight-delay-model@v1.1.0": (
+        "e2e/test_experiments.py", '"--champion", f"{artifact}@v2.0.0"'),
+    # The repository is ".", the local clone.
+    "dvc artifacts get <repo-url> flight-delay-model --stage production -o models/model.skops "
+    "--force": ("e2e/test_experiments.py", '"-o", "models/model.skops", "--force"'),
     "lifecycle predict --input new_flights.csv --output scored.parquet": (
         "stage/test_deployment.py", '"--output", str(tmp_path / "scored.parquet")'),
     "lifecycle predict --runtime onnx --input new_flights.csv --output scored.csv": (

@@ -237,6 +237,51 @@ def test_the_summary_names_each_picture_instead_of_embedding_it(tmp_path):
         "Data: [`roc.json`](https://host/blob/abc/roc.json) (1 KB).\n")
 
 
+COMPARED = "<!-- lifecycle-compare -->\n## Champion and challenger\n\nKEEP CHAMPION\n"
+
+
+def compare_step(tmp_path: Path, tags: list[str], fake: str) -> tuple[str, str]:
+    """The report job's compare step in a repository with `tags`, with a `lifecycle` that runs
+    `fake`; the report it leaves, and the step's output."""
+    step = named_step(load("model-report.yml"), "report", "Champion and challenger")
+    work = tmp_path / "work"
+    work.mkdir(parents=True)
+    run(["git", "init", "-q"], work)
+    run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "--allow-empty",
+         "-m", "x"], work)
+    for tag in tags:
+        run(["git", "tag", tag], work)
+    bin_folder = tmp_path / "bin"
+    bin_folder.mkdir()
+    (bin_folder / "lifecycle").write_text(f"#!/bin/bash\n{fake}\n")
+    (bin_folder / "lifecycle").chmod(0o755)
+    (work / "model-report.md").write_text("report\n")
+    env = environment()
+    env["PATH"] = f"{bin_folder}:{env['PATH']}"
+    done = run(["bash", "-e", "-c", step["run"]], work, env)
+    return (work / "model-report.md").read_text(), done.stdout + done.stderr
+
+
+def test_the_comparison_with_production_is_appended_only_when_a_model_is_promoted(tmp_path):
+    write = f"printf '{COMPARED}' > model-compare.md"
+
+    report, said = compare_step(tmp_path / "none", ["m@v1.0.0"], write)
+    assert report == "report\n" and "nothing to compare with" in said
+
+    report, _ = compare_step(tmp_path / "promoted", ["m@v1.0.0", "m#production#1"], write)
+    assert report == f"report\n\n{COMPARED}"
+
+
+def test_a_failed_comparison_is_noted_in_the_report_and_fails_nothing(tmp_path):
+    fail = "echo 'lifecycle compare: error: models/model.skops at m#production#1: gone' >&2; exit 2"
+
+    report, said = compare_step(tmp_path, ["m#production#1"], fail)
+
+    assert report == ("report\n\n## Champion and challenger\n\nNot compared: lifecycle "
+                      "compare: error: models/model.skops at m#production#1: gone\n")
+    assert "::warning::" in said
+
+
 def publish_pictures(tmp_path: Path, sha: str, pictures: dict[str, bytes]) -> None:
     """The publishing step, as GitHub runs it, against a bare repository on this disk."""
     step = named_step(load("model-report.yml"), "publish", "Publish the pictures")

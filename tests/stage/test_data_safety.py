@@ -544,6 +544,29 @@ def test_report_output_is_never_a_folder_or_an_existing_file_unless_asked(tmp_pa
     assert (repo / "notes/mine.md").read_text() == "mine"
 
 
+def test_compare_output_is_never_a_folder_a_project_file_or_an_existing_file(
+        tmp_path, monkeypatch, capsys):
+    """Refused before any model is read, with exit 2 (0 is a completed comparison), and
+    nothing written."""
+    repo = report_repo(tmp_path, GOOD_PARAMS, '{"roc_auc": 0.7}')
+    monkeypatch.chdir(repo)
+    (repo / "notes.md").mkdir()
+    (repo / "mine.md").write_text("mine")
+    (repo / "reports/gate.md").write_text("tracked")
+    run(["git", "add", "reports/gate.md"], repo)
+    cases = {"notes.md": "it is a folder; give the path of a file",
+             "reports/gate.md": "it is a file of the project",
+             "params.yaml": "give a .md path",
+             "mine.md": "the file exists; pass --overwrite"}
+    before = snapshot(repo)
+
+    for output, words in cases.items():
+        code, errors = lifecycle(capsys, "compare", "--output", output)
+        assert code == 2, errors
+        assert errors.startswith("lifecycle compare: error: --output ") and words in errors
+    assert snapshot(repo) == before
+
+
 def test_an_unforeseen_file_system_error_is_still_one_line(tmp_path, monkeypatch, capsys):
     """The command line's last net: an OSError no check foresaw (the gate file is a folder)."""
     monkeypatch.chdir(tmp_path)

@@ -91,7 +91,7 @@ def paired_intervals(base: Side, head: Side, task: str | None, params: dict
     if len(y_base) != len(y_head) or (y_base != y_head).any():
         return {}, f"{unpaired} (the test rows differ: {len(y_base):,} and {len(y_head):,})"
     evaluation = section(params, "evaluate")
-    thresholds = (_threshold(base, task), _threshold(head, task))
+    thresholds = (decision_threshold(base, task), decision_threshold(head, task))
     resamples, seed = evaluation.get("bootstrap_resamples", 100), params.get("seed", 0)
     if not (isinstance(resamples, int) and 10 <= resamples <= 10_000 and isinstance(seed, int)
             and seed >= 0):
@@ -144,7 +144,7 @@ def _intervals(side: Side) -> dict[str, list[float]]:
     return section(side.data(paths.EVALUATION_DETAILS) or {}, "intervals")
 
 
-def _threshold(side: Side, task: str) -> float | None:
+def decision_threshold(side: Side, task: str) -> float | None:
     if task != "binary":
         return None
     threshold = section(side.data("params.yaml") or {}, "evaluate").get("decision_threshold")

@@ -67,21 +67,25 @@ class Side:
         """The test predictions, from the workspace or through DVC (cache, then remote)."""
         import pandas as pd
 
+        data = self.tracked_blob(paths.TEST_PREDICTIONS)
+        return None if data is None else pd.read_parquet(_bytes_io.BytesIO(data))
+
+    def tracked_blob(self, path: str) -> bytes | None:
+        """A DVC-tracked file's bytes on this side: the workspace's file, or the revision's
+        through DVC (cache, then remote); None where it is in neither."""
         if self.rev is None:
-            file = self.root / paths.TEST_PREDICTIONS
-            return pd.read_parquet(file) if file.is_file() else None
+            file = self.root / path
+            return file.read_bytes() if file.is_file() else None
         import dvc.api
         from dvc.exceptions import DvcException
         from dvc.fs import RemoteMissingDepsError
 
         try:
-            data = dvc.api.read(paths.TEST_PREDICTIONS, repo=str(self.root), rev=self.rev,
-                                mode="rb")
-        except (DvcException, FileNotFoundError):  # in neither cache nor remote: unpaired
+            return dvc.api.read(path, repo=str(self.root), rev=self.rev, mode="rb")
+        except (DvcException, FileNotFoundError):  # in neither cache nor remote
             return None
         except (ImportError, RemoteMissingDepsError) as error:
             raise remote_error(error) from None
-        return pd.read_parquet(_bytes_io.BytesIO(data))
 
 
 def remote_error(error: Exception) -> Exception:
