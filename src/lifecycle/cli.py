@@ -90,7 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
 def add_monitor_arguments(monitor: argparse.ArgumentParser) -> None:
     monitor.add_argument(
         "--current", metavar="PATH",
-        help="a new batch (.csv or .parquet) to check instead of the held-out current split",
+        help="a new batch (.csv or .parquet), or the folder of a prediction log (`lifecycle "
+             "serve --log-predictions`), to check instead of the held-out current split",
     )
     monitor.add_argument(
         "--output", metavar="DIR",
@@ -150,6 +151,16 @@ def add_serve_arguments(serve: argparse.ArgumentParser) -> None:
                        help="server processes, each with its own copy of the model; about one "
                             "per core (default: 1)")
     add_runtime_argument(serve)
+    serve.add_argument("--log-predictions", metavar="DIR",
+                       help="append each answered row (validated inputs, model, answer) to a "
+                            "rotating JSON-lines log in DIR, for `lifecycle monitor --current "
+                            "DIR` (default: no log, nothing of a request kept)")
+    serve.add_argument("--log-max-megabytes", type=float, default=100, metavar="MB",
+                       help="with --log-predictions: rotate the log file at this size "
+                            "(default: 100)")
+    serve.add_argument("--log-files", type=int, default=5, metavar="N",
+                       help="with --log-predictions: rotated files kept besides the one "
+                            "written, the oldest dropped (default: 5)")
 
 
 def add_report_arguments(report: argparse.ArgumentParser) -> None:

@@ -4,15 +4,19 @@ once, before any worker starts; each worker process then builds its own app.
 
 A model whose gate verdict is not VALIDATED is still served, with a warning on stderr at
 start-up; /health and /metadata report the verdict.
+
+With --log-predictions FOLDER, every answered row is appended to a rotating prediction log
+(lifecycle.deployment.prediction_log) that `lifecycle monitor --current FOLDER` reads.
 """
 
 import os
 import socket
 import sys
 
+from lifecycle import config
 from lifecycle.core import paths
 from lifecycle.core.errors import LifecycleError
-from lifecycle.deployment import loading
+from lifecycle.deployment import loading, prediction_log
 from lifecycle.deployment.api import app as api
 from lifecycle.deployment.api.metadata import gate_verdict
 
@@ -45,21 +49,33 @@ def check_address(host: str, port: int) -> None:
                              f"{error.strerror or error}; choose another port or host") from None
 
 
-def run(host: str, port: int, workers: int = 1, runtime: str = "skops") -> None:
+def run(host: str, port: int, workers: int = 1, runtime: str = "skops",
+        log_predictions: str | None = None, log_max_megabytes: float = 100,
+        log_files: int = 5) -> None:
     import uvicorn
 
+    log = None if log_predictions is None else prediction_log.LogSettings(
+        log_predictions, log_max_megabytes, log_files)
     if workers < 1:
         raise LifecycleError(f"--workers {workers}: give 1 or more processes")
     if runtime not in loading.RUNTIMES:
         raise LifecycleError(f"--runtime {runtime}: choose one of {', '.join(loading.RUNTIMES)}")
+    if log is not None:
+        log.check()
     check_address(host, port)
     # Params, contract and model are loaded and checked here, once, whatever --workers: a file
     # that is missing or damaged is one error before any worker starts.
-    app = api.create_app(runtime)
+    app = api.create_app(runtime, log)
+    if log is not None:
+        prediction_log.open_folder(log.folder, inputs=(
+            config.PARAMS_FILE, paths.CONTRACT, paths.MODEL, paths.ONNX_MODEL))
     warn_unless_validated(gate_verdict())
     print(f"serving the model on http://{host}:{port} (POST /predict, GET /health, /metadata)"
-          f" with {workers} worker process{'es' if workers > 1 else ''}, {runtime} runtime")
+          f" with {workers} worker process{'es' if workers > 1 else ''}, {runtime} runtime"
+          + (f"; logging predictions in {log.folder}/" if log is not None else ""))
     os.environ[api.RUNTIME_VARIABLE] = runtime
+    if log is not None:
+        os.environ[api.LOG_VARIABLE] = log.to_json()
     if workers == 1:
         uvicorn.run(app, host=host, port=port, log_level="warning")
         return

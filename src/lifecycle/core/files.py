@@ -125,15 +125,17 @@ MACHINERY = (".git", ".dvc")
 
 
 def check_output(path: str | os.PathLike, *, inputs: tuple = (), overwrite: bool = False,
-                 folder: bool = False, option: str = "--output") -> Path:
+                 folder: bool = False, option: str = "--output", owned: str | None = None
+                 ) -> Path:
     """Refuse, before any work is done, an output path whose writing could destroy data.
 
     Never the project folder or a folder holding it, nothing inside .git or .dvc, never an input
     of the command or a folder holding one, never a file of the project (tracked by git or
     declared by DVC) nor a folder holding or inside one. An existing file is replaced only with
     `overwrite`; an existing `folder` only while it holds nothing but the files an earlier
-    command recorded writing there, unchanged (`atomic_directory(recorded=True)`). Symbolic
-    links are followed before comparing.
+    command recorded writing there, unchanged (`atomic_directory(recorded=True)`), or while it
+    holds the file `owned`, by which a folder that a command keeps adding to (a log's) marks
+    itself. Symbolic links are followed before comparing.
     """
     target = Path(path)
     where = f"{option} {path}: refused:"
@@ -155,7 +157,8 @@ def check_output(path: str | os.PathLike, *, inputs: tuple = (), overwrite: bool
                                  f"another path")
     _check_not_project_file(resolved, root, where)
     if folder:
-        _check_folder_output(target, where)
+        if owned is None or not (target / owned).is_file():
+            _check_folder_output(target, where)
     else:
         _check_file_output(target, where, overwrite)
     _check_writable(target, option)

@@ -1,7 +1,8 @@
 """Stage monitor: drift of the current batch against the training data, and a retrain verdict.
 
 As a DVC stage it compares the "current" split held out by prepare; `lifecycle monitor
---current PATH` runs the same checks on any new batch (CSV or parquet). The measuring and the
+--current PATH` runs the same checks on any new batch (CSV or parquet), or on what the API
+answered (the folder of `lifecycle serve --log-predictions`). The measuring and the
 report are `lifecycle.monitoring`; this shell reads the inputs and writes the report's folder.
 """
 
@@ -12,6 +13,7 @@ from lifecycle.config import contract
 from lifecycle.core import files, paths, progress, tables
 from lifecycle.core.errors import LifecycleError
 from lifecycle.data import contract_checks
+from lifecycle.deployment import prediction_log
 from lifecycle.modeling import artifacts
 from lifecycle.monitoring import drift, measure
 from lifecycle.monitoring import report as monitoring
@@ -19,9 +21,10 @@ from lifecycle.monitoring import report as monitoring
 
 def run(current: str | None = None, output: str | None = None) -> None:
     params = config.load()
-    if current is not None and not Path(current).is_file():
+    logged = current is not None and prediction_log.is_log(current)
+    if current is not None and not logged and not Path(current).is_file():
         raise LifecycleError(f"--current {current}: not found; give the path of a .csv or "
-                             f".parquet batch")
+                             f".parquet batch, or the folder of a prediction log")
     folder = output or _default_output(current)
     chosen = current is not None or output is not None  # a path a user chose or named
     if chosen:
@@ -34,7 +37,7 @@ def run(current: str | None = None, output: str | None = None) -> None:
     inputs, current_path = list(model.feature_names_in_), current or paths.PREPARED["current"]
     limits = monitoring.thresholds(params.monitor)
     task, target = params.problem.task, params.problem.target
-    if params.engine == "dask":
+    if params.engine == "dask" and not logged:  # a log is bounded by its rotation
         from lifecycle.core import engine
 
         with engine.dask_client(), progress.phase("drift and scores on the Dask engine"):
@@ -42,7 +45,8 @@ def run(current: str | None = None, output: str | None = None) -> None:
                 current_path, paths.PREPARED["train"], paths.PREPARED["test"], rules, model,
                 inputs, task, target, numeric, categorical, limits)
     else:
-        batch = tables.read_table(current_path)
+        batch = (prediction_log.read_inputs(current_path) if logged
+                 else tables.read_table(current_path))
         measure.require_columns(batch, inputs, current_path)
         # Values a batch holds as text where the contract says numbers or dates count as
         # missing (and are reported): a broken feed is what monitoring is for, not a reason

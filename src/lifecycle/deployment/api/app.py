@@ -32,20 +32,24 @@ from lifecycle.deployment.api import responses
 from lifecycle.deployment.api.endpoint import PredictEndpoint
 from lifecycle.deployment.api.limits import Limits
 from lifecycle.deployment.api.metadata import describe_model
+from lifecycle.deployment.prediction_log import LogSettings, PredictionLog
 
 RUNTIME_VARIABLE = "LIFECYCLE_SERVE_RUNTIME"  # how `lifecycle serve` tells workers the runtime
+LOG_VARIABLE = "LIFECYCLE_SERVE_LOG"  # and the prediction log's settings, if any
 
 
 def build_app(model: object, rules: contract.Contract, threshold: float | None, metadata: dict,
-              limits: Limits | None = None, *, described: Collection[str] = ()) -> FastAPI:
+              limits: Limits | None = None, *, described: Collection[str] = (),
+              log: PredictionLog | None = None) -> FastAPI:
     """The API of one model, within `limits` (default: `Limits()`). `described` are the data
-    contract's columns: fields the model ignores, never taken for misspellings."""
+    contract's columns: fields the model ignores, never taken for misspellings. With a `log`,
+    every answer is appended to it."""
     limits = limits or Limits()
     # The routes are plain functions reading this state: one app per model, no closures.
     app = FastAPI(title="lifecycle model API", version="1")
     app.state.metadata = metadata
     app.state.limits = limits
-    app.state.endpoint = PredictEndpoint(model, rules, threshold, limits, described)
+    app.state.endpoint = PredictEndpoint(model, rules, threshold, limits, described, log)
     app.add_exception_handler(RequestValidationError, invalid_request)
     app.add_exception_handler(Exception, internal_error)
     app.add_api_route("/health", health, methods=["GET"])
@@ -98,9 +102,12 @@ def documented_body(app: FastAPI, model: type[BaseModel]) -> dict:
         "schema": {"$ref": f"#/components/schemas/{model.__name__}"}}}}}
 
 
-def create_app(runtime: str | None = None) -> FastAPI:
-    """The app for the model and contract of the project in the working directory."""
+def create_app(runtime: str | None = None, log: LogSettings | None = None) -> FastAPI:
+    """The app for the model and contract of the project in the working directory, logging its
+    answers with `log` (`lifecycle serve` checked and marked the log's folder)."""
     runtime = runtime or os.environ.get(RUNTIME_VARIABLE, "skops")
+    if log is None and os.environ.get(LOG_VARIABLE):
+        log = LogSettings.from_json(os.environ[LOG_VARIABLE])
     params = config.load()
     model, model_path = loading.load_deployed(runtime, threads=1,
                                               packages=params.extensions.model_packages())
@@ -108,7 +115,9 @@ def create_app(runtime: str | None = None) -> FastAPI:
     rules = scoring.input_contract(full, list(model.feature_names_in_))
     served = describe_model(runtime, Path(model_path), params.problem, rules)
     return build_app(model, rules, params.evaluate.decision_threshold, served,
-                     described=full.columns)
+                     described=full.columns,
+                     log=None if log is None else PredictionLog(
+                         log, {"runtime": runtime, **served["model"]}))
 
 
 def worker_app() -> FastAPI:

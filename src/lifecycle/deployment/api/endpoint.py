@@ -15,16 +15,18 @@ from lifecycle.config import contract
 from lifecycle.deployment import scoring
 from lifecycle.deployment.api import predictions, request, responses
 from lifecycle.deployment.api.limits import Admission, Limits, read_body, take_slot
+from lifecycle.deployment.prediction_log import PredictionLog
 
 
 class PredictEndpoint:
     """The state /predict keeps for one model: its request model, its predictor, the limits and
     who is inside. `described` are the data contract's columns: fields the model ignores, never
-    taken for misspellings."""
+    taken for misspellings. With a `log`, every answer is logged before it is sent."""
 
     def __init__(self, model: object, rules: contract.Contract, threshold: float | None,
-                 limits: Limits, described: Collection[str] = ()) -> None:
-        self.rules, self.limits = rules, limits
+                 limits: Limits, described: Collection[str] = (),
+                 log: PredictionLog | None = None) -> None:
+        self.rules, self.limits, self.log = rules, limits, log
         self.request_model = request.request_model(rules, limits.max_instances)
         self.predict_rows = predictions.row_predictor(model, rules, threshold)
         self.known = {*rules.columns, *described}
@@ -98,4 +100,12 @@ class PredictEndpoint:
         with self.threads.limit(limits=1, user_api="openmp"):
             answer = self.predict_rows(records)
         warnings = responses.range_warnings(records, self.rules)
-        return JSONResponse({**answer, **responses.listed_warnings(warnings, shown)})
+        headers = {}
+        if self.log is not None:
+            try:
+                headers["X-Request-ID"] = self.log.write(records, answer)
+            except OSError as error:
+                # An answer the log cannot hold is not given: the log is the audit trail.
+                return responses.log_unavailable(error)
+        return JSONResponse({**answer, **responses.listed_warnings(warnings, shown)},
+                            headers=headers)

@@ -2,6 +2,7 @@
 outside soft ranges, and every refusal (408, 413, 415, 422, 499, 503), each bounded in size."""
 
 import itertools
+import sys
 from collections.abc import Iterable
 from typing import Any
 
@@ -18,7 +19,8 @@ REFUSALS: dict[int | str, dict[str, Any]] = {
     413: {"description": "the body or the number of instances is over the limit"},
     415: {"description": "the body is not sent as JSON"},
     422: {"description": "not JSON, or fields that break the data contract, each named"},
-    503: {"description": "busy: retry after the seconds in the Retry-After header"},
+    503: {"description": "busy: retry after the seconds in the Retry-After header; or the "
+                          "prediction log could not be written, and no prediction is given"},
 }
 
 
@@ -109,6 +111,14 @@ def busy(capacity: int) -> JSONResponse:
         {"detail": f"the server is busy: {capacity} requests are already being answered or "
                    f"waiting; retry after {RETRY_AFTER_SECONDS} s, or serve with more --workers"},
         status_code=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
+def log_unavailable(error: OSError) -> JSONResponse:
+    # The client learns that the log failed, not where it is: the path stays in the server's.
+    print(f"lifecycle serve: error: the prediction log could not be written: {error}",
+          file=sys.stderr)
+    return JSONResponse({"detail": "the prediction log could not be written, so no prediction "
+                                   "is given; the server's output says why"}, status_code=503)
 
 
 def client_gone() -> Response:
