@@ -119,6 +119,16 @@ def readme(params: config.Params, rules: contract.Contract, data_note: str, foun
         "Commit `dvc.lock` and `reports/` after it: CI checks that a clone reproduces them.", "",
         "Then vary the knobs and review a change:", "",
         "```bash", *experiment_commands(problem.primary_metric), "```", "",
+        "## Deploy and watch", "",
+        "```bash",
+        "lifecycle gate                       # exit 1 unless VALIDATED",
+        "lifecycle compare                    # this model against the one in production",
+        "lifecycle serve --runtime onnx --log-predictions logs/   # the API, answers logged",
+        "lifecycle monitor --current logs/    # drift of what the API saw: retrain or not",
+        "```", "",
+        "`criteria.deployment` in `params.yaml` sets the most megabytes and milliseconds the "
+        "served model may take (`lifecycle gate` measures them); columns marked `sensitive: "
+        "true` in `data/contract.yaml` get a fairness report, judged by `criteria.fairness`.", "",
         f"The repository's branch is `{BRANCH}` (the start names it so whatever git's "
         f"`init.defaultBranch` says: the workflows test pushes to it). `lifecycle --help` "
         f"lists every command; the lifecycle library's documentation (its docs/ folder) is "
