@@ -79,6 +79,11 @@ RUN_BY: dict[str, tuple[str, str]] = {
     # The command line with each runtime (test_deployment.py: it loads the model before any
     # worker starts); the ONNX runtime's app answering requests is test_extras.py's.
     "lifecycle serve --runtime onnx": ("stage/test_deployment.py", '"--runtime", runtime]'),
+    # With two workers, as a process.
+    "lifecycle serve --log-predictions logs/ --log-max-megabytes 100 --log-files 5": (
+        "stage/test_prediction_log.py", '"--log-predictions", "served", "--log-max-megabytes"'),
+    "lifecycle monitor --current logs/": (
+        "stage/test_prediction_log.py", 'lifecycle(capsys, "monitor", "--current", folder)'),
     "lifecycle monitor --current new_flights.csv": (
         "e2e/test_pipeline.py", '[bin_path("lifecycle"), "monitor", "--current"'),
     # As the default remote, the bucket on moto's S3 server.

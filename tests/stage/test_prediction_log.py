@@ -14,7 +14,6 @@ import uvicorn
 from fastapi.testclient import TestClient
 
 from lifecycle import cli
-from lifecycle.commands import serve
 from lifecycle.config import contract
 from lifecycle.deployment import prediction_log
 from lifecycle.deployment.prediction_log import LOG_NAME, MARKER, LogSettings, PredictionLog
@@ -290,7 +289,8 @@ def test_a_served_log_with_workers_feeds_the_monitor(project, tmp_path, capsys):
 
     rows = instances(feature_rows(project, "test", 40))
     with lifecycle_server(project, tmp_path / "server.log", "--workers", "2",
-                          "--log-predictions", "served") as server, \
+                          "--log-predictions", "served", "--log-max-megabytes", "100",
+                          "--log-files", "5") as server, \
             httpx.Client(base_url=server["base_url"], timeout=60) as client:
         for start in range(0, 40, 4):
             assert client.post("/predict", json={"instances": rows[start:start + 4]}

@@ -73,12 +73,12 @@ def run(host: str, port: int, workers: int = 1, runtime: str = "skops",
     print(f"serving the model on http://{host}:{port} (POST /predict, GET /health, /metadata)"
           f" with {workers} worker process{'es' if workers > 1 else ''}, {runtime} runtime"
           + (f"; logging predictions in {log.folder}/" if log is not None else ""))
-    os.environ[api.RUNTIME_VARIABLE] = runtime
-    if log is not None:
-        os.environ[api.LOG_VARIABLE] = log.to_json()
     if workers == 1:
         uvicorn.run(app, host=host, port=port, log_level="warning")
         return
+    os.environ[api.RUNTIME_VARIABLE] = runtime
+    if log is not None:
+        os.environ[api.LOG_VARIABLE] = log.to_json()
     del app  # each worker process builds its own app (and loads the model) from the project
     uvicorn.run(WORKER_APP, factory=True, workers=workers, host=host, port=port,
                 log_level="warning")

@@ -7,18 +7,17 @@ is how a test proves that dvc.yaml declares exactly the params each stage uses.
 
 import dataclasses
 import datetime
-import math
-import types
 import typing
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
+from lifecycle.config import typed
 from lifecycle.config.extensions import Extensions
 from lifecycle.config.names import ENGINES, METRIC_NAMES, MODEL_NAMES, RUNTIMES
 from lifecycle.config.section import Section
 from lifecycle.config.yaml_files import read_yaml
 from lifecycle.core import stage_trace
-from lifecycle.core.errors import ParamsError, did_you_mean, not_allowed_error, unknown_key_error
+from lifecycle.core.errors import ParamsError, did_you_mean
 
 PARAMS_FILE = "params.yaml"
 # Above 1, source.sample_fraction resamples the rows with replacement to test at scale.
@@ -447,86 +446,9 @@ def load(path: str | Path = PARAMS_FILE) -> Params:
 def parse(data: Any, source: str = PARAMS_FILE) -> Params:
     try:
         with stage_trace.paused():
-            return _build(Params, data, "")
+            return typed.build(Params, data, "")
     except ParamsError as error:
         raise ParamsError(f"{source}: {error}") from None
-
-
-def _build(cls: type, data: Any, where: str) -> Any:
-    if not isinstance(data, dict):
-        raise ParamsError(f"{where or 'top level'}: expected a mapping, found {data!r}")
-    hints = typing.get_type_hints(cls)
-    names = [field.name for field in dataclasses.fields(cls)]
-    for key in data:
-        if key not in names:
-            raise unknown_key_error(where, key, names)
-    optional = {f.name for f in dataclasses.fields(cls) if has_default(f)}
-    missing = [name for name in names if name not in data and name not in optional]
-    if missing:
-        raise ParamsError(f"{key_path(where, missing[0])}: missing; add it "
-                          f"(params.schema.json describes every key)")
-    values = {name: _convert(hints[name], data[name], key_path(where, name))
-              for name in names if name in data}
-    section = cls(**values)
-    section.check(where or "params")
-    return section
-
-
-def _convert(expected: Any, value: Any, where: str) -> Any:
-    origin = typing.get_origin(expected)
-    if isinstance(expected, type) and issubclass(expected, Section):
-        return _build(expected, value, where)
-    if origin in (types.UnionType, typing.Union):
-        if value is None and type(None) in typing.get_args(expected):
-            return None
-        (inner,) = [arg for arg in typing.get_args(expected) if arg is not type(None)]
-        return _convert(inner, value, where)
-    if origin is Literal:
-        allowed = typing.get_args(expected)
-        if value not in allowed:
-            raise not_allowed_error(where, value, allowed)
-        return value
-    if origin is list:
-        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-            raise ParamsError(f"{where}: expected a list of names, found {value!r}")
-        return list(value)
-    if origin is dict:
-        if not isinstance(value, dict):
-            raise ParamsError(f"{where}: expected a mapping, found {value!r}")
-        _, item_type = typing.get_args(expected)
-        if item_type is Any:
-            return dict(value)
-        return {key: _convert(item_type, item, key_path(where, key)) for key, item in value.items()}
-    return _convert_scalar(expected, value, where)
-
-
-def _convert_scalar(expected: type, value: Any, where: str) -> Any:
-    if expected is datetime.date:
-        if isinstance(value, datetime.date):
-            return value
-        try:
-            return datetime.date.fromisoformat(str(value))
-        except ValueError:
-            raise ParamsError(f"{where}: expected a date YYYY-MM-DD, found {value!r}") from None
-    if expected is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if expected is float and isinstance(value, float) and not math.isfinite(value):
-        raise ParamsError(f"{where}: expected a finite number, found {value!r}")
-    if isinstance(value, bool) and expected is not bool:
-        raise ParamsError(f"{where}: expected {expected.__name__}, found {value!r}")
-    if not isinstance(value, expected):
-        raise ParamsError(f"{where}: expected {expected.__name__}, found {value!r}")
-    return value
-
-
-def has_default(field: dataclasses.Field) -> bool:
-    """Whether params.yaml may leave the key out."""
-    return (field.default is not dataclasses.MISSING
-            or field.default_factory is not dataclasses.MISSING)
-
-
-def key_path(where: str, key: Any) -> str:
-    return f"{where}.{key}" if where else str(key)
 
 
 def _choice_message(where: str, found: str, problem: str, allowed: typing.Sequence[str]) -> str:

@@ -20,9 +20,8 @@ from lifecycle.config.params import (
     MODEL_NAMES,
     Params,
     Section,
-    has_default,
-    key_path,
 )
+from lifecycle.config.typed import has_default, key_path
 from lifecycle.core import extensions
 
 SCHEMA_FILE = "params.schema.json"
