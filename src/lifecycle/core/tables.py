@@ -62,6 +62,23 @@ def read_parquet(path: str | os.PathLike, columns: list[str] | None = None) -> A
     return pd.read_parquet(existing(path), columns=columns)
 
 
+def parquet_batches(path: str | os.PathLike, rows: int, columns: list[str] | None = None
+                    ) -> Iterator[Any]:
+    """A parquet file the stages exchange, as frames of at most `rows` rows (typed as
+    `read_parquet` types them), so memory holds one frame at a time."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    stage_trace.record_read(path)
+    parquet = pq.ParquetFile(existing(path))
+    if not parquet.metadata.num_rows:  # no batches at all: one empty frame, as read whole
+        yield parquet.schema_arrow.empty_table().select(columns or parquet.schema_arrow.names
+                                                        ).to_pandas()
+        return
+    for batch in parquet.iter_batches(rows, columns=columns):
+        yield pa.Table.from_batches([batch], schema=batch.schema).to_pandas()
+
+
 def row_count(path: str | os.PathLike) -> int:
     """The rows of a parquet file, from its footer."""
     import pyarrow.parquet as pq

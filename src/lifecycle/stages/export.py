@@ -15,6 +15,8 @@ from lifecycle.deployment.onnx import export as onnx_export
 from lifecycle.deployment.onnx import runtime as onnx_runtime
 from lifecycle.modeling import artifacts
 
+PARITY_CHUNK_ROWS = 50_000  # test rows scored by both runtimes at a time
+
 
 def run() -> None:
     params = config.load()
@@ -26,9 +28,13 @@ def run() -> None:
     described = onnx_export.description(model, column_types, problem, threshold)
     data = onnx_export.export(model, column_types, described)
     portable = onnx_runtime.load(data)
-    test = tables.read_parquet(paths.PREPARED["test"], columns=list(model.feature_names_in_))
+    # Chunk by chunk: both runtimes' answers on every test row at once took 17.7 GiB at 30x.
+    chunks = tables.parquet_batches(paths.PREPARED["test"], PARITY_CHUNK_ROWS,
+                                    columns=list(model.feature_names_in_))
     report = {"file": paths.ONNX_MODEL, "bytes": len(data),
-              "parity": onnx_export.parity(model, portable, test, problem.task, threshold)}
+              "parity": onnx_export.combined_parity(
+                  onnx_export.parity(model, portable, chunk, problem.task, threshold)
+                  for chunk in chunks)}
     if not report["parity"]["holds"]:
         raise LifecycleError(f"{paths.ONNX_MODEL}: the ONNX file does not answer as "
                              f"{paths.MODEL} on the test rows: {report['parity']}; nothing "

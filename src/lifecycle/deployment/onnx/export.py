@@ -18,6 +18,7 @@ from a DataFrame's in two ways (see lifecycle.deployment.onnx.runtime):
 
 import json
 import re
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -196,6 +197,18 @@ def parity(model: Any, portable: Any, rows: Any, task: str, threshold: float | N
     largest = float(difference.max()) if difference.size else 0.0
     return {"rows": len(rows), "max_difference": largest, "tolerance": tolerance,
             "labels_differ": labels_differ,
+            "holds": bool(largest <= tolerance and labels_differ == 0)}
+
+
+def combined_parity(parts: Iterable[dict]) -> dict:
+    """The parity of consecutive chunks of rows (each from `parity`), as one `parity` of all
+    of them would report it."""
+    parts = list(parts)
+    largest = max(part["max_difference"] for part in parts)
+    labels_differ = sum(part["labels_differ"] for part in parts)
+    tolerance = parts[0]["tolerance"]
+    return {"rows": sum(part["rows"] for part in parts), "max_difference": largest,
+            "tolerance": tolerance, "labels_differ": labels_differ,
             "holds": bool(largest <= tolerance and labels_differ == 0)}
 
 
