@@ -33,7 +33,7 @@ def congestion_counts(flights: pd.DataFrame) -> pd.DataFrame:
     keys = pd.DataFrame({
         "origin": flights["origin"], "dest": flights["dest"], "carrier": flights["carrier"],
         "date": flights["year"] * 10_000 + flights["month"] * 100 + flights["day"],
-        "hour": flights["sched_dep_time"] // 100,
+        "hour": flights["hour"],  # of the scheduled departure: sched_dep_time // 100
         "arrival_hour": flights["sched_arr_time"] // 100,
     }, index=flights.index)
     return pd.DataFrame({name: keys.groupby(columns)[columns[0]].transform("size")
