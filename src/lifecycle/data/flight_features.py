@@ -52,15 +52,20 @@ def trailing_weather(weather: pd.DataFrame) -> pd.DataFrame:
                       for origin, hours in observed.groupby("origin")], ignore_index=True)
 
 
+# Sums and differences are rounded to the table's precision (precipitation in hundredths of an
+# inch, pressure in tenths of a millibar): float noise (0.07999999999999999 beside 0.08, 1e-17
+# for no rain) would let a tree split between equal amounts, and a JSON round trip of a request
+# would then change an answer.
 def _trailing_at_origin(origin: str, hours: pd.DataFrame) -> pd.DataFrame:
     grid = hours.reindex(pd.date_range(hours.index.min(), hours.index.max(), freq="h"))
+    rain = grid["precip"]
     return pd.DataFrame({
         "origin": origin, "time": grid.index,
-        "precip_3h": grid["precip"].rolling(3, min_periods=1).sum().to_numpy(),
-        "precip_6h": grid["precip"].rolling(6, min_periods=1).sum().to_numpy(),
+        "precip_3h": rain.rolling(3, min_periods=1).sum().round(2).to_numpy(),
+        "precip_6h": rain.rolling(6, min_periods=1).sum().round(2).to_numpy(),
         "visib_min_3h": grid["visib"].rolling(3, min_periods=1).min().to_numpy(),
         "wind_gust_max_3h": grid["wind_gust"].rolling(3, min_periods=1).max().to_numpy(),
-        "pressure_change_3h": (grid["pressure"] - grid["pressure"].shift(3)).to_numpy(),
+        "pressure_change_3h": (grid["pressure"] - grid["pressure"].shift(3)).round(1).to_numpy(),
     })
 
 
