@@ -380,7 +380,7 @@ def flights() -> pd.DataFrame:
     """Four flights: two from EWR at 05:00 UTC-hour, one cancelled, one with an unknown plane."""
     return pd.DataFrame({
         "year": [2013] * 4, "month": [1, 1, 2, 3], "day": [1, 1, 15, 31],
-        "hour": [5, 5, 14, 23], "minute": [15, 30, 0, 59],
+        "hour": [5, 5, 14, 23], "minute": [15, 30, 0, 59], "sched_arr_time": [850, 900, 1530, 5],
         "dep_time": [517.0, 540.0, None, 2359.0], "dep_delay": [2.0, 10.0, None, 0.0],
         "arr_delay": [11.0, 33.0, None, 15.0],
         "carrier": ["UA", "AA", "B6", "UA"], "tailnum": ["N1", "N2", "N1", "N999"],
