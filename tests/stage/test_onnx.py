@@ -12,6 +12,7 @@ import pytest
 from sklearn.pipeline import Pipeline
 
 from lifecycle.config import contract
+from lifecycle.core import tables
 from lifecycle.core.errors import LifecycleError
 from lifecycle.deployment import frames, loading, scoring
 from lifecycle.deployment.onnx import export as onnx_export
@@ -103,6 +104,45 @@ def test_onnx_file_answers_as_the_pipeline(task, model, cleaning, overrides):
     if task != "regression":  # the labels too, each class's column in the pipeline's order
         assert list(portable.classes_) == list(pipeline.classes_)
         assert (portable.predict(rows) == pipeline.predict(rows)).all()
+
+
+@pytest.mark.parametrize("task", ["binary", "multiclass", "regression"])
+def test_parity_chunk_by_chunk_reports_what_parity_on_every_row_at_once_reports(task,
+                                                                               tmp_path):
+    pipeline, rows = fitted(task, "hist_gradient_boosting", dict(CLEANING))
+    portable = exported(pipeline, task)
+    saved = tmp_path / "rows.parquet"
+    rows.to_parquet(saved, index=False)
+    whole = onnx_export.parity(pipeline, portable, rows, task, 0.4)
+    chunks = tables.parquet_batches(saved, 97, columns=list(rows.columns))
+    parts = [onnx_export.parity(pipeline, portable, chunk, task, 0.4) for chunk in chunks]
+
+    assert len(parts) == -(-len(rows) // 97) > 3
+    assert onnx_export.combined_parity(parts) == whole
+
+
+def test_one_chunk_that_differs_breaks_the_parity_of_all():
+    parts = [{"rows": 100, "max_difference": 1e-12, "tolerance": 1e-5, "labels_differ": 0,
+              "holds": True},
+             {"rows": 40, "max_difference": 3e-5, "tolerance": 1e-5, "labels_differ": 2,
+              "holds": False},
+             {"rows": 100, "max_difference": 1e-9, "tolerance": 1e-5, "labels_differ": 1,
+              "holds": False}]
+
+    assert onnx_export.combined_parity(parts) == {
+        "rows": 240, "max_difference": 3e-5, "tolerance": 1e-5, "labels_differ": 3,
+        "holds": False}
+    assert onnx_export.combined_parity(parts[:1])["holds"]
+
+
+def test_an_empty_table_is_one_empty_frame_typed_as_read_whole(tmp_path):
+    saved = tmp_path / "empty.parquet"
+    pd.DataFrame({"when": pd.to_datetime([]), "size": pd.Series([], dtype="float64"),
+                  "kind": pd.Series([], dtype=object)}).to_parquet(saved, index=False)
+
+    (frame,) = tables.parquet_batches(saved, 10, columns=["size", "when"])
+
+    pd.testing.assert_frame_equal(frame, pd.read_parquet(saved, columns=["size", "when"]))
 
 
 def test_features_match_value_for_value_on_untidy_rows():
