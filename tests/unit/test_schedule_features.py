@@ -2,7 +2,7 @@ import math
 
 import pandas as pd
 
-from lifecycle.data import flight_features
+from lifecycle.data import schedule_features
 
 
 def schedule() -> pd.DataFrame:
@@ -18,7 +18,7 @@ def schedule() -> pd.DataFrame:
 
 
 def test_congestion_counts_every_scheduled_flight_of_each_group():
-    counts = flight_features.congestion_counts(schedule())
+    counts = schedule_features.congestion_counts(schedule())
 
     assert counts.index.tolist() == [10, 11, 12, 13, 14]
     assert counts.to_dict("list") == {
@@ -59,7 +59,7 @@ def weather() -> pd.DataFrame:
 def trailing_at(origin: str, hours: list[int]) -> pd.DataFrame:
     flights = pd.DataFrame({"origin": origin,
                             "time_hour": [f"2013-01-01T{hour:02d}:00:00Z" for hour in hours]})
-    return flight_features.trailing_weather_of(flights, weather())
+    return schedule_features.trailing_weather_of(flights, weather())
 
 
 def test_trailing_window_ends_at_the_scheduled_hour_and_includes_it():
@@ -99,9 +99,9 @@ def test_trailing_weather_is_missing_outside_the_weather_hours_and_keeps_the_fli
                             "time_hour": ["2013-01-01T01:00:00Z", "2013-01-01T01:00:00Z",
                                           "2013-01-02T01:00:00Z"]}, index=[7, 3, 5])
 
-    found = flight_features.trailing_weather_of(flights, weather())
+    found = schedule_features.trailing_weather_of(flights, weather())
 
     assert found.index.tolist() == [7, 3, 5]
-    assert found.columns.tolist() == flight_features.TRAILING_WEATHER
+    assert found.columns.tolist() == schedule_features.TRAILING_WEATHER
     assert found.loc[7, "precip_3h"] == 0.3
     assert found.loc[[3, 5]].isna().all().all()  # no weather at LGA; after the last hour
