@@ -79,6 +79,14 @@ def run(command: list[str], cwd: Path, env: dict | None = None) -> subprocess.Co
     return result
 
 
+def commit_all(folder: Path, message: str) -> None:
+    """Make `folder` a git repository (with a local identity) holding all of it in one commit."""
+    for command in (["git", "init", "-q"], ["git", "config", "user.name", "test"],
+                    ["git", "config", "user.email", "test@example.com"], ["git", "add", "-A"],
+                    ["git", "commit", "-qm", message]):
+        run(command, folder)
+
+
 def bin_path(name: str) -> str:
     """A console script of the running interpreter's environment (dvc, lifecycle)."""
     return str(Path(sys.executable).parent / name)

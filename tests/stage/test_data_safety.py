@@ -34,7 +34,7 @@ from lifecycle.core.errors import LifecycleError
 from lifecycle.deployment import scoring
 from lifecycle.modeling import artifacts
 
-from ..conftest import bin_path, environment, run
+from ..conftest import bin_path, commit_all, environment, run
 
 MONITOR_FILES = {"drift.json", "drift.md", "psi.json"}
 
@@ -70,10 +70,7 @@ def project(trained_project: Path, trained: Path, tmp_path: Path, monkeypatch) -
     rows.loc[rows.index[:50], "carrier"] = "ZZ"
     rows.to_csv(folder / "batch.csv", index=False)
     rows.to_parquet(folder / "batch.parquet", index=False)
-    for command in (["git", "init", "-q"], ["git", "config", "user.name", "test"],
-                    ["git", "config", "user.email", "test@example.com"], ["git", "add", "-A"],
-                    ["git", "commit", "-qm", "project"]):
-        run(command, folder)
+    commit_all(folder, "project")
     monkeypatch.chdir(folder)
     return folder
 
@@ -481,10 +478,7 @@ def report_repo(folder: Path, params: str, metrics: str) -> Path:
     for name, text in files.items():
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
         (folder / name).write_text(text)
-    for command in (["git", "init", "-q"], ["git", "config", "user.name", "test"],
-                    ["git", "config", "user.email", "test@example.com"], ["git", "add", "-A"],
-                    ["git", "commit", "-qm", "base"]):
-        run(command, folder)
+    commit_all(folder, "base")
     return folder
 
 

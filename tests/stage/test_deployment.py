@@ -27,7 +27,15 @@ from lifecycle.data import contract_checks
 from lifecycle.deployment import loading, scoring
 from lifecycle.deployment.api import app as api_app
 
-from ..conftest import TRAINED_FILES, bin_path, copy_files, environment, free_port, run
+from ..conftest import (
+    TRAINED_FILES,
+    bin_path,
+    commit_all,
+    copy_files,
+    environment,
+    free_port,
+    run,
+)
 
 RULES = contract.parse({"columns": {
     "when": {"type": "datetime", "role": "feature", "nullable": False},
@@ -81,10 +89,7 @@ def deployed(trained, tmp_path_factory):
     batch of its test rows with four broken ones. Read only: tests write outside it."""
     repo = tmp_path_factory.mktemp("deployed") / "project"
     shutil.copytree(trained, repo)
-    for command in (["git", "init", "-q"], ["git", "config", "user.name", "test"],
-                    ["git", "config", "user.email", "test@example.com"], ["git", "add", "-A"],
-                    ["git", "commit", "-qm", "trained"]):
-        run(command, repo)
+    commit_all(repo, "trained")
     folder = tmp_path_factory.mktemp("batch")
     rows = tables.read_parquet(repo / "data/prepared/test.parquet").drop(columns="late").head(500)
     batch = rows.astype({"carrier": object, "temp": object, "distance": object})

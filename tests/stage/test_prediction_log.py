@@ -18,7 +18,7 @@ from lifecycle.config import contract
 from lifecycle.deployment import prediction_log
 from lifecycle.deployment.prediction_log import LOG_NAME, MARKER, LogSettings, PredictionLog
 
-from ..conftest import free_port, lifecycle_server, run
+from ..conftest import commit_all, free_port, lifecycle_server
 from .test_data_safety import assert_refused, lifecycle, snapshot
 
 
@@ -30,10 +30,7 @@ def project(trained_project: Path, trained: Path, tmp_path: Path, monkeypatch) -
     metrics = folder / "reports/evaluation/metrics.json"
     metrics.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy2(trained_project / "reports/evaluation/metrics.json", metrics)
-    for command in (["git", "init", "-q"], ["git", "config", "user.name", "test"],
-                    ["git", "config", "user.email", "test@example.com"], ["git", "add", "-A"],
-                    ["git", "commit", "-qm", "project"]):
-        run(command, folder)
+    commit_all(folder, "project")
     monkeypatch.chdir(folder)
     return folder
 
