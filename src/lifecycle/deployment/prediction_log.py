@@ -78,9 +78,7 @@ class PredictionLog:
     `open_folder`). `model` names the model that answered, in every line."""
 
     def __init__(self, settings: LogSettings, model: dict) -> None:
-        self.folder, self.max_bytes, self.files = Path(settings.folder), settings.max_bytes, \
-            settings.files
-        self.model = model
+        self.folder, self.settings, self.model = Path(settings.folder), settings, model
 
     def write(self, records: list[dict], answer: dict) -> str:
         """Append one line per row of a request; returns the request's id."""
@@ -94,16 +92,16 @@ class PredictionLog:
             fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
             current = self.folder / LOG_NAME
             size = current.stat().st_size if current.exists() else 0
-            if size and size + len(data) > self.max_bytes:
+            if size and size + len(data) > self.settings.max_bytes:
                 self.rotate()
             with open(current, "ab") as log:
                 log.write(data)
 
     def rotate(self) -> None:
-        names = [LOG_NAME, *(rotated_name(n) for n in range(1, self.files + 1))]
-        if not self.files:
+        if not self.settings.files:
             os.unlink(self.folder / LOG_NAME)
             return
+        names = [LOG_NAME, *(rotated_name(n) for n in range(1, self.settings.files + 1))]
         for older, newer in zip(reversed(names[1:]), reversed(names[:-1]), strict=True):
             if (self.folder / newer).exists():
                 os.replace(self.folder / newer, self.folder / older)  # drops the oldest
