@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from lifecycle.core import tables
 from lifecycle.core.errors import ParamsError
 from lifecycle.evaluation import gate, leakage, metrics, model_card, slices
 from lifecycle.modeling import artifacts, cross_validation, models
@@ -133,7 +134,29 @@ def test_shared_rows_counts_test_rows_that_also_occur_in_train():
     train = pd.DataFrame({"a": [1, 2, 3], "b": ["x", "y", "z"]})
     test = pd.DataFrame({"a": [1, 2, 9, 9], "b": ["x", "q", "z", "z"]})
 
-    assert leakage.shared_rows(train, test) == {"rows": 1, "fraction": 0.25}
+    assert leakage.shared_rows(leakage.row_hashes(train), test) == {"rows": 1,
+                                                                    "fraction": 0.25}
+
+
+def test_the_checks_read_the_same_training_rows_a_group_at_a_time_as_whole(tmp_path,
+                                                                            monkeypatch):
+    monkeypatch.setattr(leakage, "SINGLE_FEATURE_ROWS", 30)
+    monkeypatch.setattr(tables, "ROW_GROUP_ROWS", 16)  # 100 rows in 7 groups
+    rng = np.random.default_rng(3)
+    train = pd.DataFrame({"a": rng.integers(0, 5, 100).astype(float),
+                          "b": rng.choice(["x", "y", None], 100), "late": rng.integers(0, 2, 100)})
+    path = tmp_path / "train.parquet"
+    tables.write_parquet(train, path)
+
+    read = leakage.read_training_rows(path, ["a", "b"], "late", seed=5)
+
+    whole = tables.read_parquet(path)
+    expected, expected_y = leakage._sample(whole[["a", "b"]], whole["late"], 5)
+    pd.testing.assert_frame_equal(read.sample, expected.reset_index(drop=True))
+    assert read.target.tolist() == expected_y.tolist()
+    assert list(read.hashes) == list(leakage.row_hashes(whole[["a", "b"]]))
+    test = whole[["a", "b"]].iloc[[0, 1]]
+    assert leakage.shared_rows(read.hashes, test)["rows"] == 2
 
 
 def criteria(**overrides: object) -> SimpleNamespace:

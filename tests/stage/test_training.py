@@ -7,6 +7,7 @@ import yaml
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from lifecycle import config
+from lifecycle.core import tables
 from lifecycle.modeling import clipping, models, training
 
 from ..conftest import example_file
@@ -49,9 +50,11 @@ def test_train_fits_the_candidate_through_the_given_fit_and_every_baseline_here(
     assert set(trained.baselines) == set(models.BASELINES)
     for baseline in trained.baselines.values():
         assert baseline.predict_proba(X).shape == (len(X), 2)
-    report = training.train_report(trained, "hist_gradient_boosting", X, y, "binary")
+    report = training.train_report(trained, "hist_gradient_boosting",
+                                   training.Rows(y, None, X, y), "binary")
     assert set(report) == TRAIN_REPORT_KEYS
-    assert report["rows"] == 400 and report["features"] == ["a", "b", "c"]
+    assert report["rows"] == report["evidence_rows"] == 400
+    assert report["features"] == ["a", "b", "c"]
     assert report["cross_validation"]["folds"] == trained.fold_scores
 
 
@@ -73,8 +76,31 @@ def test_tuning_on_searches_and_refits_the_candidate_with_the_choice():
     chosen = trained.search["hyperparameters"]
     estimator = clipping.unwrapped(trained.candidate)
     assert {key: estimator.get_params()[key] for key in chosen} == chosen
-    report = training.train_report(trained, "hist_gradient_boosting", X, y, "regression")
+    report = training.train_report(trained, "hist_gradient_boosting",
+                                   training.Rows(y, None, X, y), "regression")
     assert report["tuning"] == trained.search
+
+
+def test_the_evidence_reads_a_seeded_sample_of_the_rows_beyond_its_bound(tmp_path, monkeypatch):
+    monkeypatch.setattr(tables, "ROW_GROUP_ROWS", 7)  # the sample spans many row groups
+    X, y = synthetic("binary", rows=50)
+    path = tmp_path / "encoded.parquet"
+    tables.write_parquet(X.assign(late=y.astype(float)), path)
+
+    every = training.read_rows(path, "late", "binary", max_rows=50, seed=1)
+    sampled = training.read_rows(path, "late", "binary", max_rows=20, seed=1)
+
+    assert every.sample is None and every.whole is every.encoded and every.y.dtype == int
+    pd.testing.assert_frame_equal(every.encoded, X)
+    assert sampled.whole is None and len(sampled.labels) == 50 and len(sampled.sample) == 20
+    assert list(sampled.sample) == sorted(set(sampled.sample))
+    expected = X.iloc[sampled.sample].reset_index(drop=True)
+    pd.testing.assert_frame_equal(sampled.encoded, expected)
+    assert sampled.y.tolist() == y.iloc[sampled.sample].tolist()
+    again = training.read_rows(path, "late", "binary", max_rows=20, seed=1)
+    assert list(again.sample) == list(sampled.sample)
+    other = training.read_rows(path, "late", "binary", max_rows=20, seed=2)
+    assert list(other.sample) != list(sampled.sample)
 
 
 @pytest.mark.parametrize("labels, classes", [

@@ -22,8 +22,8 @@ from ..stage.test_hostile_params import edit_params, template_project
 
 SPACE = {"learning_rate": [0.05, 0.1, 0.3], "max_leaf_nodes": [7, 31], "max_iter": [20, 50]}
 # The report keys of reports/train.json before the search existed.
-TRAIN_REPORT_KEYS = {"rows", "features", "model", "train_metrics", "cross_validation",
-                     "iterations"}
+TRAIN_REPORT_KEYS = {"rows", "evidence_rows", "features", "model", "train_metrics",
+                     "cross_validation", "iterations"}
 
 
 def synthetic(task: str, rows: int = 600, seed: int = 0) -> tuple[pd.DataFrame, pd.Series]:

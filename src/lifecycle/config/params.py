@@ -32,6 +32,7 @@ MAX_BOOTSTRAP_RESAMPLES = 10_000
 # The search's first round fits every candidate on each fold (see lifecycle.modeling.tuning).
 MAX_TUNING_CANDIDATES = 100
 MIN_TUNING_ROWS = 100
+MIN_EVIDENCE_ROWS = 1_000  # fewer would make the folds' and baselines' scores noise
 # `lifecycle gate` times this many single-row calls of the deployed model (criteria.deployment).
 MAX_LATENCY_CALLS = 10_000
 
@@ -166,10 +167,15 @@ class Train(Section):
     model: str
     hyperparameters: dict[str, Any]
     cv_folds: int
+    # Training rows cross-validation, the baselines and the training metrics use at most (a
+    # seeded sample beyond): the candidate's final fit alone uses every row.
+    evidence_max_rows: int = 1_000_000
 
     def check(self, where: str) -> None:
         _require(2 <= self.cv_folds <= MAX_CV_FOLDS, f"{where}.cv_folds", self.cv_folds,
                  f"an integer in [2, {MAX_CV_FOLDS}]")
+        _require(self.evidence_max_rows >= MIN_EVIDENCE_ROWS, f"{where}.evidence_max_rows",
+                 self.evidence_max_rows, f"an integer >= {MIN_EVIDENCE_ROWS:,}")
 
     def hyperparameters_for(self, model: str) -> Any:
         """One model's block: the stage depends on that block only, so editing another model's

@@ -79,6 +79,38 @@ def parquet_batches(path: str | os.PathLike, rows: int, columns: list[str] | Non
         yield pa.Table.from_batches([batch], schema=batch.schema).to_pandas()
 
 
+def sampled_positions(rows: int, max_rows: int, seed: int) -> Any:
+    """A seeded sample of `max_rows` of `rows` row positions, sorted (file order kept), or None
+    when there are no more rows than that: every row."""
+    import numpy as np
+
+    if rows <= max_rows:
+        return None
+    positions = np.random.default_rng(seed).choice(rows, max_rows, replace=False)
+    positions.sort()
+    return positions
+
+
+def read_parquet_rows(path: str | os.PathLike, positions: Any, columns: list[str] | None = None
+                      ) -> Any:
+    """The rows at sorted `positions` of a parquet file (None: every row), read a row group at a
+    time, so memory holds one group and the rows kept."""
+    import pandas as pd
+
+    if positions is None:
+        return read_parquet(path, columns)
+    kept, start = [], 0
+    for frame in parquet_batches(path, ROW_GROUP_ROWS, columns):
+        end = start + len(frame)
+        inside = positions[(positions >= start) & (positions < end)] - start
+        kept.append(frame.iloc[inside])
+        start = end
+    rows = pd.concat(kept, ignore_index=True) if len(kept) > 1 else kept[0].reset_index(drop=True)
+    if len(rows) != len(positions):
+        raise ValueError(f"read_parquet_rows: positions beyond the {start:,} rows of {path}")
+    return rows
+
+
 def row_count(path: str | os.PathLike) -> int:
     """The rows of a parquet file, from its footer."""
     import pyarrow.parquet as pq

@@ -61,10 +61,11 @@ def own_metrics(specs: dict[str, str], candidate: Scored) -> dict[str, dict]:
 
 
 def test_details(params: config.Params, test: pd.DataFrame, candidate: Scored,
-                 train: pd.DataFrame, y_train: pd.Series, baselines: dict[str, object],
+                 train: leakage.TrainingRows, y_train: pd.Series, baselines: dict[str, object],
                  train_report: dict) -> dict:
     """details.json: intervals, cross-validation (from train's report), baselines, slices and
-    checks. `train` holds the candidate's input columns, `test` those and any others."""
+    checks. `train` holds the candidate's input columns (`y_train`: its sample's labels),
+    `test` those and any others."""
     evaluation, task, primary = params.evaluate, params.problem.task, params.problem.primary_metric
     y, scores, value = candidate.y, candidate.scores, candidate.metrics[primary]
     resamples, seed = evaluation.bootstrap_resamples, params.seed
@@ -79,7 +80,7 @@ def test_details(params: config.Params, test: pd.DataFrame, candidate: Scored,
     with progress.phase("score the baselines, with paired intervals of the lifts"):
         lifts = score_baselines(test, task, primary, candidate, baselines, resamples, seed)
     with progress.phase("leakage and split checks"):
-        checks = run_checks(train, y_train, test[list(train.columns)], y, task, seed,
+        checks = run_checks(train, y_train, test[list(train.sample.columns)], y, task, seed,
                             train_report["train_metrics"].get(primary), value, primary)
     checks["cv_shortfall"] = cv_shortfall(
         train_report["cross_validation"]["summary"].get(primary), value,
@@ -124,14 +125,15 @@ def cv_shortfall(cv: dict | None, test: float, interval: list | None,
     return rounded(metrics.lift(primary, cv["mean"], test) / spread)
 
 
-def run_checks(train: pd.DataFrame, y_train: pd.Series, test: pd.DataFrame, y: pd.Series,
-               task: str, seed: int, train_score: float | None, test_score: float,
+def run_checks(train: leakage.TrainingRows, y_train: pd.Series, test: pd.DataFrame,
+               y: pd.Series, task: str, seed: int, train_score: float | None, test_score: float,
                primary: str) -> dict:
     """Leakage and split checks on the model's input columns (those of `train` and `test`)."""
+    sample = train.sample
     return {
-        "single_feature": leakage.single_feature_scores(train, y_train, test, y, task, seed),
-        "feature_groups": leakage.feature_group_scores(train, y_train, test, y, task, seed),
-        "shared_test_rows": leakage.shared_rows(train, test),
+        "single_feature": leakage.single_feature_scores(sample, y_train, test, y, task, seed),
+        "feature_groups": leakage.feature_group_scores(sample, y_train, test, y, task, seed),
+        "shared_test_rows": leakage.shared_rows(train.hashes, test),
         # the primary metric on the rows the model was fitted on, minus on the test rows
         "train_test_gap": (None if train_score is None
                            else metrics.lift(primary, train_score, test_score)),

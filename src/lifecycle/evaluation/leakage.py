@@ -1,11 +1,13 @@
 """Leakage and split checks: signs that a test score is too good to be true."""
 
+import dataclasses
 import warnings
 
 import numpy as np
 import pandas as pd
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
+from lifecycle.core import tables
 from lifecycle.core.formatting import rounded
 from lifecycle.evaluation import metrics
 
@@ -149,20 +151,41 @@ def _linear(task: str) -> object:
     return make_pipeline(StandardScaler(), LogisticRegression(C=1e4, max_iter=1000))
 
 
-def shared_rows(train: pd.DataFrame, test: pd.DataFrame) -> dict[str, float]:
+@dataclasses.dataclass(frozen=True)
+class TrainingRows:
+    """What the checks take of the training split: a seeded sample of SINGLE_FEATURE_ROWS rows
+    of the model's input columns and their target (the column checks fit on no more), and a hash
+    of every row's inputs (test rows shared with training)."""
+
+    sample: pd.DataFrame
+    target: pd.Series
+    hashes: np.ndarray
+
+
+def read_training_rows(path: str, columns: list[str], target: str, seed: int) -> TrainingRows:
+    """The training split at `path`, read a row group at a time: memory holds one group, the
+    sample and 8 bytes a row, however many rows there are."""
+    batches = tables.parquet_batches(path, tables.ROW_GROUP_ROWS, columns)
+    hashes = np.concatenate([row_hashes(batch) for batch in batches])
+    positions = tables.sampled_positions(len(hashes), SINGLE_FEATURE_ROWS, seed)
+    sample = tables.read_parquet_rows(path, positions, [*columns, target])
+    return TrainingRows(sample.drop(columns=target), sample[target], hashes)
+
+
+def row_hashes(rows: pd.DataFrame) -> np.ndarray:
+    return pd.util.hash_pandas_object(rows, index=False).to_numpy()
+
+
+def shared_rows(train_hashes: np.ndarray, test: pd.DataFrame) -> dict[str, float]:
     """Test rows whose input values all occur in one training row: scored on what was learned."""
-    train_keys = set(pd.util.hash_pandas_object(train, index=False))
-    shared = pd.util.hash_pandas_object(test, index=False).isin(train_keys)
+    shared = np.isin(row_hashes(test), train_hashes)
     return {"rows": int(shared.sum()),
             "fraction": rounded(shared.mean() if len(test) else 0.0)}
 
 
 def _sample(X: pd.DataFrame, y: pd.Series, seed: int) -> tuple[pd.DataFrame, pd.Series]:
-    if len(X) <= SINGLE_FEATURE_ROWS:
-        return X, y
-    rows = np.random.default_rng(seed).choice(len(X), SINGLE_FEATURE_ROWS, replace=False)
-    rows.sort()
-    return X.iloc[rows], y.iloc[rows]
+    rows = tables.sampled_positions(len(X), SINGLE_FEATURE_ROWS, seed)
+    return (X, y) if rows is None else (X.iloc[rows], y.iloc[rows])
 
 
 def _seconds(moments: pd.Series) -> pd.Series:

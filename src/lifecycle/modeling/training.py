@@ -14,7 +14,7 @@ import pandas as pd
 from sklearn.base import is_classifier
 
 from lifecycle import config
-from lifecycle.core import progress
+from lifecycle.core import progress, tables
 from lifecycle.modeling import clipping, cross_validation, metrics, models, tuning
 
 
@@ -27,6 +27,33 @@ class Trained:
     baselines: dict[str, object]
     fold_scores: list[dict[str, float]]
     search: dict | None
+
+
+@dataclasses.dataclass(frozen=True)
+class Rows:
+    """The encoded training rows the stage fits on: every row's labels (`fit_labels`), and the
+    rows the evidence (cross-validation, baselines, training metrics) uses, a seeded sample of
+    `sample` positions when there are more than its bound (None: every row)."""
+
+    labels: pd.Series
+    sample: np.ndarray | None
+    encoded: pd.DataFrame
+    y: pd.Series
+
+    @property
+    def whole(self) -> pd.DataFrame | None:
+        """Every row's features, when the evidence uses them all (else None: not in memory)."""
+        return self.encoded if self.sample is None else None
+
+
+def read_rows(path: str, target: str, task: str, max_rows: int, seed: int) -> Rows:
+    """The encoded training table at `path`, its features at most `max_rows` (sampled with
+    `seed`), read a row group at a time."""
+    labels = fit_labels(tables.read_parquet(path, columns=[target])[target], task)
+    sample = tables.sampled_positions(len(labels), max_rows, seed)
+    encoded = tables.read_parquet_rows(path, sample).drop(columns=target)
+    y = labels if sample is None else labels.iloc[sample].reset_index(drop=True)
+    return Rows(labels, sample, encoded, y)
 
 
 def train(params: config.Params, categorical: list[str], encoded: pd.DataFrame, y: pd.Series,
@@ -101,16 +128,18 @@ def tune(params: config.Params, estimator: object, encoded: pd.DataFrame, y: pd.
     return report
 
 
-def train_report(trained: Trained, model: str, encoded: pd.DataFrame, y: pd.Series,
-                 task: str) -> dict:
-    """reports/train.json: the rows and features, the candidate's metrics on its own training
-    rows, its cross-validation folds and summary, its iterations and the search, if any."""
-    candidate = trained.candidate
+def train_report(trained: Trained, model: str, rows: Rows, task: str) -> dict:
+    """reports/train.json: the rows and features, the candidate's metrics on the training rows
+    the evidence uses, its cross-validation folds and summary, its iterations and the search."""
+    candidate, encoded, y = trained.candidate, rows.encoded, rows.y
     scores = metrics.predict_scores(candidate, encoded, task)
     classes = getattr(candidate, "classes_", None)
     truth = metrics.binary_targets(y, classes) if task == "binary" else y
     return {
-        "rows": len(encoded),
+        "rows": len(rows.labels),
+        # the rows cross-validation, the baselines and train_metrics used: a seeded sample when
+        # fewer than "rows" (train.evidence_max_rows)
+        "evidence_rows": len(encoded),
         "features": list(encoded.columns),
         "model": model,
         "train_metrics": metrics.task_metrics(task, truth, scores, None, classes),

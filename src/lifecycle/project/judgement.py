@@ -170,7 +170,8 @@ def natural_shared_share(table: pd.DataFrame, rules: Contract, target: str, task
     inputs = features.input_columns(numeric, categorical, datetime_feature, [])
     if not inputs or parts["test"].empty:
         return 0.0
-    return leakage.shared_rows(parts["train"][inputs], parts["test"][inputs])["fraction"]
+    return leakage.shared_rows(leakage.row_hashes(parts["train"][inputs]),
+                               parts["test"][inputs])["fraction"]
 
 
 def split_as_prepare(table: pd.DataFrame, target: str, task: str, split: dict[str, Any],

@@ -14,7 +14,7 @@ from dvclive import Live
 from lifecycle import config
 from lifecycle.config import contract
 from lifecycle.core import extras, files, paths, progress, tables
-from lifecycle.evaluation import fairness, findings, importance, metrics, model_card, plots
+from lifecycle.evaluation import fairness, findings, importance, leakage, metrics, model_card, plots
 from lifecycle.modeling import artifacts
 
 
@@ -33,9 +33,9 @@ def run() -> None:
     y = findings.labels(test.pop(target), task, classes, paths.PREPARED["test"])
     threshold = evaluation.decision_threshold if task == "binary" else None  # labels need one
     candidate = findings.score_test(model, test, y, task, threshold)
-    train = tables.read_parquet(paths.PREPARED["train"],
-                                columns=[*model.feature_names_in_, target])
-    y_train = findings.labels(train.pop(target), task, classes, paths.PREPARED["train"])
+    train = leakage.read_training_rows(paths.PREPARED["train"], list(model.feature_names_in_),
+                                       target, params.seed)
+    y_train = findings.labels(train.target, task, classes, paths.PREPARED["train"])
     baselines = {name: artifacts.load_model(path, packages)
                  for name, path in paths.BASELINES.items()}
     details = findings.test_details(params, test, candidate, train, y_train, baselines,

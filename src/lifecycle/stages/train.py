@@ -5,6 +5,7 @@ The fitting is `lifecycle.modeling.training`; this shell reads the declared inpu
 engine of the candidate's final fit, and writes the models, the fold scores and the report.
 """
 
+import numpy as np
 import pandas as pd
 from dvclive import Live
 from sklearn.pipeline import Pipeline
@@ -20,27 +21,28 @@ def run() -> None:
     target, task = params.problem.target, params.problem.task
     transformer = artifacts.load_model(paths.FEATURE_TRANSFORMER,
                                        params.extensions.model_packages())
-    encoded = tables.read_parquet(paths.TRAIN_FEATURES)
-    y = training.fit_labels(encoded.pop(target), task)
+    rows = training.read_rows(paths.TRAIN_FEATURES, target, task,
+                              params.train.evidence_max_rows, params.seed)
     trained = training.train(
-        params, features.categorical_output_columns(transformer), encoded, y,
-        time_order(params), target_bounds(params),
-        lambda candidate: fit_candidate(candidate, encoded, y, params.engine, target))
+        params, features.categorical_output_columns(transformer), rows.encoded, rows.y,
+        time_order(params, rows.sample), target_bounds(params),
+        lambda candidate: fit_candidate(candidate, rows.whole, rows.labels, params.engine,
+                                        target))
     fitted = {paths.MODEL: trained.candidate, **{
         paths.BASELINES[name]: baseline for name, baseline in trained.baselines.items()}}
     for path, estimator in fitted.items():  # the transformer is fitted: the pipeline chains it
         artifacts.save_model(Pipeline([("features", transformer), ("estimator", estimator)]), path)
     log_folds(trained.fold_scores)
-    files.write_json(training.train_report(trained, params.train.model, encoded, y, task),
+    files.write_json(training.train_report(trained, params.train.model, rows, task),
                      paths.TRAIN_REPORT)
 
 
-def time_order(params: config.Params) -> pd.Series | None:
-    """An out-of-time split orders the CV folds by the training rows' times."""
+def time_order(params: config.Params, sample: np.ndarray | None) -> pd.Series | None:
+    """An out-of-time split orders the CV folds by the (sampled) training rows' times."""
     if params.split.method != "out_of_time":
         return None
     time_column = params.split.time_column
-    return tables.read_parquet(paths.PREPARED["train"], columns=[time_column])[time_column]
+    return tables.read_parquet_rows(paths.PREPARED["train"], sample, [time_column])[time_column]
 
 
 def target_bounds(params: config.Params) -> tuple[float | None, float | None]:
@@ -52,12 +54,15 @@ def target_bounds(params: config.Params) -> tuple[float | None, float | None]:
     return column.min, column.max
 
 
-def fit_candidate(candidate: object, encoded: pd.DataFrame, y: pd.Series, engine: str,
+def fit_candidate(candidate: object, encoded: pd.DataFrame | None, y: pd.Series, engine: str,
                   target: str) -> None:
-    """The candidate's final fit: on the Dask partitions of the encoded features (one per
-    parquet row group) when the engine is dask and the model can train there (xgboost), else
-    in this process. Both give the same kind of estimator."""
+    """The candidate's final fit on every training row (`encoded`, else read here): on the Dask
+    partitions of the encoded features (one per parquet row group) when the engine is dask and
+    the model can train there (xgboost), else in this process. Both give the same kind of
+    estimator."""
     if engine != "dask" or not hasattr(candidate, "fit_dask"):
+        if encoded is None:
+            encoded = tables.read_parquet(paths.TRAIN_FEATURES).drop(columns=target)
         candidate.fit(encoded, y)
         return
     from lifecycle.core import engine as engines
