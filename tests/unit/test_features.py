@@ -2,7 +2,7 @@
 import numpy as np
 import pandas as pd
 
-from lifecycle.modeling import features
+from lifecycle.modeling import artifacts, features
 
 COLUMNS = dict(numeric=["distance"], categorical=["carrier"], datetime="departure",
                age_from_year=["plane_year"])
@@ -61,3 +61,35 @@ def test_input_columns_lists_each_raw_column_once():
                                      ["plane_year"])
 
     assert columns == ["departure", "plane_year", "distance", "carrier"]
+
+
+def test_fitting_branch_by_branch_gives_the_transformer_a_whole_fit_gives(tmp_path):
+    # The first rows, which lay out the output, have no missing value, no rare category and no
+    # outlier: the branches fitted on every row must decide the columns all the same.
+    rows = 200
+    train = frame(["UA"] * 150 + ["AA"] * 45 + ["Q", "Q", "R", None, " ua"],
+                  [100.0 + row for row in range(rows - 2)] + [np.nan, 90_000.0],
+                  [2000.0] * (rows - 1) + [np.nan])
+    train["wind"] = [np.nan if row % 7 == 6 else float(row % 13) for row in range(rows)]
+    settings = dict(numeric=["distance", "wind"], categorical=["carrier"],
+                    datetime="departure", age_from_year=["plane_year"],
+                    impute_numeric="median", min_category_count=5,
+                    cleaning={"outliers": "clip", "outlier_iqr_factor": 3.0,
+                              "category_case": "upper", "strip_whitespace": True,
+                              "category_aliases": {}})
+    whole = features.build_transformer(**settings).fit(train)
+    read = []
+
+    def read_columns(columns: list[str]) -> pd.DataFrame:
+        read.append(columns)
+        return train[columns]
+
+    by_branch = features.fit_by_branch(features.build_transformer(**settings), read_columns,
+                                       train.head(5))
+
+    assert read == [["departure", "plane_year"], ["distance", "wind"], ["carrier"]]
+    pd.testing.assert_frame_equal(by_branch.transform(train), whole.transform(train))
+    for name, model in (("whole", whole), ("by_branch", by_branch)):
+        artifacts.save_model(model, tmp_path / f"{name}.skops")
+    assert (tmp_path / "whole.skops").read_bytes() == (tmp_path / "by_branch.skops").read_bytes()
+    assert [type(step).__name__ for _, step, _ in by_branch.transformers] == ["Pipeline"] * 3

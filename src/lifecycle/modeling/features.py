@@ -4,13 +4,14 @@ The fitted transformer becomes the first step of the deployable model, so traini
 scoring and the API transform rows the same way.
 """
 
+from collections.abc import Callable
 from numbers import Real
 from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 import scipy.sparse
-from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
+from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin, clone
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
@@ -304,6 +305,49 @@ def build_transformer(numeric: list[str], categorical: list[str], datetime: str 
                       inputs))
     transformer = ColumnTransformer(parts, verbose_feature_names_out=False)
     return transformer.set_output(transform="pandas")
+
+
+def fit_by_branch(transformer: ColumnTransformer, read_columns: Callable[[list[str]], Any],
+                  first_rows: pd.DataFrame) -> ColumnTransformer:
+    """`transformer` fitted as `transformer.fit` would fit it on every training row, holding
+    only one branch's columns at a time: each branch (numeric, categorical, ...) is fitted on
+    its columns alone (`read_columns(columns)` gives every row of them), then the transformer
+    lays out its output around the fitted branches on `first_rows`, a few rows of every input
+    column. Memory grows with the widest branch, not with the whole table and its output."""
+    fitted = {name: clone(step).fit(read_columns(list(columns)))
+              for name, step, columns in transformer.transformers}
+    steps = dict((name, step) for name, step, _ in transformer.transformers)
+    transformer.set_params(**{name: _Fitted(_Held(branch)) for name, branch in fitted.items()})
+    try:
+        transformer.fit(first_rows)
+    finally:
+        transformer.set_params(**steps)
+    transformer.transformers_ = [(name, fitted.get(name, step), columns)
+                                 for name, step, columns in transformer.transformers_]
+    return transformer
+
+
+class _Held:
+    """A fitted branch that scikit-learn's clone copies whole (it is no estimator), fit included."""
+
+    def __init__(self, branch: Any):
+        self.branch = branch
+
+
+class _Fitted(TransformerMixin, BaseEstimator):
+    """A branch fitted already: the transformer fits it by transforming with it."""
+
+    def __init__(self, held: _Held | None = None):
+        self.held = held
+
+    def fit(self, X: pd.DataFrame, y: object = None) -> "_Fitted":
+        return self
+
+    def transform(self, X: pd.DataFrame) -> Any:
+        return self.held.branch.transform(X)
+
+    def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
+        return self.held.branch.get_feature_names_out(input_features)
 
 
 # The branch of the feature transformer that holds a project's own transformer.

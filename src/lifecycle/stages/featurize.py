@@ -9,6 +9,9 @@ from lifecycle.config import contract
 from lifecycle.core import paths, progress, tables
 from lifecycle.modeling import artifacts, features
 
+# Rows the fitted transformer lays out its output on (see features.fit_by_branch).
+LAYOUT_ROWS = 100
+
 
 def run() -> None:
     params = config.load()
@@ -25,7 +28,6 @@ def run() -> None:
     )
     target = params.problem.target
     train_columns = [*features.input_columns(**columns), target]
-    train = tables.read_parquet(paths.PREPARED["train"], columns=train_columns)
     transformer = features.build_transformer(
         **columns,
         impute_numeric=feature_params.impute_numeric,
@@ -34,10 +36,12 @@ def run() -> None:
         impute_categorical=feature_params.impute_categorical,
         own=features.own_transformers(params.extensions.transformers),
     )
-    # The fit needs every training row's inputs here; transforming is row by row.
-    with progress.phase(f"fit the feature transformer on {len(train):,} rows"):
-        transformer.fit(train.drop(columns=target))
-    del train
+    # The fit needs every training row of a branch's columns here; transforming is row by row.
+    train = paths.PREPARED["train"]
+    with progress.phase(f"fit the feature transformer on {tables.row_count(train):,} rows"):
+        features.fit_by_branch(
+            transformer, lambda columns: tables.read_parquet(train, columns=columns),
+            next(tables.parquet_batches(train, LAYOUT_ROWS, train_columns)).drop(columns=target))
     if params.engine == "dask":
         from lifecycle.core import engine
         from lifecycle.data import partitions
@@ -47,8 +51,8 @@ def run() -> None:
                 partitions.read_parquet(paths.PREPARED["train"], columns=train_columns)
                 .map_partitions(encoded_rows, transformer, target), paths.TRAIN_FEATURES)
     else:
-        train = tables.read_parquet(paths.PREPARED["train"], columns=train_columns)
-        tables.write_parquet(encoded_rows(train, transformer, target), paths.TRAIN_FEATURES)
+        rows = tables.read_parquet(train, columns=train_columns)
+        tables.write_parquet(encoded_rows(rows, transformer, target), paths.TRAIN_FEATURES)
     artifacts.save_model(transformer, paths.FEATURE_TRANSFORMER)
 
 
