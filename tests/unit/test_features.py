@@ -1,6 +1,8 @@
 
 import numpy as np
 import pandas as pd
+import pytest
+from sklearn.base import clone
 
 from lifecycle.modeling import artifacts, features
 
@@ -63,18 +65,29 @@ def test_input_columns_lists_each_raw_column_once():
     assert columns == ["departure", "plane_year", "distance", "carrier"]
 
 
-def test_fitting_branch_by_branch_gives_the_transformer_a_whole_fit_gives(tmp_path):
+@pytest.mark.parametrize("outliers, numeric_reads", [
+    # Fences before the imputer: the numeric branch reads its columns together.
+    ("clip", [["distance", "wind", "gaps", "seats"]]),
+    # Median imputation alone: from each column's median, one column at a time.
+    ("none", [["distance"], ["wind"], ["gaps"], ["seats"]]),
+])
+def test_fitting_branch_by_branch_gives_the_transformer_a_whole_fit_gives(
+        tmp_path, outliers, numeric_reads):
     # The first rows, which lay out the output, have no missing value, no rare category and no
-    # outlier: the branches fitted on every row must decide the columns all the same.
+    # outlier: the branches fitted on every row must decide the columns all the same. An even
+    # count of rows puts each median between two values; "gaps" has no value at all.
     rows = 200
     train = frame(["UA"] * 150 + ["AA"] * 45 + ["Q", "Q", "R", None, " ua"],
                   [100.0 + row for row in range(rows - 2)] + [np.nan, 90_000.0],
                   [2000.0] * (rows - 1) + [np.nan])
     train["wind"] = [np.nan if row % 7 == 6 else float(row % 13) for row in range(rows)]
-    settings = dict(numeric=["distance", "wind"], categorical=["carrier"],
+    train["gaps"] = np.nan
+    train["seats"] = np.arange(rows) % 17 * 11
+    numeric = ["distance", "wind", "gaps", "seats"]
+    settings = dict(numeric=numeric, categorical=["carrier"],
                     datetime="departure", age_from_year=["plane_year"],
                     impute_numeric="median", min_category_count=5,
-                    cleaning={"outliers": "clip", "outlier_iqr_factor": 3.0,
+                    cleaning={"outliers": outliers, "outlier_iqr_factor": 3.0,
                               "category_case": "upper", "strip_whitespace": True,
                               "category_aliases": {}})
     whole = features.build_transformer(**settings).fit(train)
@@ -87,9 +100,29 @@ def test_fitting_branch_by_branch_gives_the_transformer_a_whole_fit_gives(tmp_pa
     by_branch = features.fit_by_branch(features.build_transformer(**settings), read_columns,
                                        train.head(5))
 
-    assert read == [["departure", "plane_year"], ["distance", "wind"], ["carrier"]]
+    assert read == [["departure", "plane_year"], *numeric_reads, ["carrier"]]
     pd.testing.assert_frame_equal(by_branch.transform(train), whole.transform(train))
+    assert "gaps" not in by_branch.transform(train)
+    assert by_branch.transform(train)["missingindicator_wind"].sum() == rows // 7
     for name, model in (("whole", whole), ("by_branch", by_branch)):
         artifacts.save_model(model, tmp_path / f"{name}.skops")
     assert (tmp_path / "whole.skops").read_bytes() == (tmp_path / "by_branch.skops").read_bytes()
     assert [type(step).__name__ for _, step, _ in by_branch.transformers] == ["Pipeline"] * 3
+
+
+def test_a_median_branch_over_float32_and_float64_columns_is_fitted_on_them_together():
+    # Together, the float32 column's median is computed in float64: no per-column summary.
+    train = pd.DataFrame({"narrow": np.arange(10, dtype=np.float32) / 3,
+                          "wide": np.arange(10, dtype=np.float64) / 7})
+    branch = features.build_transformer(["narrow", "wide"], [], None, [], "median", 5)
+    read = []
+
+    def read_columns(columns: list[str]) -> pd.DataFrame:
+        read.append(columns)
+        return train[columns]
+
+    fitted = features.fit_branch(branch.transformers[0][1], ["narrow", "wide"], read_columns)
+
+    assert read[-1] == ["narrow", "wide"]
+    whole = clone(branch.transformers[0][1]).fit(train)
+    np.testing.assert_array_equal(fitted[0].statistics_, whole[0].statistics_)

@@ -314,7 +314,7 @@ def fit_by_branch(transformer: ColumnTransformer, read_columns: Callable[[list[s
     its columns alone (`read_columns(columns)` gives every row of them), then the transformer
     lays out its output around the fitted branches on `first_rows`, a few rows of every input
     column. Memory grows with the widest branch, not with the whole table and its output."""
-    fitted = {name: clone(step).fit(read_columns(list(columns)))
+    fitted = {name: fit_branch(step, list(columns), read_columns)
               for name, step, columns in transformer.transformers}
     steps = dict((name, step) for name, step, _ in transformer.transformers)
     transformer.set_params(**{name: _Fitted(_Held(branch)) for name, branch in fitted.items()})
@@ -325,6 +325,43 @@ def fit_by_branch(transformer: ColumnTransformer, read_columns: Callable[[list[s
     transformer.transformers_ = [(name, fitted.get(name, step), columns)
                                  for name, step, columns in transformer.transformers_]
     return transformer
+
+
+def fit_branch(branch: Any, columns: list[str],
+               read_columns: Callable[[list[str]], Any]) -> Any:
+    """`branch` fitted on every row of `columns`. A branch that only imputes medians is fitted
+    from its columns' medians and gaps, read one column at a time (`median_summary`): sorting
+    every numeric column together for their medians takes several copies of them all."""
+    imputer = branch.steps[0][1] if isinstance(branch, Pipeline) and len(branch) == 1 else None
+    if _imputes_medians(imputer):
+        summary = median_summary(imputer, columns, read_columns)
+        if summary is not None:
+            return clone(branch).fit(summary)
+    return clone(branch).fit(read_columns(columns))
+
+
+def _imputes_medians(step: Any) -> bool:
+    missing = getattr(step, "missing_values", None)
+    return (isinstance(step, SimpleImputer) and step.strategy == "median"
+            and isinstance(missing, float) and np.isnan(missing))
+
+
+def median_summary(imputer: SimpleImputer, columns: list[str],
+                   read_columns: Callable[[list[str]], Any]) -> pd.DataFrame | None:
+    """Two rows on which `imputer` fits as on every row of `columns`: each column's median
+    (computed by the imputer on that column alone), then NaN where the column has a missing
+    value and the median again where it has none. None when the columns' medians come in more
+    than one dtype (float32 beside float64): imputing them together would compute in float64."""
+    medians, gaps = {}, {}
+    for column in columns:
+        values = read_columns([column])
+        medians[column] = clone(imputer).set_params(add_indicator=False).fit(values).statistics_
+        gaps[column] = bool(values.isna().to_numpy().any())
+    if len({median.dtype for median in medians.values()}) != 1:
+        return None
+    return pd.DataFrame({column: [median[0], np.nan if gaps[column] else median[0]]
+                         for column, median in medians.items()},
+                        dtype=next(iter(medians.values())).dtype)
 
 
 class _Held:
