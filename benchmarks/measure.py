@@ -169,6 +169,15 @@ def stages_run(output: str) -> list[str]:
     return re.findall(r"Running stage '([\w-]+)'", output)
 
 
+# A stage's phase log line (lifecycle.core.progress.phase): "<stage>: <what> done in <s> s".
+PHASE_LINE = re.compile(r"^([\w-]+): (.+) done in ([\d.]+) s$", re.MULTILINE)
+
+
+def phase_seconds(output: str) -> list[tuple[str, str, float]]:
+    """Each phase the stages logged in `output`: (stage, what, seconds), in order."""
+    return [(stage, what, float(seconds)) for stage, what, seconds in PHASE_LINE.findall(output)]
+
+
 def machine() -> str:
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     return (f"{platform.machine()}, {_cpu_model()}, {os.cpu_count()} cores, {memory:.0f} GiB, "

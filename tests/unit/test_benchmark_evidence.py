@@ -1,0 +1,35 @@
+"""The evidence benchmark's phase table: every phase the stages logged, longest first, and the
+time no phase accounts for."""
+
+from benchmarks.measure import phase_seconds
+from benchmarks.sections import phase_table
+
+OUTPUT = """Running stage 'train':
+> python -m lifecycle.stages.train
+train: cross-validation fold 1/3 done in 12.5 s
+train: fit hist_gradient_boosting on 217,727 rows done in 20.0 s
+WARNING: 'src/lifecycle/core/__init__.py' is empty.
+Running stage 'evaluate':
+evaluate: permutation importance done in 7.5 s
+evaluate: 3 rows written done in a while
+"""
+
+
+def test_phases_are_read_from_the_stages_log_lines_only():
+    assert phase_seconds(OUTPUT) == [
+        ("train", "cross-validation fold 1/3", 12.5),
+        ("train", "fit hist_gradient_boosting on 217,727 rows", 20.0),
+        ("evaluate", "permutation importance", 7.5),
+    ]
+
+
+def test_the_table_puts_the_longest_phase_first_and_the_rest_last():
+    rows = [line for line in phase_table(phase_seconds(OUTPUT), 50.0).splitlines()
+            if line.startswith("| ") and "---" not in line][1:]
+
+    assert rows == [
+        "| train | fit hist_gradient_boosting on 217,727 rows | 20.0 | 40% |",
+        "| train | cross-validation fold 1/3 | 12.5 | 25% |",
+        "| evaluate | permutation importance | 7.5 | 15% |",
+        "| | outside the phases | 10.0 | 20% |",
+    ]
