@@ -1,6 +1,6 @@
 """Measure the pipeline side by side in one run and write a Markdown table.
 
-    python -m benchmarks [--only pipeline,noop,change,sweep,scale,engine,api] [--rounds N]
+    python -m benchmarks [--only pipeline,noop,evidence,change,sweep,scale,engine,api] [--rounds N]
                          [--fraction F] [--scales 1,3,10] [--engine-scales 1,10,30]
                          [--jobs 2] [--sweep-size 8] [--note TEXT]
                          [--output benchmarks/results.md]

@@ -85,7 +85,7 @@ def train(params: config.Params, categorical: list[str], encoded: pd.DataFrame, 
     with models.refused_at_fit(model):
         fold_scores = cross_validation.cross_validate(candidate, encoded, y, order,
                                                       params.train.cv_folds, task, seed)
-        with progress.phase(f"fit {model} on {len(encoded):,} rows"):
+        with progress.phase(f"fit {model} on every training row"):
             fit_candidate(candidate)
     for name, baseline in baselines.items():
         with models.refused_at_fit(name), progress.phase(f"fit the {name} baseline"):
