@@ -145,3 +145,33 @@ def test_prediction_tables_round_trip_labels_scores_and_classes(task, tmp_path):
     assert (read_classes is None) if classes is None else np.array_equal(read_classes, classes)
     assert metrics.task_metrics(task, labels, read_scores, 0.5, read_classes) == \
         metrics.task_metrics(task, y, scores, 0.5, classes)
+
+
+class _RowCounter:
+    """A classifier whose score of a row is its own value; it records how many rows each call
+    scored."""
+
+    def __init__(self):
+        self.calls = []
+
+    def predict_proba(self, X):
+        self.calls.append(len(X))
+        values = np.asarray(X, dtype=float)[:, 0]
+        return np.column_stack([1 - values, values])
+
+
+@pytest.mark.parametrize("as_frame", [True, False])
+def test_scores_of_many_rows_come_a_chunk_at_a_time_in_row_order(monkeypatch, as_frame):
+    import pandas as pd
+
+    from lifecycle.modeling import metrics as model_metrics
+
+    monkeypatch.setattr(model_metrics, "SCORE_CHUNK_ROWS", 4)
+    values = np.linspace(0, 1, 10)
+    rows = pd.DataFrame({"x": values}, index=np.arange(10)[::-1]) if as_frame else values[:, None]
+    model = _RowCounter()
+
+    scores = model_metrics.predict_scores(model, rows, "binary")
+
+    assert model.calls == [4, 4, 2]
+    np.testing.assert_array_equal(scores, values)
