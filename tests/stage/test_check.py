@@ -35,7 +35,7 @@ def test_check_passes_the_template_and_says_what_it_checked(project, capsys):
 
     assert capsys.readouterr().out == (
         "params.yaml and data/contract.yaml: valid and in agreement (binary target 'late', "
-        "model hist_gradient_boosting, 30 feature columns)\n")
+        "model hist_gradient_boosting, 33 feature columns)\n")
     assert sorted(p.relative_to(project).as_posix() for p in project.rglob("*") if p.is_file()) \
         == ["data/contract.yaml", "params.yaml"]  # it writes nothing
 

@@ -39,7 +39,7 @@ def test_the_default_contract_lists_the_features_and_leakage_of_the_example():
     default = contract.load(example_file("data/contract.yaml"))
 
     numeric, categorical = default.feature_lists(["plane_year"])
-    assert numeric[:2] == ["sched_arr_time", "distance"] and len(numeric) == 25
+    assert numeric[:2] == ["sched_arr_time", "distance"] and len(numeric) == 28
     assert categorical == ["carrier", "origin", "dest", "plane_manufacturer"]
     assert default.with_role("leakage") == ["dep_time", "dep_delay", "arr_time", "arr_delay",
                                             "air_time"]

@@ -34,6 +34,26 @@ def test_congestion_counts_every_scheduled_flight_of_each_group():
     }
 
 
+def test_plane_rotation_orders_each_planes_day_by_scheduled_departure():
+    # N1 flies three legs on Jan 1 (listed out of order, the 09:05 one cancelled) and one on
+    # Jan 2; N2 one leg; one flight has no tail number.
+    flights = pd.DataFrame({
+        "tailnum": ["N1", "N1", None, "N2", "N1", "N1"], "year": 2013, "month": 1,
+        "day": [1, 1, 1, 1, 1, 2], "hour": [13, 6, 7, 7, 9, 6], "minute": [0, 0, 0, 0, 5, 0],
+        "dep_time": [1302.0, 601.0, 700.0, 705.0, None, 600.0],
+    }, index=[5, 6, 7, 8, 9, 10])
+
+    rotation = schedule_features.plane_rotation(flights)
+
+    assert rotation.index.tolist() == [5, 6, 7, 8, 9, 10]
+    assert rotation.fillna(-1).to_dict("list") == {
+        "plane_legs_before": [2, 0, -1, 0, 1, 0],
+        "plane_legs_day": [3, 3, -1, 1, 3, 1],
+        # 06:00 -> 09:05 -> 13:00; the day's first leg has no previous one
+        "plane_minutes_since_previous": [235, -1, -1, -1, 185, -1],
+    }
+
+
 def hourly(origin: str, values: dict[str, list]) -> pd.DataFrame:
     """Weather at `origin` at 00:00Z to 07:00Z on 2013-01-01, without the hours whose values
     are all None (a missing observation)."""

@@ -17,12 +17,14 @@ def test_integrate_flights_joins_weather_by_origin_hour_and_planes_by_tail(fligh
     assert table.loc[0, "scheduled_departure"] == pd.Timestamp("2013-01-01 05:15")
 
 
-def test_integrate_flights_adds_congestion_and_trailing_weather(flights, weather, planes):
+def test_integrate_flights_adds_congestion_rotation_and_trailing_weather(flights, weather, planes):
     table = sources.integrate_flights(flights, weather, planes, late_threshold_minutes=15)
 
     # the two EWR flights of 2013-01-01 at 05:xx share their hour; the cancelled JFK one counts
     assert table["flights_origin_hour"].tolist() == [2, 2, 1, 1]
     assert table["flights_carrier_origin_day"].tolist() == [1, 1, 1, 1]
+    # N1 flies on Jan 1 and on Feb 15: one leg on each day
+    assert table["plane_legs_day"].tolist()[:3] == [1, 1, 1]
     # EWR's grid runs from its first hour to its last: one observation in the 3 hours to 10:00Z
     assert table["precip_3h"].tolist()[:3] == [1.0, 1.0, 1.0]
     assert pd.isna(table.loc[3, "precip_3h"])  # no weather at LGA

