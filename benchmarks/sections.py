@@ -36,18 +36,13 @@ SINGLE_PROCESS = (
 # transformer and the candidate fitted on the training split and the test split scored, with
 # the stages' own builders and settings and no cross-validation, baselines or report.
 CORE = """
-import dataclasses
 from lifecycle import config
 from lifecycle.config import contract
 from lifecycle.core import paths, tables
 from lifecycle.modeling import features, models
+from lifecycle.stages import featurize
 params = config.load()
-settings = params.features
-numeric, categorical = contract.load(paths.CONTRACT).feature_lists(settings.age_from_year)
-transformer = features.build_transformer(
-    numeric, categorical, settings.datetime, settings.age_from_year, settings.impute_numeric,
-    settings.min_category_count, dataclasses.asdict(params.cleaning),
-    settings.impute_categorical)
+transformer = featurize.unfitted_transformer(params, contract.load(paths.CONTRACT))
 target, model = params.problem.target, params.train.model
 train = tables.read_parquet(paths.PREPARED["train"])
 encoded = transformer.fit_transform(train.drop(columns=target))

@@ -15,27 +15,10 @@ LAYOUT_ROWS = 100
 
 def run() -> None:
     params = config.load()
-    feature_params = params.features
     rules = contract.load(paths.CONTRACT)
-    rules.check_calendar_params(feature_params.datetime, feature_params.age_from_year,
-                                paths.CONTRACT)
-    numeric, categorical = rules.feature_lists(feature_params.age_from_year)
-    columns = dict(
-        numeric=numeric,
-        categorical=categorical,
-        datetime=feature_params.datetime,
-        age_from_year=feature_params.age_from_year,
-    )
+    transformer = unfitted_transformer(params, rules)
     target = params.problem.target
-    train_columns = [*features.input_columns(**columns), target]
-    transformer = features.build_transformer(
-        **columns,
-        impute_numeric=feature_params.impute_numeric,
-        min_category_count=feature_params.min_category_count,
-        cleaning=dataclasses.asdict(params.cleaning),
-        impute_categorical=feature_params.impute_categorical,
-        own=features.own_transformers(params.extensions.transformers),
-    )
+    train_columns = [*features.input_columns(**feature_columns(params, rules)), target]
     # The fit needs every training row of a branch's columns here; transforming is row by row.
     train = paths.PREPARED["train"]
     with progress.phase(f"fit the feature transformer on {tables.row_count(train):,} rows"):
@@ -54,6 +37,29 @@ def run() -> None:
         rows = tables.read_parquet(train, columns=train_columns)
         tables.write_parquet(encoded_rows(rows, transformer, target), paths.TRAIN_FEATURES)
     artifacts.save_model(transformer, paths.FEATURE_TRANSFORMER)
+
+
+def feature_columns(params: config.Params, rules: contract.Contract) -> dict:
+    """The transformer's columns: the contract's features and the params' calendar columns."""
+    settings = params.features
+    rules.check_calendar_params(settings.datetime, settings.age_from_year, paths.CONTRACT)
+    numeric, categorical = rules.feature_lists(settings.age_from_year)
+    return dict(numeric=numeric, categorical=categorical, datetime=settings.datetime,
+                age_from_year=settings.age_from_year)
+
+
+def unfitted_transformer(params: config.Params, rules: contract.Contract):
+    """The feature transformer the params and the contract describe, before its fit (the
+    benchmark's core builds it here too, so both fit the same transformer)."""
+    settings = params.features
+    return features.build_transformer(
+        **feature_columns(params, rules),
+        impute_numeric=settings.impute_numeric,
+        min_category_count=settings.min_category_count,
+        cleaning=dataclasses.asdict(params.cleaning),
+        impute_categorical=settings.impute_categorical,
+        own=features.own_transformers(params.extensions.transformers),
+    )
 
 
 def encoded_rows(rows: pd.DataFrame, transformer: object, target: str) -> pd.DataFrame:
