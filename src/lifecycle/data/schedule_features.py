@@ -25,8 +25,8 @@ CONGESTION_KEYS = {
 }
 
 # A plane's rotation: its scheduled departures from New York on the flight's date, cancelled ones
-# included (as in the counts), ordered by scheduled departure time. A delay carried from an earlier
-# leg is the usual cause of a late flight late in a plane's day.
+# included (as in the counts), ordered by scheduled departure time: a delay carried from an
+# earlier leg is a common cause of a late flight, and a plane's later legs carry more of it.
 PLANE_ROTATION = ["plane_legs_before", "plane_legs_day", "plane_minutes_since_previous"]
 
 # Trailing weather at the origin over the hours that end at the scheduled hour, that hour
