@@ -42,7 +42,8 @@ from lifecycle.core import paths, tables
 from lifecycle.modeling import features, models
 from lifecycle.stages import featurize
 params = config.load()
-transformer = featurize.unfitted_transformer(params, contract.load(paths.CONTRACT))
+rules = contract.load(paths.CONTRACT)
+transformer = featurize.unfitted_transformer(params, featurize.feature_columns(params, rules))
 target, model = params.problem.target, params.train.model
 train = tables.read_parquet(paths.PREPARED["train"])
 encoded = transformer.fit_transform(train.drop(columns=target))

@@ -35,11 +35,16 @@ TRAILING_WEATHER = ["precip_3h", "precip_6h", "visib_min_3h", "wind_gust_max_3h"
                     "pressure_change_3h"]
 
 
+def date_key(flights: pd.DataFrame) -> pd.Series:
+    """The flight's local date as one number (20130101), a cheap key to group by."""
+    return flights["year"] * 10_000 + flights["month"] * 100 + flights["day"]
+
+
 def congestion_counts(flights: pd.DataFrame) -> pd.DataFrame:
     """One row per flight (the flights' index): the count of each CONGESTION_KEYS group."""
     keys = pd.DataFrame({
         "origin": flights["origin"], "dest": flights["dest"], "carrier": flights["carrier"],
-        "date": flights["year"] * 10_000 + flights["month"] * 100 + flights["day"],
+        "date": date_key(flights),
         "hour": flights["hour"],  # of the scheduled departure: sched_dep_time // 100
         "arrival_hour": flights["sched_arr_time"] // 100,
     }, index=flights.index)
@@ -55,7 +60,7 @@ def plane_rotation(flights: pd.DataFrame) -> pd.DataFrame:
     since the one before (missing for the day's first). All are missing without a tail number."""
     keys = pd.DataFrame({
         "tailnum": flights["tailnum"],
-        "date": flights["year"] * 10_000 + flights["month"] * 100 + flights["day"],
+        "date": date_key(flights),
         "minutes": flights["hour"] * 60 + flights["minute"],  # of the scheduled departure
     }, index=flights.index)
     ordered = keys.sort_values(["tailnum", "date", "minutes"], kind="stable")

@@ -16,9 +16,10 @@ LAYOUT_ROWS = 100
 def run() -> None:
     params = config.load()
     rules = contract.load(paths.CONTRACT)
-    transformer = unfitted_transformer(params, rules)
+    columns = feature_columns(params, rules)
+    transformer = unfitted_transformer(params, columns)
     target = params.problem.target
-    train_columns = [*features.input_columns(**feature_columns(params, rules)), target]
+    train_columns = [*features.input_columns(**columns), target]
     # The fit needs every training row of a branch's columns here; transforming is row by row.
     train = paths.PREPARED["train"]
     with progress.phase(f"fit the feature transformer on {tables.row_count(train):,} rows"):
@@ -48,12 +49,12 @@ def feature_columns(params: config.Params, rules: contract.Contract) -> dict:
                 age_from_year=settings.age_from_year)
 
 
-def unfitted_transformer(params: config.Params, rules: contract.Contract):
-    """The feature transformer the params and the contract describe, before its fit (the
-    benchmark's core builds it here too, so both fit the same transformer)."""
+def unfitted_transformer(params: config.Params, columns: dict):
+    """The feature transformer of `columns` (feature_columns) and the params, before its fit
+    (the benchmark's core builds it here too, so both fit the same transformer)."""
     settings = params.features
     return features.build_transformer(
-        **feature_columns(params, rules),
+        **columns,
         impute_numeric=settings.impute_numeric,
         min_category_count=settings.min_category_count,
         cleaning=dataclasses.asdict(params.cleaning),
