@@ -2,6 +2,7 @@
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from lifecycle.core import cleaning
 from lifecycle.modeling import artifacts, features
@@ -16,6 +17,24 @@ def test_category_normaliser_strips_folds_case_and_maps_aliases_keeping_missing(
     assert out["city"].tolist()[:3] == ["new york", "new york", "boston"]
     assert pd.isna(out["city"].iloc[3])
     assert normaliser.count_changed(frame) == {"city": 2}
+
+
+@pytest.mark.parametrize("text", [object, "str", "string"])
+def test_each_distinct_category_normalised_once_is_each_row_normalised(text):
+    values = {"city": [" N.Y.", "boston", None, "Boston ", "", "n.y.", np.nan, "boston", "\u00a0"],
+              "blank": ["", None, " ", "", np.nan, "\t", None, "", ""]}  # missing once cleaned
+    frame = pd.DataFrame({name: pd.Series(column, dtype=text, index=range(9, 0, -1))
+                          for name, column in values.items()})
+    aliases = {"n.y.": "new york"}
+
+    out = cleaning.normalised_categories(frame, True, "lower", aliases)
+
+    expected = frame["city"].map(
+        lambda value: cleaning.normalised_category(value, True, "lower", aliases))
+    pd.testing.assert_series_equal(out["city"], expected, check_exact=True)  # and its dtype
+    assert out["city"].iloc[:2].tolist() == ["new york", "boston"]
+    # All missing once cleaned, and still not numbers: the encoders fitted on text take it.
+    assert out["blank"].isna().all() and not pd.api.types.is_numeric_dtype(out["blank"])
 
 
 def test_outlier_fences_are_learned_on_train_and_clip_or_flag_new_rows():

@@ -6,7 +6,7 @@ will do to each split (`data.quality.cleaning_summary`); data and modeling do no
 other, so the rules sit below both.
 """
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -52,8 +52,24 @@ def normalised_categories(frame: pd.DataFrame, strip_whitespace: bool, case: str
     def normalise(value: object) -> object:
         return normalised_category(value, strip_whitespace, case, aliases)
 
-    return pd.DataFrame({name: frame[name].map(normalise) for name in frame.columns},
+    def normalised(column: pd.Series) -> pd.Series:
+        values = (each_distinct(column, normalise) if column.dtype == "str"
+                  else column.map(normalise))
+        # Text that all cleans to missing stays text: as floats, an encoder fitted on text would
+        # take the column for numbers and fail.
+        if values.dtype.kind == "f" and not pd.api.types.is_numeric_dtype(column):
+            return values.astype(object)
+        return values
+
+    return pd.DataFrame({name: normalised(frame[name]) for name in frame.columns},
                         index=frame.index)
+
+
+def each_distinct(texts: pd.Series, function: Callable[[str], object]) -> pd.Series:
+    """`texts.map(function)` for a column of pandas' default text dtype ("str"), calling
+    `function` once per distinct text rather than once per row (a column of categories holds
+    few); a missing value stays missing, and the result's dtype is the one `map` infers."""
+    return texts.map({text: function(text) for text in texts.dropna().unique()})
 
 
 def changed_counts(before: pd.DataFrame, after: pd.DataFrame) -> dict[str, int]:

@@ -130,9 +130,11 @@ def run_checks(train: leakage.TrainingRows, y_train: pd.Series, test: pd.DataFra
                primary: str) -> dict:
     """Leakage and split checks on the model's input columns (those of `train` and `test`)."""
     sample = train.sample
+    alone = leakage.single_feature_scores(sample, y_train, test, y, task, seed)
     return {
-        "single_feature": leakage.single_feature_scores(sample, y_train, test, y, task, seed),
-        "feature_groups": leakage.feature_group_scores(sample, y_train, test, y, task, seed),
+        "single_feature": alone,
+        "feature_groups": leakage.feature_group_scores(sample, y_train, test, y, task, seed,
+                                                       alone),
         "shared_test_rows": leakage.shared_rows(train.hashes, test),
         # the primary metric on the rows the model was fitted on, minus on the test rows
         "train_test_gap": (None if train_score is None

@@ -2,7 +2,8 @@
 
 import pandas as pd
 from sklearn.inspection import permutation_importance
-from threadpoolctl import threadpool_limits
+
+from lifecycle.core import workers
 
 
 def permutation_importance_table(model: object, X: pd.DataFrame, y: pd.Series, rows: int,
@@ -11,18 +12,17 @@ def permutation_importance_table(model: object, X: pd.DataFrame, y: pd.Series, r
     """Mean and spread of the score (a scikit-learn scorer name) lost when each input column is
     shuffled.
 
-    Scored on a seeded sample of at most `rows` rows to keep evaluation fast.
+    Scored on a seeded sample of at most `rows` rows to keep evaluation fast. The columns are
+    shared among `lifecycle.core.workers`; every column is shuffled with the same seed whichever
+    worker takes it, so the table is the same for any number of workers.
     """
     if len(X) > rows:
         X = X.sample(n=rows, random_state=seed)
         y = y.loc[X.index]
-    # One OpenMP thread: gradient boosting predicts each row on its own, so the result is the same
-    # to the bit, but with all threads every tree of every one of these ~100 predictions is a
-    # parallel region, and when the cores are busy (a queued sweep) their barriers dominate.
-    with threadpool_limits(limits=1, user_api="openmp"):
-        result = permutation_importance(
-            model, X, y, scoring=scoring, n_repeats=repeats, random_state=seed
-        )
+    jobs = workers.count(X.shape[1])  # before the limit below hides the threads
+    with workers.single_threaded():
+        result = permutation_importance(model, X, y, scoring=scoring, n_repeats=repeats,
+                                        random_state=seed, n_jobs=jobs)
     table = pd.DataFrame({
         "feature": X.columns,
         "importance_mean": result.importances_mean.round(6),

@@ -1,13 +1,14 @@
 """Leakage and split checks: signs that a test score is too good to be true."""
 
 import dataclasses
+import functools
 import warnings
 
 import numpy as np
 import pandas as pd
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
-from lifecycle.core import tables
+from lifecycle.core import tables, workers
 from lifecycle.core.formatting import rounded
 from lifecycle.evaluation import metrics
 
@@ -77,35 +78,44 @@ GROUP_POOL = 20
 
 
 def feature_group_scores(train: pd.DataFrame, y_train: pd.Series, test: pd.DataFrame,
-                         y_test: pd.Series, task: str, seed: int) -> list[dict]:
+                         y_test: pd.Series, task: str, seed: int,
+                         alone: list[dict] | None = None) -> list[dict]:
     """The best group of each size from 2 to GROUP_MOST columns and its test score, on the
-    single-feature check's metric (a group as good as its best column adds nothing).
+    single-feature check's metric (a group as good as its best column adds nothing); `alone`
+    is `single_feature_scores` of the same arguments when the caller has it.
 
     A group is scored by the best of a linear fit on its values (sums, differences), a linear
     fit on their logarithms (products, ratios) and a tree of depth GROUP_DEPTH (thresholds)."""
     train, y_train = _sample(train, y_train, seed)
     test, y_test = _sample(test, y_test, seed)
-    alone = single_feature_scores(train, y_train, test, y_test, task, seed)[:GROUP_POOL]
+    if alone is None:
+        alone = single_feature_scores(train, y_train, test, y_test, task, seed)
+    alone = alone[:GROUP_POOL]
     numbers = {record["feature"]: _as_numbers(train[record["feature"]], test[record["feature"]])
                for record in alone}
-
-    def score(group: tuple[str, ...]) -> float:
-        fit = np.hstack([numbers[column][0] for column in group])
-        held_out = np.hstack([numbers[column][1] for column in group])
-        return _group_score(fit, y_train, held_out, y_test, task, seed)
-
+    # Each size's groups are shared among `lifecycle.core.workers`, the columns copied once each.
+    scores = functools.partial(_group_scores, numbers, y_train, y_test, task, seed)
     beam: list[tuple[tuple[str, ...], float]] = [((), -np.inf)]
     records = []
     for size in range(1, min(GROUP_MOST, len(numbers)) + 1):
-        groups = {tuple(sorted({*group, column})) for group, _ in beam
-                  for column in numbers if column not in group}
-        scored = sorted(((group, score(group)) for group in groups),
+        groups = sorted({tuple(sorted({*group, column})) for group, _ in beam
+                         for column in numbers if column not in group})
+        scored = sorted(zip(groups, workers.shared(scores, groups), strict=True),
                         key=lambda item: (-np.nan_to_num(item[1], nan=-np.inf), item[0]))
         beam = scored[:GROUP_BEAM]
         if size > 1:
             records.append({"features": list(beam[0][0]),
                             SINGLE_FEATURE_METRIC[task]: rounded(beam[0][1])})
     return records
+
+
+def _group_scores(numbers: dict[str, tuple[np.ndarray, np.ndarray]], y_fit: pd.Series,
+                  y_held: pd.Series, task: str, seed: int,
+                  groups: list[tuple[str, ...]]) -> list[float]:
+    """Each group's score from its columns' fit and held-out values in `numbers`."""
+    return [_group_score(np.hstack([numbers[column][0] for column in group]), y_fit,
+                         np.hstack([numbers[column][1] for column in group]), y_held, task, seed)
+            for group in groups]
 
 
 def _group_score(fit: np.ndarray, y_fit: pd.Series, held_out: np.ndarray, y_held: pd.Series,

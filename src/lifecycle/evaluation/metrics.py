@@ -5,10 +5,13 @@ deployment score with them too); its names are available here as well, so that e
 the layers above it import one module for metrics.
 """
 
+import functools
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from lifecycle.core import workers
 from lifecycle.core.formatting import rounded
 from lifecycle.modeling.metrics import (
     LOWER_IS_BETTER,
@@ -51,19 +54,9 @@ def bootstrap_intervals(task: str, y_true: np.ndarray, scores: np.ndarray, *,
     Hand-written rather than scipy.stats.bootstrap: drawing the rows once per resample and
     computing all metrics on them costs one pass per resample instead of one per metric.
     """
-    y_true, rng = np.asarray(y_true), np.random.default_rng(seed)
-    draws: dict[str, list[float]] = {}
-    for _ in range(resamples):
-        rows = rng.integers(0, len(y_true), len(y_true))
-        values = task_metrics(task, y_true[rows], scores[rows], threshold, classes)
-        for name, value in values.items():
-            draws.setdefault(name, []).append(value)
-    tail = (1 - level) / 2 * 100
-    return {
-        name: [rounded(bound)
-               for bound in np.nanpercentile(np.asarray(values), [tail, 100 - tail])]
-        for name, values in draws.items()
-    }
+    on_rows = functools.partial(_metrics_on_rows, task, np.asarray(y_true), scores, threshold,
+                                classes)
+    return _intervals(resampled(on_rows, len(y_true), resamples, seed), level)
 
 
 def paired_bootstrap_deltas(task: str, y_true: np.ndarray, base: np.ndarray, head: np.ndarray,
@@ -73,19 +66,10 @@ def paired_bootstrap_deltas(task: str, y_true: np.ndarray, base: np.ndarray, hea
                             level: float = 0.95) -> dict[str, list[float]]:
     """Interval of head minus base (oriented: positive is better) for each metric, from the same
     resampled rows scored by both models, so row-to-row noise shared by the two cancels out."""
-    y_true, rng = np.asarray(y_true), np.random.default_rng(seed)
-    draws: dict[str, list[float]] = {}
-    for _ in range(resamples):
-        rows = rng.integers(0, len(y_true), len(y_true))
-        before = task_metrics(task, y_true[rows], base[rows], base_threshold, classes)
-        after = task_metrics(task, y_true[rows], head[rows], head_threshold, classes)
-        for name in after.keys() & before.keys():
-            draws.setdefault(name, []).append(oriented(name, after[name])
-                                              - oriented(name, before[name]))
-    tail = (1 - level) / 2 * 100
-    return {name: [rounded(bound)
-                   for bound in np.nanpercentile(np.asarray(values), [tail, 100 - tail])]
-            for name, values in sorted(draws.items())}
+    on_rows = functools.partial(_deltas_on_rows, task, np.asarray(y_true), base, head,
+                                base_threshold, head_threshold, classes)
+    return dict(sorted(_intervals(resampled(on_rows, len(y_true), resamples, seed),
+                                  level).items()))
 
 
 def paired_lift_intervals(metric: str, task: str, y_true: np.ndarray, candidate: np.ndarray,
@@ -95,18 +79,63 @@ def paired_lift_intervals(metric: str, task: str, y_true: np.ndarray, candidate:
     """Interval of the candidate's lift over each baseline on one metric (positive: better),
     every model scored on the same resampled rows, so that the noise they share cancels: a
     lift whose interval lies above 0 is not luck of the test rows."""
-    y_true, rng = np.asarray(y_true), np.random.default_rng(seed)
-    draws: dict[str, list[float]] = {name: [] for name in baselines}
-    for _ in range(resamples):
-        rows = rng.integers(0, len(y_true), len(y_true))
-        value = oriented(metric, metric_value(metric, task, y_true[rows], candidate[rows],
-                                              threshold, classes))
-        for name, scores in baselines.items():
-            draws[name].append(value - oriented(metric, metric_value(
-                metric, task, y_true[rows], scores[rows], threshold, classes)))
+    on_rows = functools.partial(_lifts_on_rows, metric, task, np.asarray(y_true), candidate,
+                                baselines, threshold, classes)
+    return _intervals(resampled(on_rows, len(y_true), resamples, seed), level)
+
+
+def resampled(on_rows: Callable[[np.ndarray], dict[str, float]], size: int, resamples: int,
+              seed: int) -> list[dict[str, float]]:
+    """`on_rows` of each of `resamples` seeded resamples (with replacement) of `size` rows, the
+    resamples shared among `lifecycle.core.workers`: the same values for any number of them."""
+    return workers.shared(functools.partial(_resamples, on_rows, size, seed),
+                          range(resamples))
+
+
+def _resamples(on_rows: Callable[[np.ndarray], dict[str, float]], size: int, seed: int,
+               numbers: range) -> list[dict[str, float]]:
+    # Replays the seed's draws up to the share's last, so resample n is the same rows in any
+    # worker; a draw costs a fraction of a millisecond against the metrics' tens.
+    rng, values = np.random.default_rng(seed), []
+    for number in range(numbers.stop):
+        rows = rng.integers(0, size, size)
+        if number >= numbers.start:
+            values.append(on_rows(rows))
+    return values
+
+
+def _metrics_on_rows(task: str, y_true: np.ndarray, scores: np.ndarray,
+                     threshold: float | None, classes: np.ndarray | None,
+                     rows: np.ndarray) -> dict[str, float]:
+    return task_metrics(task, y_true[rows], scores[rows], threshold, classes)
+
+
+def _deltas_on_rows(task: str, y_true: np.ndarray, base: np.ndarray, head: np.ndarray,
+                    base_threshold: float | None, head_threshold: float | None,
+                    classes: np.ndarray | None, rows: np.ndarray) -> dict[str, float]:
+    before = task_metrics(task, y_true[rows], base[rows], base_threshold, classes)
+    after = task_metrics(task, y_true[rows], head[rows], head_threshold, classes)
+    return {name: oriented(name, after[name]) - oriented(name, before[name])
+            for name in after.keys() & before.keys()}
+
+
+def _lifts_on_rows(metric: str, task: str, y_true: np.ndarray, candidate: np.ndarray,
+                   baselines: dict[str, np.ndarray], threshold: float | None,
+                   classes: np.ndarray | None, rows: np.ndarray) -> dict[str, float]:
+    value = oriented(metric, metric_value(metric, task, y_true[rows], candidate[rows],
+                                          threshold, classes))
+    return {name: value - oriented(metric, metric_value(metric, task, y_true[rows],
+                                                        scores[rows], threshold, classes))
+            for name, scores in baselines.items()}
+
+
+def _intervals(draws: list[dict[str, float]], level: float) -> dict[str, list[float]]:
+    """The central `level` percentile interval of each name's values, in the first draw's
+    order; NaN draws (a resample of one class) are left out."""
     tail = (1 - level) / 2 * 100
-    return {name: [rounded(bound) for bound in np.nanpercentile(values, [tail, 100 - tail])]
-            for name, values in draws.items()}
+    return {name: [rounded(bound) for bound in
+                   np.nanpercentile([values[name] for values in draws], [tail, 100 - tail])]
+            for name in (draws[0] if draws else {})}
 
 
 def prediction_table(y_true: object, scores: np.ndarray, classes: np.ndarray | None = None

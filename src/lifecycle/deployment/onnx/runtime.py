@@ -31,7 +31,7 @@ import numpy as np
 import onnxruntime
 import pandas as pd
 
-from lifecycle.core import errors, files, spelling, tables
+from lifecycle.core import cleaning, errors, files, spelling, tables
 from lifecycle.core.errors import LifecycleError
 from lifecycle.deployment import frames  # none of these imports scikit-learn
 
@@ -212,6 +212,13 @@ def record_array(values: list, kind: str, speller: Speller | None = None) -> np.
 
 
 def category_array(values: Iterable, speller: Speller | None) -> np.ndarray:
+    if isinstance(values, pd.Series) and values.dtype == "str":
+        # A batch's text column: each distinct category spelled once.
+        spell = speller or (lambda text: text)
+        texts = cleaning.each_distinct(values, lambda value: spell(category_text(value)))
+        array = texts.to_numpy(dtype=object)
+        array[texts.isna().to_numpy()] = spell(category_text(None))
+        return array.reshape(-1, 1)
     if speller is None:
         texts = [category_text(value) for value in values]
     else:

@@ -1,0 +1,52 @@
+"""Independent pieces of a stage's work shared among single-threaded worker processes, one per
+thread OpenMP may use here: OMP_NUM_THREADS when set, else the cores. With one, the stage's
+own process does the work, as it would without this module.
+
+Every piece is computed exactly as it would be in the stage's own process, so the results are
+the same to the bit for any number of workers. Processes rather than threads, because pandas
+and scikit-learn's Python code holds the GIL; one thread each, because with several a tree
+model's every prediction is a parallel region whose barriers dominate on busy cores.
+"""
+
+import contextlib
+import itertools
+from collections.abc import Callable, Iterator, Sequence
+from typing import TypeVar
+
+from joblib import Parallel, delayed, parallel_config
+from threadpoolctl import threadpool_info, threadpool_limits
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+
+def count(pieces: int) -> int:
+    """How many workers share `pieces` pieces of work: one per OpenMP thread, at most one per
+    piece, at least one (1 means the stage's own process does the work)."""
+    threads = max((pool["num_threads"] for pool in threadpool_info()
+                   if pool["user_api"] == "openmp"), default=1)
+    return max(1, min(threads, pieces))
+
+
+@contextlib.contextmanager
+def single_threaded() -> Iterator[None]:
+    """One OpenMP thread in this process, and in the worker processes joblib starts within."""
+    with threadpool_limits(limits=1, user_api="openmp"), \
+            parallel_config(backend="loky", inner_max_num_threads=1):
+        yield
+
+
+def shared(work: Callable[[Sequence[Item]], list[Result]], items: Sequence[Item]) -> list[Result]:
+    """`work` applied to consecutive shares of `items`, one share per worker, its results in
+    the items' order. `work` maps a share to one result per item; each worker receives its
+    share and `work`'s arguments once, so a large argument is copied once per worker."""
+    workers = count(len(items))
+    bounds = [len(items) * worker // workers for worker in range(workers + 1)]
+    with single_threaded():
+        if workers == 1:
+            return work(items)
+        results = Parallel(n_jobs=workers)(delayed(work)(items[start:end])
+                                           for start, end in itertools.pairwise(bounds))
+    return [result for share_results in results for result in share_results]
+
+
