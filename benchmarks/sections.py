@@ -55,6 +55,8 @@ estimator.fit(encoded, train[target])
 test = tables.read_parquet(paths.PREPARED["test"])
 estimator.predict_proba(transformer.transform(test.drop(columns=target)))
 """
+
+
 def user_environment() -> dict:
     """The stages' environment with OpenMP's threads as the user chose (unset: every core), not
     the test suite's one thread."""

@@ -48,5 +48,3 @@ def shared(work: Callable[[Sequence[Item]], list[Result]], items: Sequence[Item]
         results = Parallel(n_jobs=workers)(delayed(work)(items[start:end])
                                            for start, end in itertools.pairwise(bounds))
     return [result for share_results in results for result in share_results]
-
-
