@@ -3,12 +3,14 @@ bootstrap intervals, the paired lifts, the leakage check's groups and the permut
 (each evaluate's output, which dvc.lock pins).
 
 The suite runs with one OpenMP thread (tests/conftest.py), so one worker; each test raises the
-limit to two threads, which makes `lifecycle.core.workers` use two processes."""
+limit to two threads, and takes away the least work worth a worker (their tables are small),
+which makes `lifecycle.core.workers` use two processes."""
 
 import os
 
 import numpy as np
 import pandas as pd
+import pytest
 from sklearn.ensemble import HistGradientBoostingClassifier
 from threadpoolctl import threadpool_limits
 
@@ -16,11 +18,16 @@ from lifecycle.core import workers
 from lifecycle.evaluation import importance, leakage, metrics
 
 
+@pytest.fixture(autouse=True)
+def any_work_is_worth_a_worker(monkeypatch):
+    monkeypatch.setattr(workers, "WORTH_A_WORKER", 0)
+
+
 def in_one_and_in_two_workers(compute):
     with threadpool_limits(limits=1, user_api="openmp"):
         alone = compute()
     with threadpool_limits(limits=2, user_api="openmp"):
-        assert workers.count(10) == 2
+        assert workers.count(10, 1) == 2
         shared = compute()
     return alone, shared
 
@@ -31,13 +38,22 @@ def process_of_each(items):
 
 def test_shares_keep_the_items_order_and_run_in_as_many_processes_as_openmp_threads():
     with threadpool_limits(limits=2, user_api="openmp"):
-        assert (workers.count(1), workers.count(0), workers.count(5)) == (1, 1, 2)
-        results = workers.shared(process_of_each, list(range(7)))
+        assert (workers.count(1, 1), workers.count(0, 1), workers.count(5, 1)) == (1, 1, 2)
+        results = workers.shared(process_of_each, list(range(7)), rows=1)
     assert [item for item, _ in results] == list(range(7))
     assert len({process for _, process in results}) == 2
     assert os.getpid() not in {process for _, process in results}
     with threadpool_limits(limits=1, user_api="openmp"):
-        assert {process for _, process in workers.shared(process_of_each, [1, 2])} == {
+        assert {process for _, process in workers.shared(process_of_each, [1, 2], rows=1)} == {
+            os.getpid()}
+
+
+def test_little_work_stays_in_the_stages_process(monkeypatch):
+    monkeypatch.setattr(workers, "WORTH_A_WORKER", 1000)
+    with threadpool_limits(limits=2, user_api="openmp"):
+        assert workers.count(10, 99) == 1  # 990 rows of work
+        assert workers.count(10, 100) == 2
+        assert {process for _, process in workers.shared(process_of_each, [1, 2], rows=10)} == {
             os.getpid()}
 
 

@@ -19,7 +19,7 @@ def permutation_importance_table(model: object, X: pd.DataFrame, y: pd.Series, r
     if len(X) > rows:
         X = X.sample(n=rows, random_state=seed)
         y = y.loc[X.index]
-    jobs = workers.count(X.shape[1])  # before the limit below hides the threads
+    jobs = workers.count(X.shape[1], len(X) * repeats)  # before the limit hides the threads
     with workers.single_threaded():
         result = permutation_importance(model, X, y, scoring=scoring, n_repeats=repeats,
                                         random_state=seed, n_jobs=jobs)

@@ -100,7 +100,7 @@ def feature_group_scores(train: pd.DataFrame, y_train: pd.Series, test: pd.DataF
     for size in range(1, min(GROUP_MOST, len(numbers)) + 1):
         groups = sorted({tuple(sorted({*group, column})) for group, _ in beam
                          for column in numbers if column not in group})
-        scored = sorted(zip(groups, workers.shared(scores, groups), strict=True),
+        scored = sorted(zip(groups, workers.shared(scores, groups, len(y_train)), strict=True),
                         key=lambda item: (-np.nan_to_num(item[1], nan=-np.inf), item[0]))
         beam = scored[:GROUP_BEAM]
         if size > 1:

@@ -89,7 +89,7 @@ def resampled(on_rows: Callable[[np.ndarray], dict[str, float]], size: int, resa
     """`on_rows` of each of `resamples` seeded resamples (with replacement) of `size` rows, the
     resamples shared among `lifecycle.core.workers`: the same values for any number of them."""
     return workers.shared(functools.partial(_resamples, on_rows, size, seed),
-                          range(resamples))
+                          range(resamples), size)
 
 
 def _resamples(on_rows: Callable[[np.ndarray], dict[str, float]], size: int, seed: int,
