@@ -8,6 +8,7 @@ import skops.io
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
+from threadpoolctl import threadpool_limits
 
 from lifecycle.core import files, tables
 from lifecycle.core.errors import LifecycleError
@@ -36,6 +37,21 @@ def test_two_saves_of_one_model_give_identical_bytes_that_load_back(tmp_path):
     loaded = artifacts.load_model(first)
     np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
     assert {info.date_time for info in zipfile.ZipFile(first).infolist()} == {artifacts.ZIP_EPOCH}
+
+
+def test_a_model_fitted_on_one_thread_or_two_gives_the_same_file(tmp_path):
+    """Gradient boosting records its fit's thread count: the file must not, or dvc.lock would
+    reproduce only on a machine with as many cores as where it was made."""
+    files = []
+    for threads in (1, 2):
+        with threadpool_limits(limits=threads, user_api="openmp"):
+            model, X = fitted_model()
+        assert model._bin_mapper.n_threads == threads
+        files.append(tmp_path / f"{threads}.skops")
+        artifacts.save_model(Pipeline([("model", model)]), files[-1])  # found inside
+    assert files[0].read_bytes() == files[1].read_bytes()
+    loaded = artifacts.load_model(files[1])
+    np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
 
 
 def test_a_model_file_with_an_untrusted_type_is_refused(tmp_path):

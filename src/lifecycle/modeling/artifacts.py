@@ -46,7 +46,28 @@ TRUSTED_TYPES = [
 def save_model(model: Any, path: str | os.PathLike) -> None:
     import skops.io
 
+    record_one_fit_thread(model)
     write_bytes(canonical_skops(skops.io.dumps(model)), path)
+
+
+def record_one_fit_thread(model: Any) -> None:
+    """Histogram gradient boosting records how many OpenMP threads its fit used (its bin
+    mapper's `n_threads`, which scikit-learn reads only while fitting): set to 1 in `model` and
+    every estimator inside it, the file is the same whichever machine made it."""
+    from sklearn.base import BaseEstimator
+
+    seen, parts = set(), [model]
+    while parts:
+        part = parts.pop()
+        if id(part) in seen:
+            continue
+        seen.add(id(part))
+        if hasattr(getattr(part, "_bin_mapper", None), "n_threads"):
+            part._bin_mapper.n_threads = 1
+        if isinstance(part, list | tuple):
+            parts.extend(part)
+        elif isinstance(part, BaseEstimator):
+            parts.extend(vars(part).values())
 
 
 # Bounds on a model file before skops reads it: its schema is parsed as one JSON document, and a
