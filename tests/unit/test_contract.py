@@ -363,3 +363,10 @@ def test_an_unknown_top_level_key_of_the_contract_is_named_without_a_prefix():
     with pytest.raises(ParamsError, match=r"^key: unknown key; allowed here: columns, keys "
                                           r"\(did you mean 'keys'\?\)$"):
         contract.parse({"key": [], "columns": {"x": {"type": "numeric", "role": "feature"}}})
+
+
+def test_input_columns_lists_each_raw_column_once():
+    columns = contract.input_columns(["distance", "plane_year"], ["carrier"], "departure",
+                                     ["plane_year"])
+
+    assert columns == ["departure", "plane_year", "distance", "carrier"]

@@ -58,13 +58,6 @@ def test_rare_categories_are_grouped():
     assert codes.iloc[-1] == codes.iloc[-2]
 
 
-def test_input_columns_lists_each_raw_column_once():
-    columns = features.input_columns(["distance", "plane_year"], ["carrier"], "departure",
-                                     ["plane_year"])
-
-    assert columns == ["departure", "plane_year", "distance", "carrier"]
-
-
 @pytest.mark.parametrize("outliers, numeric_reads", [
     # Fences before the imputer: the numeric branch reads its columns together.
     ("clip", [["distance", "wind", "gaps", "seats"]]),

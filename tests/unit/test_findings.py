@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from lifecycle.core.errors import ParamsError
-from lifecycle.evaluation import findings, plots
+from lifecycle.evaluation import findings, metrics, plots
 from lifecycle.modeling import models
 
 from ..stage.test_evaluation import table
@@ -89,13 +89,17 @@ def test_the_baselines_are_scored_with_the_candidates_lift_and_its_paired_interv
     trivial.fit(X[fit], y[fit])
     scored = findings.score_test(candidate, X[test], y[test], "binary", 0.5)
 
-    found = findings.score_baselines(X[test], "binary", "roc_auc", scored, {"trivial": trivial},
-                                     resamples=20, seed=0)
+    intervals, found = findings.score_baselines(X[test], "binary", "roc_auc", scored,
+                                                {"trivial": trivial}, resamples=20, seed=0)
 
     assert found["trivial"]["metrics"]["roc_auc"] == 0.5
     assert found["trivial"]["lift"] == pytest.approx(scored.metrics["roc_auc"] - 0.5)
     low, high = found["trivial"]["lift_interval"]
     assert 0 < low <= high
+    # the same resamples give the candidate's own intervals
+    assert intervals == metrics.bootstrap_intervals("binary", scored.y, scored.scores,
+                                                    threshold=0.5, classes=scored.classes,
+                                                    resamples=20, seed=0)
 
 
 def details(**checks: object) -> dict:

@@ -67,13 +67,14 @@ def test_bootstrap_and_paired_intervals_do_not_depend_on_the_number_of_workers()
     def compute():
         return (metrics.bootstrap_intervals("binary", y, strong, threshold=0.5, **settings),
                 metrics.paired_bootstrap_deltas("binary", y, weak, strong, **settings),
-                metrics.paired_lift_intervals("roc_auc", "binary", y, strong,
-                                              {"weak": weak, "flat": np.full(3000, 0.5)},
-                                              **settings))
+                metrics.bootstrap_with_lifts("binary", y, strong,
+                                             {"weak": weak, "flat": np.full(3000, 0.5)},
+                                             "roc_auc", threshold=0.5, **settings))
 
     alone, shared = in_one_and_in_two_workers(compute)
     assert alone == shared
-    assert alone[2]["weak"][0] > 0  # a real lift, found by both
+    assert alone[2][0] == alone[0]  # the lifts' pass gives the same intervals of the metrics
+    assert alone[2][1]["weak"][0] > 0  # a real lift, found by both
 
 
 def test_leakage_groups_and_importance_do_not_depend_on_the_number_of_workers():

@@ -399,3 +399,11 @@ def _one_line_dumper() -> type:
 
     OneLine.add_representer(str, text)
     return OneLine
+
+
+def input_columns(numeric: list[str], categorical: list[str], datetime: str | None,
+                  age_from_year: list[str]) -> list[str]:
+    """The raw columns the feature transformer consumes, in a stable order (here, not beside the
+    transformer, so that prepare names them without importing scikit-learn)."""
+    calendar = [datetime, *age_from_year] if datetime else []
+    return list(dict.fromkeys([*calendar, *numeric, *categorical]))

@@ -73,12 +73,10 @@ def test_details(params: config.Params, test: pd.DataFrame, candidate: Scored,
         records = slices.slice_metrics(test, y, scores, evaluation.slice_columns, task,
                                        evaluation.slice_min_rows, candidate.threshold,
                                        candidate.classes)
-    with progress.phase(f"bootstrap intervals ({resamples} resamples)"):
-        intervals = metrics.bootstrap_intervals(task, y, scores, threshold=candidate.threshold,
-                                                classes=candidate.classes, resamples=resamples,
-                                                seed=seed)
-    with progress.phase("score the baselines, with paired intervals of the lifts"):
-        lifts = score_baselines(test, task, primary, candidate, baselines, resamples, seed)
+    with progress.phase(f"bootstrap intervals and the baselines' paired lifts ({resamples} "
+                        f"resamples)"):
+        intervals, lifts = score_baselines(test, task, primary, candidate, baselines, resamples,
+                                           seed)
     with progress.phase("leakage and split checks"):
         checks = run_checks(train, y_train, test[list(train.sample.columns)], y, task, seed,
                             train_report["train_metrics"].get(primary), value, primary)
@@ -96,21 +94,23 @@ def test_details(params: config.Params, test: pd.DataFrame, candidate: Scored,
 
 
 def score_baselines(test: pd.DataFrame, task: str, primary: str, candidate: Scored,
-                    baselines: dict[str, object], resamples: int, seed: int) -> dict[str, dict]:
-    """Each baseline's test metrics and the candidate's lift over it on the primary metric, with
-    the lift's paired bootstrap interval (the same resampled rows for every model)."""
+                    baselines: dict[str, object], resamples: int, seed: int
+                    ) -> tuple[dict[str, list[float]], dict[str, dict]]:
+    """The candidate's bootstrap intervals, and each baseline's test metrics and the candidate's
+    lift over it on the primary metric, with the lift's paired bootstrap interval: one pass
+    over the resampled rows, the same rows for every model."""
     y, threshold, classes = candidate.y, candidate.threshold, candidate.classes
     scores = {name: metrics.predict_scores(model, test, task) for name, model in baselines.items()}
-    intervals = metrics.paired_lift_intervals(primary, task, y, candidate.scores, scores,
-                                              threshold=threshold, classes=classes,
-                                              resamples=resamples, seed=seed)
+    intervals, lift_intervals = metrics.bootstrap_with_lifts(
+        task, y, candidate.scores, scores, primary, threshold=threshold, classes=classes,
+        resamples=resamples, seed=seed)
     found = {}
     for name, baseline_scores in scores.items():
         scored = metrics.task_metrics(task, y, baseline_scores, threshold, classes)
         found[name] = {"metrics": scored,
                        "lift": metrics.lift(primary, candidate.metrics[primary], scored[primary]),
-                       "lift_interval": intervals[name]}
-    return found
+                       "lift_interval": lift_intervals[name]}
+    return intervals, found
 
 
 def cv_shortfall(cv: dict | None, test: float, interval: list | None,

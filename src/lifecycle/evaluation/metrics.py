@@ -31,6 +31,7 @@ from lifecycle.modeling.metrics import (
     predict_scores,
     regression_metrics,
     task_metrics,
+    task_values,
 )
 
 if TYPE_CHECKING:
@@ -38,10 +39,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "LOWER_IS_BETTER", "METRIC_NAMES", "ONE_METRIC", "SCORERS", "TASKS", "THRESHOLD_METRICS",
-    "binary_metrics", "binary_targets", "bootstrap_intervals", "importance_scoring", "lift",
-    "metric_labels", "metric_value", "multiclass_metrics", "oriented", "paired_bootstrap_deltas",
-    "paired_lift_intervals", "predict_scores", "prediction_table", "regression_metrics",
-    "scores_from_table", "task_metrics",
+    "binary_metrics", "binary_targets", "bootstrap_intervals", "bootstrap_with_lifts",
+    "importance_scoring", "lift", "metric_labels", "metric_value", "multiclass_metrics",
+    "oriented", "paired_bootstrap_deltas", "predict_scores", "prediction_table",
+    "regression_metrics", "scores_from_table", "task_metrics", "task_values",
 ]
 
 
@@ -54,9 +55,25 @@ def bootstrap_intervals(task: str, y_true: np.ndarray, scores: np.ndarray, *,
     Hand-written rather than scipy.stats.bootstrap: drawing the rows once per resample and
     computing all metrics on them costs one pass per resample instead of one per metric.
     """
-    on_rows = functools.partial(_metrics_on_rows, task, np.asarray(y_true), scores, threshold,
-                                classes)
-    return _intervals(resampled(on_rows, len(y_true), resamples, seed), level)
+    return bootstrap_with_lifts(task, y_true, scores, {}, None, threshold=threshold,
+                                classes=classes, resamples=resamples, seed=seed, level=level)[0]
+
+
+def bootstrap_with_lifts(task: str, y_true: np.ndarray, scores: np.ndarray,
+                         baselines: dict[str, np.ndarray], metric: str | None, *,
+                         threshold: float | None = None, classes: np.ndarray | None = None,
+                         resamples: int, seed: int, level: float = 0.95
+                         ) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """`bootstrap_intervals` of the candidate's `scores`, and the interval of its lift over each
+    of `baselines` (their scores) on `metric` (positive: better). Every model is scored on the
+    same resampled rows, so that the noise they share cancels: a lift whose interval lies above
+    0 is not luck of the test rows. One pass gives both: the candidate's metrics on a resample
+    are computed once, for its intervals and its lifts."""
+    on_rows = functools.partial(_metrics_and_lifts_on_rows, task, np.asarray(y_true), scores,
+                                threshold, classes, metric, baselines)
+    draws = resampled(on_rows, len(y_true), resamples, seed)
+    return (_intervals([found for found, _ in draws], level),
+            _intervals([lifts for _, lifts in draws], level))
 
 
 def paired_bootstrap_deltas(task: str, y_true: np.ndarray, base: np.ndarray, head: np.ndarray,
@@ -70,18 +87,6 @@ def paired_bootstrap_deltas(task: str, y_true: np.ndarray, base: np.ndarray, hea
                                 base_threshold, head_threshold, classes)
     return dict(sorted(_intervals(resampled(on_rows, len(y_true), resamples, seed),
                                   level).items()))
-
-
-def paired_lift_intervals(metric: str, task: str, y_true: np.ndarray, candidate: np.ndarray,
-                          baselines: dict[str, np.ndarray], *, threshold: float | None = None,
-                          classes: np.ndarray | None = None, resamples: int, seed: int,
-                          level: float = 0.95) -> dict[str, list[float]]:
-    """Interval of the candidate's lift over each baseline on one metric (positive: better),
-    every model scored on the same resampled rows, so that the noise they share cancels: a
-    lift whose interval lies above 0 is not luck of the test rows."""
-    on_rows = functools.partial(_lifts_on_rows, metric, task, np.asarray(y_true), candidate,
-                                baselines, threshold, classes)
-    return _intervals(resampled(on_rows, len(y_true), resamples, seed), level)
 
 
 def resampled(on_rows: Callable[[np.ndarray], dict[str, float]], size: int, resamples: int,
@@ -104,10 +109,15 @@ def _resamples(on_rows: Callable[[np.ndarray], dict[str, float]], size: int, see
     return values
 
 
-def _metrics_on_rows(task: str, y_true: np.ndarray, scores: np.ndarray,
-                     threshold: float | None, classes: np.ndarray | None,
-                     rows: np.ndarray) -> dict[str, float]:
-    return task_metrics(task, y_true[rows], scores[rows], threshold, classes)
+def _metrics_and_lifts_on_rows(task: str, y_true: np.ndarray, scores: np.ndarray,
+                               threshold: float | None, classes: np.ndarray | None,
+                               metric: str | None, baselines: dict[str, np.ndarray],
+                               rows: np.ndarray) -> tuple[dict[str, float], dict[str, float]]:
+    y = y_true[rows]
+    values = task_values(task, y, scores[rows], threshold, classes)
+    lifts = {name: oriented(metric, values[metric]) - oriented(metric, metric_value(
+        metric, task, y, other[rows], threshold, classes)) for name, other in baselines.items()}
+    return {name: rounded(value) for name, value in values.items()}, lifts
 
 
 def _deltas_on_rows(task: str, y_true: np.ndarray, base: np.ndarray, head: np.ndarray,
@@ -117,16 +127,6 @@ def _deltas_on_rows(task: str, y_true: np.ndarray, base: np.ndarray, head: np.nd
     after = task_metrics(task, y_true[rows], head[rows], head_threshold, classes)
     return {name: oriented(name, after[name]) - oriented(name, before[name])
             for name in after.keys() & before.keys()}
-
-
-def _lifts_on_rows(metric: str, task: str, y_true: np.ndarray, candidate: np.ndarray,
-                   baselines: dict[str, np.ndarray], threshold: float | None,
-                   classes: np.ndarray | None, rows: np.ndarray) -> dict[str, float]:
-    value = oriented(metric, metric_value(metric, task, y_true[rows], candidate[rows],
-                                          threshold, classes))
-    return {name: value - oriented(metric, metric_value(metric, task, y_true[rows],
-                                                        scores[rows], threshold, classes))
-            for name, scores in baselines.items()}
 
 
 def _intervals(draws: list[dict[str, float]], level: float) -> dict[str, list[float]]:

@@ -20,6 +20,7 @@ from sklearn.utils import Tags
 from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
+from lifecycle.config.contract import input_columns
 from lifecycle.core import cleaning, extensions
 from lifecycle.core.errors import LifecycleError
 
@@ -247,13 +248,6 @@ def frame_or_checked_array(X: object) -> object:
 
 def age_column_name(year_column: str) -> str:
     return f"{year_column.removesuffix('_year')}_age"
-
-
-def input_columns(numeric: list[str], categorical: list[str], datetime: str | None,
-                  age_from_year: list[str]) -> list[str]:
-    """The raw columns the feature transformer consumes, in a stable order."""
-    calendar = [datetime, *age_from_year] if datetime else []
-    return list(dict.fromkeys([*calendar, *numeric, *categorical]))
 
 
 def build_transformer(numeric: list[str], categorical: list[str], datetime: str | None,

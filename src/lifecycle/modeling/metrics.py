@@ -139,19 +139,26 @@ def _binary_values(y_true: np.ndarray, probability: np.ndarray,
 
 def multiclass_metrics(y_true: np.ndarray, probability: np.ndarray,
                        classes: np.ndarray) -> dict[str, float]:
+    return _rounded(_multiclass_values(y_true, probability, classes))
+
+
+def _multiclass_values(y_true: np.ndarray, probability: np.ndarray,
+                       classes: np.ndarray) -> dict[str, float]:
     predicted = np.asarray(classes)[probability.argmax(axis=1)]
-    values = {
+    return {
         "macro_f1": metrics.f1_score(y_true, predicted, labels=classes, average="macro",
                                      zero_division=0),
         "balanced_accuracy": metrics.balanced_accuracy_score(y_true, predicted),
         "log_loss": metrics.log_loss(y_true, probability, labels=classes),
     }
-    return _rounded(values)
 
 
 def regression_metrics(y_true: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
-    return _rounded({name: ONE_METRIC[name](y_true, predicted, None)
-                     for name in ("rmse", "mae", "r2")})
+    return _rounded(_regression_values(y_true, predicted))
+
+
+def _regression_values(y_true: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
+    return {name: ONE_METRIC[name](y_true, predicted, None) for name in ("rmse", "mae", "r2")}
 
 
 def _labels(probability: np.ndarray, classes: np.ndarray) -> np.ndarray:
@@ -191,12 +198,19 @@ def task_metrics(task: str, y_true: np.ndarray, scores: np.ndarray,
 
     Binary labels are 0/1 (`binary_targets`); other tasks take the labels as they are.
     """
+    return _rounded(task_values(task, y_true, scores, threshold, classes))
+
+
+def task_values(task: str, y_true: np.ndarray, scores: np.ndarray,
+                threshold: float | None = None, classes: np.ndarray | None = None
+                ) -> dict[str, float]:
+    """`task_metrics` unrounded: each is the value `metric_value` gives for its name."""
     y_true = np.asarray(y_true)
     if task == "binary":
-        return binary_metrics(y_true, scores, threshold)
+        return _binary_values(y_true, scores, threshold)
     if task == "multiclass":
-        return multiclass_metrics(y_true, scores, classes)
-    return regression_metrics(y_true, scores)
+        return _multiclass_values(y_true, scores, classes)
+    return _regression_values(y_true, scores)
 
 
 def oriented(metric: str, value: float) -> float:

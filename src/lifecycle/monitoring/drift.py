@@ -54,11 +54,6 @@ def prediction_psi(reference: np.ndarray, current: np.ndarray) -> float:
     return max(psi(reference[:, k], current[:, k]) for k in range(reference.shape[1]))
 
 
-def categorical_psi(reference: pd.Series, current: pd.Series) -> float:
-    expected, actual = _category_shares(reference, current)
-    return _psi_from_shares(expected, actual)
-
-
 def _psi_from_shares(expected: np.ndarray, actual: np.ndarray) -> float:
     expected = np.clip(expected, PSI_EPSILON, None)
     actual = np.clip(actual, PSI_EPSILON, None)
@@ -71,9 +66,9 @@ def _finite(values: np.ndarray) -> np.ndarray:
 
 
 def _category_shares(reference: pd.Series, current: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    levels = sorted(set(reference.dropna().astype(str)) | set(current.dropna().astype(str)))
     expected = reference.dropna().astype(str).value_counts(normalize=True)
     actual = current.dropna().astype(str).value_counts(normalize=True)
+    levels = sorted(set(expected.index) | set(actual.index))  # the counts' levels: no row loop
     return (expected.reindex(levels, fill_value=0).to_numpy(),
             actual.reindex(levels, fill_value=0).to_numpy())
 
@@ -98,11 +93,11 @@ def numeric_drift(reference: pd.Series, current: pd.Series,
 def categorical_drift(reference: pd.Series, current: pd.Series,
                       thresholds: Thresholds) -> dict:
     """Chi-square test for small batches, Jensen-Shannon distance otherwise, plus PSI."""
-    result = {"type": "categorical", "psi": rounded(categorical_psi(reference, current))}
+    expected, actual = _category_shares(reference, current)
+    result = {"type": "categorical", "psi": rounded(_psi_from_shares(expected, actual))}
     n_ref, n_cur = reference.notna().sum(), current.notna().sum()
     if n_ref == 0 or n_cur == 0:
         return {**result, "test": "none", "statistic": 0.0, "drift": False}
-    expected, actual = _category_shares(reference, current)
     if min(n_ref, n_cur) < thresholds.small_sample_rows:
         counts = np.vstack([expected * n_ref, actual * n_cur])
         counts = counts[:, counts.sum(axis=0) > 0]

@@ -11,12 +11,11 @@ from typing import Any
 import pandas as pd
 
 from lifecycle import config
-from lifecycle.config.contract import Contract
+from lifecycle.config.contract import Contract, input_columns
 from lifecycle.core import formatting
 from lifecycle.core.errors import LifecycleError
 from lifecycle.data import curation, splits
 from lifecycle.evaluation import leakage
-from lifecycle.modeling import features
 from lifecycle.project.inference import moments
 
 # The template's criterion: a test row whose inputs all occur in train is scored on what was
@@ -167,7 +166,7 @@ def natural_shared_share(table: pd.DataFrame, rules: Contract, target: str, task
                                  drop_duplicate_rows=duplicate_row == "drop")
     parts = split_as_prepare(curated, target, task, split, seed)
     numeric, categorical = rules.feature_lists([])
-    inputs = features.input_columns(numeric, categorical, datetime_feature, [])
+    inputs = input_columns(numeric, categorical, datetime_feature, [])
     if not inputs or parts["test"].empty:
         return 0.0
     return leakage.shared_rows(leakage.row_hashes(parts["train"][inputs]),

@@ -19,7 +19,7 @@ def run() -> None:
     columns = feature_columns(params, rules)
     transformer = unfitted_transformer(params, columns)
     target = params.problem.target
-    train_columns = [*features.input_columns(**columns), target]
+    train_columns = [*contract.input_columns(**columns), target]
     # The fit needs every training row of a branch's columns here; transforming is row by row.
     train = paths.PREPARED["train"]
     with progress.phase(f"fit the feature transformer on {tables.row_count(train):,} rows"):

@@ -10,7 +10,6 @@ from lifecycle import config
 from lifecycle.config import contract
 from lifecycle.core import files, paths, progress, tables
 from lifecycle.data import prepare, quality
-from lifecycle.modeling import features
 
 
 def run() -> None:
@@ -24,7 +23,7 @@ def run() -> None:
     if time_column:
         rules.require_column("split.time_column", time_column, "datetime", paths.CONTRACT)
     numeric, categorical = rules.feature_lists(params.features.age_from_year)
-    inputs = features.input_columns(numeric, categorical, params.features.datetime,
+    inputs = contract.input_columns(numeric, categorical, params.features.datetime,
                                     params.features.age_from_year)
     prepare.check_no_leakage(inputs, target, rules.with_role("leakage", "identifier"))
     # Sensitive columns stay in the splits, model inputs or not: evaluate measures per group.
