@@ -35,8 +35,8 @@ def single_feature_scores(train: pd.DataFrame, y_train: pd.Series, test: pd.Data
         model.fit(fit_values, y_train)
         scores = metrics.predict_scores(model, score_values, task)
         classes = getattr(model, "classes_", None)
-        value = metrics.task_metrics(task, y_test, scores, None, classes)[metric]
-        records.append({"feature": column, metric: value})
+        value = metrics.metric_value(metric, task, np.asarray(y_test), scores, None, classes)
+        records.append({"feature": column, metric: rounded(value)})
     return sorted(records, key=lambda record: (-np.nan_to_num(record[metric]), record["feature"]))
 
 
