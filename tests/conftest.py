@@ -260,7 +260,8 @@ def trained_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 # What batch scoring, the API and the train stage read from a reproduced project.
 TRAINED_FILES = ("params.yaml", "dvc.yaml", "data/contract.yaml", "models/model.skops",
                  "models/model.onnx", "models/features.skops", "data/features/train.parquet",
-                 "data/prepared/train.parquet", "data/prepared/test.parquet", "reports/gate.json")
+                 "data/prepared/train.parquet", "data/prepared/test.parquet",
+                 "data/predictions/test.parquet", "reports/gate.json")
 
 
 def copy_example(project: Path) -> Path:

@@ -203,6 +203,36 @@ def test_the_export_stage_writes_the_same_bytes_and_its_parity_report(trained_pr
     assert report["parity"]["max_difference"] < 1e-9
 
 
+@pytest.mark.parametrize("change", ["one score", "one row fewer", "one row more"])
+def test_export_checks_the_file_against_the_scores_evaluate_recorded(trained_project, tmp_path,
+                                                                     change):
+    """Parity compares the ONNX file with the pipeline's scores as evaluate recorded them: a
+    recorded score that is not the model's, or scores of other rows, and nothing is written."""
+    from ..conftest import TRAINED_FILES, copy_files, run_stages
+
+    project = copy_files(trained_project, tmp_path / "p", TRAINED_FILES)
+    (project / "models/model.onnx").unlink()
+    recorded = project / "data/predictions/test.parquet"
+    table = pd.read_parquet(recorded)
+    if change == "one score":
+        table.loc[7, "score"] += 0.01
+    elif change == "one row fewer":
+        table = table.iloc[:-1]
+    else:
+        table = pd.concat([table, table.tail(1)], ignore_index=True)
+    table.to_parquet(recorded)
+    with pytest.raises(LifecycleError) as refused:
+        run_stages(project, ("export",))
+    message = str(refused.value)
+    if change == "one score":
+        assert "does not answer as models/model.skops" in message
+        largest = float(message.split("'max_difference': ")[1].split(",")[0])
+        assert largest == pytest.approx(0.01) and "'holds': False" in message
+    else:
+        assert message.startswith("data/predictions/test.parquet: ") and "dvc repro" in message
+    assert not (project / "models/model.onnx").exists()
+
+
 def test_a_table_is_scored_with_onnxruntime_alone(trained_project, tmp_path):
     """A process that never imports scikit-learn or skops scores a CSV as the pipeline does."""
     from ..conftest import TRAINED_FILES, copy_files

@@ -23,12 +23,14 @@ def test_a_shifted_batch_is_measured_and_scored_against_the_test_rows():
 
     measured = measure.measure(batch, [], sample(2000, 1), "late", ["x", "y"], ["kind"],
                                THRESHOLDS)
-    scored = measure.score(measured, model, batch[["x", "y"]], test, "binary")
+    test_scores = model.predict_proba(test)[:, 1]  # as evaluate records them
+    scored = measure.score(measured, model, batch[["x", "y"]], test_scores, "binary")
 
     assert (measured.rows, measured.reference_rows) == (300, 2000)
     assert measured.features["x"]["drift"] and not measured.features["y"]["drift"]
     assert list(measured.labels.columns) == ["late"] and measured.scores is None
-    assert scored.scores.shape == (300,) and scored.test_scores.shape == (400,)
+    assert np.array_equal(scored.scores, model.predict_proba(batch[["x", "y"]])[:, 1])
+    assert scored.test_scores is test_scores
     assert not monitoring.labelled(scored.labels, "late")  # every label missing
 
 
@@ -38,7 +40,7 @@ def test_the_report_decides_on_drift_and_decay_and_warns_of_unreadable_values():
     batch["late"] = (batch["x"] < 11).astype(float)  # the world changed: labels flipped
     measured = measure.score(
         measure.measure(batch, [], sample(2000, 1), "late", ["x", "y"], ["kind"], THRESHOLDS),
-        model, batch[["x", "y"]], test, "binary")
+        model, batch[["x", "y"]], model.predict_proba(test)[:, 1], "binary")
     assert monitoring.labelled(measured.labels, "late")
 
     performance = monitoring.performance(measured.labels, measured.scores, "late", "binary",

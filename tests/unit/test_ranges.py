@@ -180,7 +180,8 @@ def rentals(rows: int = 360, seed: int = 0) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def counts(tmp_path_factory) -> dict:
     """The template on the rentals table with the linear model: init, then ingest to export
-    in this process. Read only: copy what a test changes."""
+    in this process (evaluate too: export checks against its scores). Read only: copy what a
+    test changes."""
     project = template_project(tmp_path_factory.mktemp("counts"))
     (project / "data/source").mkdir(parents=True)
     rentals().to_csv(project / "data/source/rentals.csv", index=False)
@@ -190,7 +191,7 @@ def counts(tmp_path_factory) -> dict:
                          "--time-column", "when"]) == 0
     edit_params(project, "train.model", "linear")
     edit_params(project, "train.cv_folds", 2)
-    run_stages(project, ("ingest", "prepare", "featurize", "train", "export"))
+    run_stages(project, ("ingest", "prepare", "featurize", "train", "evaluate", "export"))
     cold = pd.DataFrame({"when": pd.Timestamp("2024-01-10 06:00"),
                          "temp": np.linspace(0.0, 0.3, 48), "hour": np.arange(48) % 24,
                          "season": "winter"})

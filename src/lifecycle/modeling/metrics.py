@@ -90,8 +90,9 @@ def importance_scoring(metric: str, task: str, threshold: float | None) -> str |
         return SCORERS[metric]
 
     def score(model: object, X: object, y: object) -> float:
-        values = _binary_values(np.asarray(y), predict_scores(model, X, task), threshold)
-        return oriented(metric, values[metric])  # larger is better, as for scikit-learn's
+        value = metric_value(metric, task, np.asarray(y), predict_scores(model, X, task),
+                             threshold)
+        return oriented(metric, value)  # larger is better, as for scikit-learn's
     return score
 
 
@@ -129,12 +130,17 @@ def _binary_values(y_true: np.ndarray, probability: np.ndarray,
     values = {name: ONE_METRIC[name](y_true, probability, None)
               for name in ("roc_auc", "average_precision", "log_loss", "brier")}
     if threshold is not None:
-        predicted = (probability >= threshold).astype(int)
-        # one call for all three: the bootstrap computes them hundreds of times
-        precision, recall, f1, _ = metrics.precision_recall_fscore_support(
-            y_true, predicted, average="binary", zero_division=0)
-        values.update(f1=f1, precision=precision, recall=recall)
+        values.update(_threshold_values(y_true, probability, threshold))
     return values
+
+
+def _threshold_values(y_true: np.ndarray, probability: np.ndarray,
+                      threshold: float) -> dict[str, float]:
+    predicted = (probability >= threshold).astype(int)
+    # one call for all three: the bootstrap computes them hundreds of times
+    precision, recall, f1, _ = metrics.precision_recall_fscore_support(
+        y_true, predicted, average="binary", zero_division=0)
+    return {"f1": f1, "precision": precision, "recall": recall}
 
 
 def multiclass_metrics(y_true: np.ndarray, probability: np.ndarray,
@@ -187,7 +193,7 @@ def metric_value(metric: str, task: str, y_true: np.ndarray, scores: np.ndarray,
                  threshold: float | None = None, classes: np.ndarray | None = None) -> float:
     """One metric of the task, unrounded."""
     if metric in THRESHOLD_METRICS:
-        return _binary_values(y_true, scores, threshold)[metric]
+        return _threshold_values(y_true, scores, threshold)[metric]
     return ONE_METRIC[metric](y_true, scores, classes if task == "multiclass" else None)
 
 

@@ -1,7 +1,8 @@
 """What the monitor measures on a batch: the drift of each feature against the training rows,
-and the model's scores on the batch and on the test split (the reference of prediction drift).
+and the model's scores on the batch beside its scores on the test split (evaluate's, the
+reference of prediction drift).
 
-In this process the batch, the reference and the test rows are frames; on the Dask engine
+In this process the batch and the reference are frames; on the Dask engine
 (`measure_on_engine`) they are read here from the files named, in partitions, and drift is
 measured one feature column at a time.
 """
@@ -44,21 +45,22 @@ def measure(batch: pd.DataFrame, unreadable: list, reference: pd.DataFrame, targ
                     batch[[target]] if target in batch else batch.iloc[:, :0])
 
 
-def score(measured: Measured, model: object, batch: pd.DataFrame, test: pd.DataFrame,
+def score(measured: Measured, model: object, batch: pd.DataFrame, test_scores: np.ndarray,
           task: str) -> Measured:
-    """`measured` with the model's scores on the batch and on the test split's inputs. Scores
-    on the test split are the reference for prediction drift: out of sample, like the scores on
-    a new batch (in-sample training scores would be sharper and flag false drift)."""
+    """`measured` with the model's scores on the batch, and its scores on the test split
+    (evaluate's, `test_scores`). Those are the reference for prediction drift: out of sample,
+    like the scores on a new batch (in-sample training scores would be sharper and flag false
+    drift)."""
     return dataclasses.replace(measured, scores=metrics.predict_scores(model, batch, task),
-                               test_scores=metrics.predict_scores(model, test, task))
+                               test_scores=test_scores)
 
 
-def measure_on_engine(current_path: str, reference_path: str, test_path: str,
+def measure_on_engine(current_path: str, reference_path: str, test_scores: np.ndarray,
                       rules: contract.Contract, model: object, inputs: list[str], task: str,
                       target: str, numeric: list[str], categorical: list[str],
                       thresholds: drift.Thresholds) -> Measured:
-    """`measure` and `score` with the batch and the test split in partitions: drift one feature
-    column at a time, scores partition by partition. A CSV batch is read here first."""
+    """`measure` and `score` with the batch in partitions: drift one feature column at a time,
+    scores partition by partition. A CSV batch is read here first."""
     import dask.dataframe as dd
 
     if Path(current_path).suffix.lower() == ".parquet":
@@ -80,10 +82,9 @@ def measure_on_engine(current_path: str, reference_path: str, test_path: str,
                         partitions.column(batch, target) if target in batch.columns
                         else batch._meta.iloc[:, :0])
     if rows:
-        test = partitions.read_parquet(test_path, columns=inputs)
-        measured.scores, measured.test_scores = (
-            np.concatenate(partitions.apply_in_order(frame[inputs], _scores, model, task))
-            for frame in (batch, test))
+        measured.scores = np.concatenate(partitions.apply_in_order(batch[inputs], _scores,
+                                                                   model, task))
+        measured.test_scores = test_scores
     return measured
 
 

@@ -1,8 +1,9 @@
 """Stage export: the deployable pipeline as an ONNX file, for runtimes without scikit-learn.
 
-The file is compared with the pipeline on every test row before it is written; the stage fails,
-writing nothing, if a probability differs by more than 1e-5 (a regression value by more than
-1e-4 relative) or a label differs. A pipeline holding a model or transformer of the project's
+The file is compared with the pipeline on every test row before it is written, against the
+pipeline's scores evaluate recorded (data/predictions/test.parquet); the stage fails, writing
+nothing, if a probability differs by more than 1e-5 (a regression value by more than 1e-4
+relative) or a label differs. A pipeline holding a model or transformer of the project's
 own (params.yaml extensions) has no converter: the stage fails with one line saying so, and the
 skops runtime serves that model (docs/extensions.md).
 """
@@ -13,6 +14,7 @@ from lifecycle.core import files, paths, tables
 from lifecycle.core.errors import LifecycleError
 from lifecycle.deployment.onnx import export as onnx_export
 from lifecycle.deployment.onnx import runtime as onnx_runtime
+from lifecycle.evaluation import metrics
 from lifecycle.modeling import artifacts
 
 PARITY_CHUNK_ROWS = 50_000  # test rows scored by both runtimes at a time
@@ -31,10 +33,11 @@ def run() -> None:
     # Chunk by chunk: both runtimes' answers on every test row at once took 17.7 GiB at 30x.
     chunks = tables.parquet_batches(paths.PREPARED["test"], PARITY_CHUNK_ROWS,
                                     columns=list(model.feature_names_in_))
+    # The pipeline's scores are evaluate's: scoring the test rows again would repeat its work.
+    recorded = metrics.scores_from_table(tables.read_parquet(paths.TEST_PREDICTIONS))[1]
     report = {"file": paths.ONNX_MODEL, "bytes": len(data),
-              "parity": onnx_export.combined_parity(
-                  onnx_export.parity(model, portable, chunk, problem.task, threshold)
-                  for chunk in chunks)}
+              "parity": onnx_export.recorded_parity(recorded, portable, chunks, problem.task,
+                                                    threshold, paths.TEST_PREDICTIONS)}
     if not report["parity"]["holds"]:
         raise LifecycleError(f"{paths.ONNX_MODEL}: the ONNX file does not answer as "
                              f"{paths.MODEL} on the test rows: {report['parity']}; nothing "

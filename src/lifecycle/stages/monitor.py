@@ -14,6 +14,7 @@ from lifecycle.core import files, paths, progress, tables
 from lifecycle.core.errors import LifecycleError
 from lifecycle.data import contract_checks
 from lifecycle.deployment import prediction_log
+from lifecycle.evaluation import metrics
 from lifecycle.modeling import artifacts
 from lifecycle.monitoring import drift, measure
 from lifecycle.monitoring import report as monitoring
@@ -30,19 +31,22 @@ def run(current: str | None = None, output: str | None = None) -> None:
     if chosen:
         files.check_output(folder, folder=True, inputs=(
             *filter(None, [current]), config.PARAMS_FILE, paths.CONTRACT, paths.MODEL,
-            *paths.PREPARED.values(), paths.EVALUATION_METRICS))
+            *paths.PREPARED.values(), paths.EVALUATION_METRICS, paths.TEST_PREDICTIONS))
     rules = contract.load(paths.CONTRACT)
     numeric, categorical = rules.features("numeric"), rules.features("categorical")
     model = artifacts.load_model(paths.MODEL, params.extensions.model_packages())
     inputs, current_path = list(model.feature_names_in_), current or paths.PREPARED["current"]
     limits = monitoring.thresholds(params.monitor)
     task, target = params.problem.task, params.problem.target
+    # The reference of prediction drift: the model's scores of the test rows, as evaluate
+    # recorded them (scoring the test rows again would repeat its work).
+    test_scores = metrics.scores_from_table(tables.read_parquet(paths.TEST_PREDICTIONS))[1]
     if params.engine == "dask" and not logged:  # a log is bounded by its rotation
         from lifecycle.core import engine
 
         with engine.dask_client(), progress.phase("drift and scores on the Dask engine"):
             measured = measure.measure_on_engine(
-                current_path, paths.PREPARED["train"], paths.PREPARED["test"], rules, model,
+                current_path, paths.PREPARED["train"], test_scores, rules, model,
                 inputs, task, target, numeric, categorical, limits)
     else:
         batch = (prediction_log.read_inputs(current_path) if logged
@@ -56,8 +60,7 @@ def run(current: str | None = None, output: str | None = None) -> None:
         measured = measure.measure(batch, unreadable, reference, target, numeric, categorical,
                                    limits)
         if len(batch):
-            test = tables.read_parquet(paths.PREPARED["test"], columns=inputs)
-            measured = measure.score(measured, model, batch[inputs], test, task)
+            measured = measure.score(measured, model, batch[inputs], test_scores, task)
     test_metrics = files.read_json(paths.EVALUATION_METRICS)
     performance = None
     if measured.rows and monitoring.labelled(measured.labels, target):

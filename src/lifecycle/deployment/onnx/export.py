@@ -183,7 +183,36 @@ REGRESSION_TOLERANCE = 1e-4  # relative to the value, or absolute below 1
 def parity(model: Any, portable: Any, rows: Any, task: str, threshold: float | None) -> dict:
     """How far the ONNX file's answers are from the pipeline's on `rows`: the largest
     difference in probability (regression: relative difference) and how many labels differ."""
-    expected, got = (compared_scores(answering, rows, task) for answering in (model, portable))
+    return scores_parity(compared_scores(model, rows, task), compared_scores(portable, rows, task),
+                         task, threshold)
+
+
+def recorded_parity(recorded: np.ndarray, portable: Any, chunks: Iterable, task: str,
+                    threshold: float | None, where: str) -> dict:
+    """`parity` of the ONNX file against the pipeline's scores of the same rows, recorded
+    before (`where`, in row order, as `compared_scores` gives them): `chunks` are the rows a
+    chunk at a time. Fewer or more recorded scores than rows is an error naming `where`."""
+    parts, start = [], 0
+    for rows in chunks:
+        expected = recorded[start:start + len(rows)]
+        start += len(rows)
+        if len(expected) < len(rows):
+            raise LifecycleError(f"{where}: {len(recorded):,} scores for more rows than that: "
+                                 f"{RECORDED_ELSEWHERE}")
+        parts.append(scores_parity(expected, compared_scores(portable, rows, task), task,
+                                   threshold))
+    if start != len(recorded):
+        raise LifecycleError(f"{where}: {len(recorded):,} scores for {start:,} rows: "
+                             f"{RECORDED_ELSEWHERE}")
+    return combined_parity(parts)
+
+
+RECORDED_ELSEWHERE = "not this model's scores of these rows; run `dvc repro` to score them again"
+
+
+def scores_parity(expected: np.ndarray, got: np.ndarray, task: str,
+                  threshold: float | None) -> dict:
+    """`parity` from the pipeline's scores (`expected`) and the ONNX file's (`got`)."""
     if task == "regression":
         difference = np.abs(got - expected) / np.maximum(np.abs(expected), 1.0)
         tolerance, labels_differ = REGRESSION_TOLERANCE, 0
@@ -195,7 +224,7 @@ def parity(model: Any, portable: Any, rows: Any, task: str, threshold: float | N
         else:
             labels_differ = int((got.argmax(axis=1) != expected.argmax(axis=1)).sum())
     largest = float(difference.max()) if difference.size else 0.0
-    return {"rows": len(rows), "max_difference": largest, "tolerance": tolerance,
+    return {"rows": len(expected), "max_difference": largest, "tolerance": tolerance,
             "labels_differ": labels_differ,
             "holds": bool(largest <= tolerance and labels_differ == 0)}
 
