@@ -10,6 +10,7 @@ import os
 
 import numpy as np
 import pandas as pd
+import psutil
 import pytest
 from sklearn.ensemble import HistGradientBoostingClassifier
 from threadpoolctl import threadpool_limits
@@ -55,6 +56,22 @@ def test_little_work_stays_in_the_stages_process(monkeypatch):
         assert workers.count(10, 100) == 2
         assert {process for _, process in workers.shared(process_of_each, [1, 2], rows=10)} == {
             os.getpid()}
+
+
+def test_workers_started_ahead_are_the_ones_the_work_then_runs_in(tmp_path, monkeypatch):
+    """`start` begins the workers in the background, importing the modules given; the work that
+    follows waits for them and runs in them, not in a pool started again."""
+    record = f"pathlib.Path({str(tmp_path)!r}, str(os.getpid())).touch()"
+    (tmp_path / "warmed.py").write_text(f"import os, pathlib\n{record}\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with threadpool_limits(limits=2, user_api="openmp"):
+        workers.start(10, 1, ["warmed"])
+        with workers.single_threaded():  # waits for the start
+            started = {child.pid for child in psutil.Process().children()}
+        results = workers.shared(process_of_each, list(range(4)), rows=1)
+    imported = {int(path.name) for path in tmp_path.iterdir() if path.name.isdigit()}
+    assert imported and imported <= started
+    assert {process for _, process in results} <= started
 
 
 def test_bootstrap_and_paired_intervals_do_not_depend_on_the_number_of_workers():

@@ -9,7 +9,9 @@ model's every prediction is a parallel region whose barriers dominate on busy co
 """
 
 import contextlib
+import importlib
 import itertools
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import TypeVar
 
@@ -36,9 +38,40 @@ def count(pieces: int, rows: int) -> int:
     return max(1, min(threads, pieces))
 
 
+# Workers being started ahead of their work (`start`): the work waits for them.
+_starting: list[threading.Thread] = []
+
+
+def start(pieces: int, rows: int, modules: Sequence[str]) -> None:
+    """Start now, in the background, the workers that `shared` will give `pieces` pieces of
+    work on `rows` rows each, every one importing `modules`: their start-up (about 2 s, mostly
+    imports) then overlaps what the stage does before the work. Nothing when the stage's own
+    process will do it."""
+    workers = count(pieces, rows)
+    if workers > 1:
+        thread = threading.Thread(target=_start, args=(workers, tuple(modules)))
+        thread.start()
+        _starting.append(thread)
+
+
+def _start(workers: int, modules: tuple[str, ...]) -> None:
+    # Joblib reuses the pool its next call asks for: as many workers, one thread each. Not
+    # `single_threaded`: its thread limit holds in the whole process, the stage's work too.
+    with parallel_config(backend="loky", inner_max_num_threads=1):
+        Parallel(n_jobs=workers)(delayed(_import)(modules) for _ in range(workers))
+
+
+def _import(modules: tuple[str, ...]) -> None:
+    for module in modules:
+        importlib.import_module(module)
+
+
 @contextlib.contextmanager
 def single_threaded() -> Iterator[None]:
-    """One OpenMP thread in this process, and in the worker processes joblib starts within."""
+    """One OpenMP thread in this process, and in the worker processes joblib starts within
+    (those `start` began, once they are ready)."""
+    while _starting:
+        _starting.pop().join()
     with threadpool_limits(limits=1, user_api="openmp"), \
             parallel_config(backend="loky", inner_max_num_threads=1):
         yield

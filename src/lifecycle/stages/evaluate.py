@@ -13,9 +13,13 @@ from dvclive import Live
 
 from lifecycle import config
 from lifecycle.config import contract
-from lifecycle.core import extras, files, paths, progress, tables
+from lifecycle.core import extras, files, paths, progress, tables, workers
 from lifecycle.evaluation import fairness, findings, importance, leakage, metrics, model_card, plots
 from lifecycle.modeling import artifacts
+
+# What evaluate's workers import to take their work (the model's classes among them).
+WORKER_MODULES = ("lifecycle.evaluation.findings", "lifecycle.evaluation.importance",
+                  "lifecycle.modeling.features", "sklearn.ensemble")
 
 
 def run() -> None:
@@ -25,6 +29,10 @@ def run() -> None:
         extras.require("fairness", f"evaluate of the sensitive columns in {paths.CONTRACT}")
     problem, evaluation = params.problem, params.evaluate
     task, target, primary = problem.task, problem.target, problem.primary_metric
+    # The resamples' workers start while this process loads and scores (the later work
+    # reuses them).
+    workers.start(evaluation.bootstrap_resamples, tables.row_count(paths.PREPARED["test"]),
+                  WORKER_MODULES)
     packages = params.extensions.model_packages()
     model = artifacts.load_model(paths.MODEL, packages)
     test = tables.read_parquet(paths.PREPARED["test"])
