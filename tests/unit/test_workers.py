@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import psutil
 import pytest
+from joblib.externals.loky import get_reusable_executor
 from sklearn.ensemble import HistGradientBoostingClassifier
 from threadpoolctl import threadpool_limits
 
@@ -37,13 +38,14 @@ def process_of_each(items):
     return [(item, os.getpid()) for item in items]
 
 
-def test_shares_keep_the_items_order_and_run_in_as_many_processes_as_openmp_threads():
+def test_shares_keep_the_items_order_and_run_in_workers_one_per_openmp_thread_at_most():
     with threadpool_limits(limits=2, user_api="openmp"):
         assert (workers.count(1, 1), workers.count(0, 1), workers.count(5, 1)) == (1, 1, 2)
         results = workers.shared(process_of_each, list(range(7)), rows=1)
     assert [item for item, _ in results] == list(range(7))
-    assert len({process for _, process in results}) == 2
-    assert os.getpid() not in {process for _, process in results}
+    # Two shares; a worker that finishes its share first may take the other one too.
+    processes = {process for _, process in results}
+    assert 1 <= len(processes) <= 2 and os.getpid() not in processes
     with threadpool_limits(limits=1, user_api="openmp"):
         assert {process for _, process in workers.shared(process_of_each, [1, 2], rows=1)} == {
             os.getpid()}
@@ -64,6 +66,8 @@ def test_workers_started_ahead_are_the_ones_the_work_then_runs_in(tmp_path, monk
     record = f"pathlib.Path({str(tmp_path)!r}, str(os.getpid())).touch()"
     (tmp_path / "warmed.py").write_text(f"import os, pathlib\n{record}\n")
     monkeypatch.syspath_prepend(str(tmp_path))
+    # No pool left by another test: new workers start, with this sys.path.
+    get_reusable_executor().shutdown(wait=True, kill_workers=True)
     with threadpool_limits(limits=2, user_api="openmp"):
         workers.start(10, 1, ["warmed"])
         with workers.single_threaded():  # waits for the start

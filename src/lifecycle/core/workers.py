@@ -57,7 +57,8 @@ def start(pieces: int, rows: int, modules: Sequence[str]) -> None:
 def _start(workers: int, modules: tuple[str, ...]) -> None:
     # Joblib reuses the pool its next call asks for: as many workers, one thread each. Not
     # `single_threaded`: its thread limit holds in the whole process, the stage's work too.
-    with parallel_config(backend="loky", inner_max_num_threads=1):
+    with parallel_config(backend="loky", inner_max_num_threads=1), \
+            contextlib.suppress(Exception):  # the work, in these workers or others, will say
         Parallel(n_jobs=workers)(delayed(_import)(modules) for _ in range(workers))
 
 

@@ -29,8 +29,7 @@ def run() -> None:
         extras.require("fairness", f"evaluate of the sensitive columns in {paths.CONTRACT}")
     problem, evaluation = params.problem, params.evaluate
     task, target, primary = problem.task, problem.target, problem.primary_metric
-    # The resamples' workers start while this process loads and scores (the later work
-    # reuses them).
+    # The workers start while this process loads and scores; the resamples then reuse them.
     workers.start(evaluation.bootstrap_resamples, tables.row_count(paths.PREPARED["test"]),
                   WORKER_MODULES)
     packages = params.extensions.model_packages()

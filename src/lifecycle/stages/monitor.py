@@ -38,8 +38,7 @@ def run(current: str | None = None, output: str | None = None) -> None:
     inputs, current_path = list(model.feature_names_in_), current or paths.PREPARED["current"]
     limits = monitoring.thresholds(params.monitor)
     task, target = params.problem.task, params.problem.target
-    # The reference of prediction drift: the model's scores of the test rows, as evaluate
-    # recorded them (scoring the test rows again would repeat its work).
+    # Prediction drift's reference: evaluate's scores of the test rows (not scored again).
     test_scores = metrics.scores_from_table(tables.read_parquet(paths.TEST_PREDICTIONS))[1]
     if params.engine == "dask" and not logged:  # a log is bounded by its rotation
         from lifecycle.core import engine
