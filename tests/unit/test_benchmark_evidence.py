@@ -1,8 +1,8 @@
-"""The evidence benchmark's phase table: every phase the stages logged, longest first, and the
-time no phase accounts for."""
+"""The evidence benchmark's details: each round's ratio and the spread of both timings, and the
+phase table: every phase the stages logged, longest first, and the time no phase accounts for."""
 
 from benchmarks.measure import phase_seconds
-from benchmarks.sections import phase_table
+from benchmarks.sections import phase_table, rounds_line
 
 OUTPUT = """Running stage 'train':
 > python -m lifecycle.stages.train
@@ -33,3 +33,10 @@ def test_the_table_puts_the_longest_phase_first_and_the_rest_last():
         "| evaluate | permutation importance | 7.5 | 15% |",
         "| | outside the phases | 10.0 | 20% |",
     ]
+
+
+def test_each_round_pairs_the_repro_with_the_core_measured_after_it():
+    line = rounds_line([120.0, 132.0, 126.0], [20.0, 22.0, 18.0])
+
+    assert "120.0 / 20.0 = 6.00, 132.0 / 22.0 = 6.00, 126.0 / 18.0 = 7.00." in line
+    assert line.rstrip().endswith("Repro 120.0 to 132.0 s, core 18.0 to 22.0 s.")
