@@ -3,7 +3,8 @@ reproduced copy of the project, and servers started as processes and always stop
 
 Two lanes: `pytest -m "not slow"` runs the tests that stay in this process (the stage
 functions called directly on a small sample); the tests marked `slow` start DVC, the pipeline
-as processes, a server or a browser, or need the reproduced copy (`dvc repro` on a sample).
+as processes, a server or a browser, need the reproduced copy (`dvc repro` on a sample) or a
+project trained for them alone, run the stages end to end, or try many generated cases.
 A test that changes a project does so in its own copy, so the suite passes in any order.
 """
 
@@ -61,12 +62,17 @@ def example_file(name: str) -> Path:
 SAMPLE_FRACTION = 0.05
 
 
+# Fixtures that run the lifecycle end to end for their tests alone: the reproduced copy (a `dvc
+# repro` of the sample, a minute or more) and the project trained with xgboost.
+SLOW_FIXTURES = {"reproduced", "xgboost_project"}
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """A test that needs the reproduced copy (a `dvc repro` of the sample, a minute or more),
-    directly or through another fixture, is slow, marked or not."""
+    """A test that needs one of SLOW_FIXTURES, directly or through another fixture, is slow,
+    marked or not."""
     for item in items:
-        if "reproduced" in getattr(item, "fixturenames", ()):
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
 
 

@@ -605,6 +605,7 @@ def prepare_paths(project: Path) -> None:
     run(["git", "add", "tracked.csv"], project)
 
 
+@pytest.mark.slow  # 80 generated commands, each scoring a batch
 def test_no_combination_of_paths_changes_anything_but_the_outputs(project, capsys,
                                                                   monkeypatch):
     from hypothesis import HealthCheck, given, settings

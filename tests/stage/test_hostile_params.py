@@ -370,6 +370,7 @@ def project(featurized: Path, tmp_path: Path, monkeypatch) -> Path:
     return copy
 
 
+@pytest.mark.slow  # train, evaluate and monitor end to end
 def test_yes_no_labels_train_evaluate_and_monitor_to_valid_metrics(project, capsys):
     for stage in ("train", "evaluate", "monitor"):
         code, _, errors = lifecycle(capsys, stage)
@@ -409,6 +410,7 @@ def test_init_says_which_label_is_the_positive_class(tmp_path, monkeypatch, caps
     assert "positive class: 'stayed' (the second label in sorted order)" in printed
 
 
+@pytest.mark.slow  # train and evaluate end to end, per metric
 @pytest.mark.parametrize("primary", ["f1", "average_precision", "brier"])
 def test_every_binary_primary_metric_evaluates_on_yes_no_labels(primary, project, capsys):
     edit_params(project, "problem.primary_metric", primary)

@@ -159,6 +159,7 @@ def append_requests(folder: str, first: int, count: int) -> None:
         log.write([{"x": number, "padding": "p" * 5_000}] * 3, {"predictions": [0, 1, 0]})
 
 
+@pytest.mark.slow  # processes writing at once
 def test_processes_appending_at_once_leave_whole_lines_and_lose_none(tmp_path):
     folder = str(prediction_log.open_folder(tmp_path / "logs"))
     context = multiprocessing.get_context("spawn")

@@ -1,6 +1,8 @@
 """Group fairness in memory: fairlearn's measures per group of a sensitive column, their
 intervals, gaps and ratios; the gate rows of criteria.fairness; the contract and params keys."""
 
+import copy
+import functools
 from types import SimpleNamespace
 
 import numpy as np
@@ -39,6 +41,17 @@ def two_groups() -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     return pd.DataFrame({"sex": sex}), y, scores
 
 
+def shared_details() -> dict:
+    """A copy of `details()`, computed once in this process: each computation takes a few
+    seconds of resampling."""
+    return copy.deepcopy(_details_once())
+
+
+@functools.cache
+def _details_once() -> dict:
+    return details()
+
+
 def details() -> dict:
     test, y, scores = two_groups()
     return fairness.fairness_details(test, ["sex"], y, scores, "binary", "roc_auc",
@@ -47,7 +60,7 @@ def details() -> dict:
 
 
 def test_each_group_has_its_rates_known_by_construction_and_small_groups_are_flagged():
-    found = details()["columns"]["sex"]
+    found = shared_details()["columns"]["sex"]
     groups = {group["group"]: group for group in found["groups"]}
 
     assert groups["a"]["values"]["selection_rate"] == 0.625
@@ -61,7 +74,7 @@ def test_each_group_has_its_rates_known_by_construction_and_small_groups_are_fla
 
 
 def test_the_gaps_leave_small_groups_out():
-    found = details()["columns"]["sex"]
+    found = shared_details()["columns"]["sex"]
 
     # c selects every row (rate 1.0) but has 10 rows, under min_rows: not in the gaps
     assert found["difference"]["selection_rate"] == pytest.approx(0.375)
@@ -71,7 +84,7 @@ def test_the_gaps_leave_small_groups_out():
 
 
 def test_each_interval_holds_its_value_and_is_seeded():
-    first, again = details(), details()
+    first, again = shared_details(), details()
 
     assert first == again
     for group in first["columns"]["sex"]["groups"]:
@@ -83,7 +96,7 @@ def test_each_interval_holds_its_value_and_is_seeded():
 
 
 def test_the_gate_findings_are_the_judged_measures_gap_and_ratio():
-    assert fairness.gate_findings(details()) == {
+    assert fairness.gate_findings(shared_details()) == {
         "sex": {"measure": "selection_rate", "difference": 0.375, "ratio": 0.4}}
 
 
@@ -114,7 +127,7 @@ def fairness_criteria(**bounds: object) -> SimpleNamespace:
 
 
 def test_a_gap_beyond_criteria_fairness_rejects_naming_the_column_and_measure():
-    found = {**FINDINGS, "fairness": fairness.gate_findings(details())}
+    found = {**FINDINGS, "fairness": fairness.gate_findings(shared_details())}
     rows = gate.criteria_rows(fairness_criteria(max_difference=0.2, min_ratio=0.3),
                               metrics.METRIC_NAMES["binary"], "roc_auc", TEST_METRICS, found)
 
@@ -127,7 +140,7 @@ def test_a_gap_beyond_criteria_fairness_rejects_naming_the_column_and_measure():
 
 
 def test_null_fairness_criteria_report_without_judging_and_no_sensitive_column_adds_no_row():
-    found = {**FINDINGS, "fairness": fairness.gate_findings(details())}
+    found = {**FINDINGS, "fairness": fairness.gate_findings(shared_details())}
     rows = gate.criteria_rows(fairness_criteria(), metrics.METRIC_NAMES["binary"], "roc_auc",
                               TEST_METRICS, found)
     fair = [row for row in rows if row["criterion"].startswith("fairness:")]

@@ -126,6 +126,7 @@ def rows_of(dest: list, carrier: list, text: object = object) -> pd.DataFrame:
 
 # Text columns as objects (each value spelled) and in pandas' string dtype, as parquet reads
 # them (each distinct value spelled once).
+@pytest.mark.slow  # generated strings through both runtimes
 @pytest.mark.parametrize("text", [object, "str"])
 def test_the_runtimes_agree_on_any_string(runtimes, text):
     pipeline, portable = runtimes

@@ -87,6 +87,7 @@ def broken_rows(draw: st.DrawFn, valid: list[dict], fields: list[str]) -> tuple[
     return rows, changed
 
 
+@pytest.mark.slow  # generated requests
 def test_any_request_gets_a_prediction_or_a_422_naming_a_changed_field(setting):
     client, seen = setting["client"], set()
 
@@ -120,6 +121,7 @@ def test_any_request_gets_a_prediction_or_a_422_naming_a_changed_field(setting):
     assert seen == {200, 422}  # both answers were reached
 
 
+@pytest.mark.slow  # generated batches
 def test_any_batch_row_is_scored_or_rejected_with_a_reason_naming_a_changed_field(setting,
                                                                                 tmp_path):
     fields, rules = setting["fields"], setting["rules"]

@@ -99,6 +99,7 @@ def test_a_threshold_metric_is_searched_by_the_log_loss():
 # --- the search ----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # two whole searches, dozens of fits
 @pytest.mark.parametrize("task", ["regression", "binary"])
 def test_the_search_chooses_one_of_its_settings_the_same_way_twice(task):
     report = search(task)
@@ -255,6 +256,7 @@ def test_init_turns_the_search_on_and_says_why(tmp_path, monkeypatch, capsys):
     assert yaml.safe_load(text)["tuning"]["enabled"] is True
 
 
+@pytest.mark.slow  # the train stage twice, each with a search
 def test_tuning_on_records_the_choice_and_fits_it_the_same_twice(featurized, tmp_path):
     project = copy_of(featurized, tmp_path)
 

@@ -38,6 +38,7 @@ def process_of_each(items):
     return [(item, os.getpid()) for item in items]
 
 
+@pytest.mark.slow  # worker processes
 def test_shares_keep_the_items_order_and_run_in_workers_one_per_openmp_thread_at_most():
     with threadpool_limits(limits=2, user_api="openmp"):
         assert (workers.count(1, 1), workers.count(0, 1), workers.count(5, 1)) == (1, 1, 2)
@@ -60,6 +61,7 @@ def test_little_work_stays_in_the_stages_process(monkeypatch):
             os.getpid()}
 
 
+@pytest.mark.slow  # worker processes
 def test_workers_started_ahead_are_the_ones_the_work_then_runs_in(tmp_path, monkeypatch):
     """`start` begins the workers in the background, importing the modules given; the work that
     follows waits for them and runs in them, not in a pool started again."""
@@ -78,6 +80,7 @@ def test_workers_started_ahead_are_the_ones_the_work_then_runs_in(tmp_path, monk
     assert {process for _, process in results} <= started
 
 
+@pytest.mark.slow  # worker processes
 def test_bootstrap_and_paired_intervals_do_not_depend_on_the_number_of_workers():
     rng = np.random.default_rng(3)
     y = rng.integers(0, 2, 3000)
@@ -98,6 +101,7 @@ def test_bootstrap_and_paired_intervals_do_not_depend_on_the_number_of_workers()
     assert alone[2][1]["weak"][0] > 0  # a real lift, found by both
 
 
+@pytest.mark.slow  # worker processes
 def test_leakage_groups_and_importance_do_not_depend_on_the_number_of_workers():
     rng = np.random.default_rng(5)
     frame = pd.DataFrame({f"x{i}": rng.normal(size=2400) for i in range(5)})
