@@ -50,6 +50,9 @@ def test_train_fits_the_candidate_through_the_given_fit_and_every_baseline_here(
     assert set(trained.baselines) == set(models.BASELINES)
     for baseline in trained.baselines.values():
         assert baseline.predict_proba(X).shape == (len(X), 2)
+    # scored in a thread beside the baselines' fits: the fitted candidate's own scores
+    np.testing.assert_array_equal(trained.training_scores,
+                                  trained.candidate.predict_proba(X)[:, 1])
     report = training.train_report(trained, "hist_gradient_boosting",
                                    training.Rows(y, None, X, y), "binary")
     assert set(report) == TRAIN_REPORT_KEYS

@@ -6,12 +6,14 @@ A regression model, candidate and baselines alike (so the gate compares like wit
 its predictions to the target's bounds in the data contract: a count is never predicted negative.
 """
 
+import concurrent.futures
 import dataclasses
 from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 from sklearn.base import is_classifier
+from threadpoolctl import threadpool_limits
 
 from lifecycle import config
 from lifecycle.core import progress, tables
@@ -21,12 +23,14 @@ from lifecycle.modeling import clipping, cross_validation, metrics, models, tuni
 @dataclasses.dataclass(frozen=True)
 class Trained:
     """The fitted candidate and baselines (estimators, without the feature transformer), the
-    candidate's cross-validation scores per fold and, tuning on, the search's report."""
+    candidate's cross-validation scores per fold, tuning on, the search's report, and the
+    candidate's scores of the rows it was trained on (its training metrics')."""
 
     candidate: object
     baselines: dict[str, object]
     fold_scores: list[dict[str, float]]
     search: dict | None
+    training_scores: np.ndarray
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,10 +91,16 @@ def train(params: config.Params, categorical: list[str], encoded: pd.DataFrame, 
                                                       params.train.cv_folds, task, seed)
         with progress.phase(f"fit {model} on every training row"):
             fit_candidate(candidate)
-    for name, baseline in baselines.items():
-        with models.refused_at_fit(name), progress.phase(f"fit the {name} baseline"):
-            baseline.fit(encoded, y)
-    return Trained(candidate, baselines, fold_scores, search)
+    # The candidate scores its training rows in a thread while the baselines fit: a tree model
+    # predicts outside the GIL on one OpenMP thread, and the linear fit is one core's work
+    # (on the example's 217,727 rows, 8.9 s one after the other, 6.0 s side by side).
+    with threadpool_limits(limits=1, user_api="openmp"), \
+            concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        training_scores = pool.submit(metrics.predict_scores, candidate, encoded, task)
+        for name, baseline in baselines.items():
+            with models.refused_at_fit(name), progress.phase(f"fit the {name} baseline"):
+                baseline.fit(encoded, y)
+    return Trained(candidate, baselines, fold_scores, search, training_scores.result())
 
 
 def tune(params: config.Params, estimator: object, encoded: pd.DataFrame, y: pd.Series,
@@ -132,7 +142,7 @@ def train_report(trained: Trained, model: str, rows: Rows, task: str) -> dict:
     """reports/train.json: the rows and features, the candidate's metrics on the training rows
     the evidence uses, its cross-validation folds and summary, its iterations and the search."""
     candidate, encoded, y = trained.candidate, rows.encoded, rows.y
-    scores = metrics.predict_scores(candidate, encoded, task)
+    scores = trained.training_scores
     classes = getattr(candidate, "classes_", None)
     truth = metrics.binary_targets(y, classes) if task == "binary" else y
     return {
