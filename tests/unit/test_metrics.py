@@ -77,6 +77,19 @@ def test_the_bootstrap_is_seeded():
     assert metrics.bootstrap_intervals("binary", y, scores, resamples=20, seed=5) == first
 
 
+@pytest.mark.parametrize(("task", "shift"), [("binary", 0), ("multiclass", 0),
+                                           ("multiclass", 300)])  # 300: beyond a byte
+def test_the_intervals_are_the_same_whatever_type_holds_whole_number_labels(task, shift):
+    y, scores, classes = example(task, 500)
+    if shift:
+        y, classes = y + shift, classes + shift
+    intervals = {dtype: metrics.bootstrap_intervals(task, y.astype(dtype), scores, threshold=0.5,
+                                                    classes=classes, resamples=30, seed=2)
+                 for dtype in (np.int64, np.int32, np.float64)}
+
+    assert intervals[np.int64] == intervals[np.int32] == intervals[np.float64]
+
+
 def example(task: str, rows: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     y, probability = noisy_binary(rows)
     if task == "binary":

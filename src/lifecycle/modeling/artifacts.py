@@ -175,9 +175,10 @@ def canonical_skops(data: bytes) -> bytes:
     output = io.BytesIO()
     with zipfile.ZipFile(output, "w", compression=zipfile.ZIP_DEFLATED) as target:
         _write_entry(target, "schema.json", json.dumps(schema, indent=2).encode())
+        entries = set(source.namelist())  # a set: a model holds thousands of entries
         for old_id, new_id in new_ids.items():
             name = f"{old_id}.npy"
-            if name in source.namelist():
+            if name in entries:
                 _write_entry(target, f"{new_id}.npy", source.read(name))
         for old_name, new_name in new_names.items():
             _write_entry(target, new_name, source.read(old_name))
