@@ -24,8 +24,8 @@ SINGLE_FEATURE_METRIC = {"binary": "roc_auc", "multiclass": "balanced_accuracy",
 def single_feature_scores(train: pd.DataFrame, y_train: pd.Series, test: pd.DataFrame,
                           y_test: pd.Series, task: str, seed: int) -> list[dict]:
     """Test score of a shallow tree fitted on each input column alone, best first."""
-    train, y_train = _sample(train, y_train, seed)
-    test, y_test = _sample(test, y_test, seed)
+    train, y_train = _sample(train, y_train, task, seed)
+    test, y_test = _sample(test, y_test, task, seed)
     metric = SINGLE_FEATURE_METRIC[task]
     tree = DecisionTreeRegressor if task == "regression" else DecisionTreeClassifier
     records = []
@@ -86,8 +86,8 @@ def feature_group_scores(train: pd.DataFrame, y_train: pd.Series, test: pd.DataF
 
     A group is scored by the best of a linear fit on its values (sums, differences), a linear
     fit on their logarithms (products, ratios) and a tree of depth GROUP_DEPTH (thresholds)."""
-    train, y_train = _sample(train, y_train, seed)
-    test, y_test = _sample(test, y_test, seed)
+    train, y_train = _sample(train, y_train, task, seed)
+    test, y_test = _sample(test, y_test, task, seed)
     if alone is None:
         alone = single_feature_scores(train, y_train, test, y_test, task, seed)
     alone = alone[:GROUP_POOL]
@@ -109,8 +109,8 @@ def feature_group_scores(train: pd.DataFrame, y_train: pd.Series, test: pd.DataF
     return records
 
 
-def _group_scores(numbers: dict[str, tuple[np.ndarray, np.ndarray]], y_fit: pd.Series,
-                  y_held: pd.Series, task: str, seed: int,
+def _group_scores(numbers: dict[str, tuple[np.ndarray, np.ndarray]], y_fit: np.ndarray,
+                  y_held: np.ndarray, task: str, seed: int,
                   groups: list[tuple[str, ...]]) -> list[float]:
     """Each group's score from its columns' fit and held-out values in `numbers`."""
     return [_group_score(np.hstack([numbers[column][0] for column in group]), y_fit,
@@ -118,15 +118,15 @@ def _group_scores(numbers: dict[str, tuple[np.ndarray, np.ndarray]], y_fit: pd.S
             for group in groups]
 
 
-def _group_score(fit: np.ndarray, y_fit: pd.Series, held_out: np.ndarray, y_held: pd.Series,
+def _group_score(fit: np.ndarray, y_fit: np.ndarray, held_out: np.ndarray, y_held: np.ndarray,
                  task: str, seed: int) -> float:
     with warnings.catch_warnings():  # a fit that does not converge, a logarithm's overflow
         warnings.simplefilter("ignore")
         return _best_fit_score(fit, y_fit, held_out, y_held, task, seed)
 
 
-def _best_fit_score(fit: np.ndarray, y_fit: pd.Series, held_out: np.ndarray,
-                    y_held: pd.Series, task: str, seed: int) -> float:
+def _best_fit_score(fit: np.ndarray, y_fit: np.ndarray, held_out: np.ndarray,
+                    y_held: np.ndarray, task: str, seed: int) -> float:
     from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
     metric = SINGLE_FEATURE_METRIC[task]
@@ -193,9 +193,13 @@ def shared_rows(train_hashes: np.ndarray, test: pd.DataFrame) -> dict[str, float
             "fraction": rounded(shared.mean() if len(test) else 0.0)}
 
 
-def _sample(X: pd.DataFrame, y: pd.Series, seed: int) -> tuple[pd.DataFrame, pd.Series]:
+def _sample(X: pd.DataFrame, y: pd.Series, task: str, seed: int
+            ) -> tuple[pd.DataFrame, np.ndarray]:
+    """At most SINGLE_FEATURE_ROWS seeded rows, the labels compacted for the many quick fits."""
     rows = tables.sampled_positions(len(X), SINGLE_FEATURE_ROWS, seed)
-    return (X, y) if rows is None else (X.iloc[rows], y.iloc[rows])
+    if rows is not None:
+        X, y = X.iloc[rows], y.iloc[rows]
+    return X, metrics.compact_labels(task, y)
 
 
 def _seconds(moments: pd.Series) -> pd.Series:

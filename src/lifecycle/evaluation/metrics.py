@@ -40,9 +40,9 @@ if TYPE_CHECKING:
 __all__ = [
     "LOWER_IS_BETTER", "METRIC_NAMES", "ONE_METRIC", "SCORERS", "TASKS", "THRESHOLD_METRICS",
     "binary_metrics", "binary_targets", "bootstrap_intervals", "bootstrap_with_lifts",
-    "importance_scoring", "lift", "metric_labels", "metric_value", "multiclass_metrics",
-    "oriented", "paired_bootstrap_deltas", "predict_scores", "prediction_table",
-    "regression_metrics", "scores_from_table", "task_metrics", "task_values",
+    "compact_labels", "importance_scoring", "lift", "metric_labels", "metric_value",
+    "multiclass_metrics", "oriented", "paired_bootstrap_deltas", "predict_scores",
+    "prediction_table", "regression_metrics", "scores_from_table", "task_metrics", "task_values",
 ]
 
 
@@ -69,8 +69,8 @@ def bootstrap_with_lifts(task: str, y_true: np.ndarray, scores: np.ndarray,
     same resampled rows, so that the noise they share cancels: a lift whose interval lies above
     0 is not luck of the test rows. One pass gives both: the candidate's metrics on a resample
     are computed once, for its intervals and its lifts."""
-    on_rows = functools.partial(_metrics_and_lifts_on_rows, task, _resampled_labels(y_true), scores,
-                                threshold, classes, metric, baselines)
+    on_rows = functools.partial(_metrics_and_lifts_on_rows, task, compact_labels(task, y_true),
+                                scores, threshold, classes, metric, baselines)
     draws = resampled(on_rows, len(y_true), resamples, seed)
     return (_intervals([found for found, _ in draws], level),
             _intervals([lifts for _, lifts in draws], level))
@@ -83,19 +83,19 @@ def paired_bootstrap_deltas(task: str, y_true: np.ndarray, base: np.ndarray, hea
                             level: float = 0.95) -> dict[str, list[float]]:
     """Interval of head minus base (oriented: positive is better) for each metric, from the same
     resampled rows scored by both models, so row-to-row noise shared by the two cancels out."""
-    on_rows = functools.partial(_deltas_on_rows, task, _resampled_labels(y_true), base, head,
-                                base_threshold, head_threshold, classes)
+    on_rows = functools.partial(_deltas_on_rows, task, compact_labels(task, y_true), base,
+                                head, base_threshold, head_threshold, classes)
     return dict(sorted(_intervals(resampled(on_rows, len(y_true), resamples, seed),
                                   level).items()))
 
 
-def _resampled_labels(y_true: np.ndarray) -> np.ndarray:
-    """The labels as the resamples take them: whole numbers (binary 0/1, integer classes) one
-    byte each when they fit. scikit-learn's metrics check the labels on every call by hashing
-    each value, and bytes hash faster: a third of the flights' resample time. Every metric is
-    the same to the bit."""
+def compact_labels(task: str, y_true: object) -> np.ndarray:
+    """A classifier's labels as an array, whole numbers (0/1, integer classes) one byte each
+    when they fit: scikit-learn checks the labels on every metric and fit by hashing each value,
+    and bytes hash faster (a third of a bootstrap resample's time on the flights). Every metric
+    and fit is the same to the bit; other labels come back as they are."""
     labels = np.asarray(y_true)
-    if labels.dtype.kind in "iu" and labels.size and \
+    if task != "regression" and labels.dtype.kind in "iu" and labels.size and \
             np.iinfo(np.int8).min <= labels.min() and labels.max() <= np.iinfo(np.int8).max:
         return labels.astype(np.int8)
     return labels
