@@ -92,8 +92,8 @@ def train(params: config.Params, categorical: list[str], encoded: pd.DataFrame, 
         with progress.phase(f"fit {model} on every training row"):
             fit_candidate(candidate)
     # The candidate scores its training rows in a thread while the baselines fit: a tree model
-    # predicts outside the GIL on one OpenMP thread, and the linear fit is one core's work
-    # (on the example's 217,727 rows, 8.9 s one after the other, 6.0 s side by side).
+    # predicts outside the GIL on one OpenMP thread, and the linear fit is mostly one core's
+    # work (the example's train stage took 1.4 s less, docs/performance.md).
     with threadpool_limits(limits=1, user_api="openmp"), \
             concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
         training_scores = pool.submit(metrics.predict_scores, candidate, encoded, task)
