@@ -151,7 +151,7 @@ def test_the_checks_read_the_same_training_rows_a_group_at_a_time_as_whole(tmp_p
     read = leakage.read_training_rows(path, ["a", "b"], "late", seed=5)
 
     whole = tables.read_parquet(path)
-    expected, expected_y = leakage._sample(whole[["a", "b"]], whole["late"], 5)
+    expected, expected_y = leakage._sample(whole[["a", "b"]], whole["late"], "binary", 5)
     pd.testing.assert_frame_equal(read.sample, expected.reset_index(drop=True))
     assert read.target.tolist() == expected_y.tolist()
     assert list(read.hashes) == list(leakage.row_hashes(whole[["a", "b"]]))
